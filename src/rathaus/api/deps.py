@@ -1,0 +1,71 @@
+"""Request dependencies: the runtime, the calling principal, and the call context for the gateway."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from rathaus.core.auth import KEY_PREFIX, Principal, local_principal, verify_api_key
+from rathaus.core.classification import DataClass
+from rathaus.core.errors import BadRequest, Unauthenticated
+from rathaus.models.gateway import CallContext
+from rathaus.runtime import Runtime
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if header and (scheme.lower() != "bearer" or not token):
+        raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
+    if token.startswith(KEY_PREFIX):
+        with runtime.db.session() as session:
+            return verify_api_key(session, token)
+    if runtime.settings.auth_mode == "local":
+        return local_principal(runtime.settings)
+    if not token:
+        raise Unauthenticated("a bearer token (OIDC access token or API key) is required")
+    assert runtime.verifier is not None
+    return runtime.verifier.verify(token)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def parse_data_class(value: str | None, default: DataClass) -> DataClass:
+    if value is None or not value.strip():
+        return default
+    try:
+        return DataClass.parse(value)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+
+
+def call_context(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    x_rathaus_data_class: Annotated[str | None, Header(max_length=40)] = None,
+    x_rathaus_use_case: Annotated[str | None, Header(max_length=100)] = None,
+    x_rathaus_reroute: Annotated[bool | None, Header()] = None,
+    x_request_id: Annotated[str | None, Header(max_length=100)] = None,
+) -> CallContext:
+    ctx = CallContext(
+        principal=principal,
+        data_class=parse_data_class(x_rathaus_data_class, runtime.settings.default_data_class),
+        use_case=(x_rathaus_use_case or "api").strip()[:100] or "api",
+        reroute=x_rathaus_reroute,
+    )
+    if x_request_id and x_request_id.isprintable():
+        ctx.request_id = x_request_id.strip()[:100] or ctx.request_id
+    return ctx
+
+
+ContextDep = Annotated[CallContext, Depends(call_context)]

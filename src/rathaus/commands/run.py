@@ -1,0 +1,71 @@
+"""``rathaus up`` and ``rathaus serve``: start the platform."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from rathaus.commands.common import console
+from rathaus.commands.models import ensure_default_model
+from rathaus.core.errors import ConfigError
+from rathaus.core.settings import get_settings
+from rathaus.runtime import Runtime
+
+HostOpt = Annotated[str | None, typer.Option(help="Address to listen on (default from RATHAUS_HOST).")]
+PortOpt = Annotated[int | None, typer.Option(min=1, max=65535, help="Port (default from RATHAUS_PORT).")]
+
+
+def _check_bind(host: str) -> None:
+    settings = get_settings()
+    if settings.auth_mode == "local" and host not in ("127.0.0.1", "localhost", "::1"):
+        raise ConfigError(
+            f"local single-user mode serves this machine only; refusing to listen on {host}. "
+            "Use RATHAUS_AUTH_MODE=oidc to serve others"
+        )
+
+
+def up(host: HostOpt = None, port: PortOpt = None) -> None:
+    """Start everything on this machine: database, models, sample content, web UI."""
+    import uvicorn
+
+    from rathaus.api.app import create_app
+
+    settings = get_settings()
+    host, port = host or settings.host, port or settings.port
+    _check_bind(host)
+    ensure_default_model(settings)
+    runtime = Runtime(settings)
+    try:
+        with console.status("Modelle werden geladen / loading models"):
+            runtime.gateway.warm_up()
+        url = f"http://{host}:{port}/"
+        console.print(f"[bold]rathaus[/] läuft / is running: [link]{url}[/link]  (Strg+C / Ctrl+C beendet)")
+        uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
+    finally:
+        runtime.close()
+
+
+def serve(
+    host: HostOpt = None,
+    port: PortOpt = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the HTTP API and web UI (stateless: run as many replicas as needed)."""
+    import uvicorn
+
+    from rathaus.api.app import create_app
+
+    settings = get_settings()
+    host, port = host or settings.host, port or settings.port
+    _check_bind(host)
+    if workers == 1:
+        runtime = Runtime(settings)
+        try:
+            runtime.gateway.warm_up()
+            uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
+        finally:
+            runtime.close()
+    else:
+        uvicorn.run("rathaus.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning")

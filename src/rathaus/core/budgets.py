@@ -1,0 +1,128 @@
+"""Monthly € and token budgets per department, enforced atomically in PostgreSQL.
+
+Before a model call the gateway *reserves* the call's largest possible cost (prompt + max output
+tokens) with one conditional UPDATE; PostgreSQL's row lock makes concurrent reservations queue and
+re-check the condition, so the sum of reservations never exceeds the limit. After the call the
+reservation is *settled* to the actual cost, which can only be lower or equal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from rathaus.core.errors import BudgetExhausted
+from rathaus.core.schema import BudgetLimit, BudgetUsage
+
+CITY_TZ = ZoneInfo("Europe/Berlin")
+
+
+def current_month(now: dt.datetime | None = None) -> str:
+    return (now or dt.datetime.now(CITY_TZ)).astimezone(CITY_TZ).strftime("%Y-%m")
+
+
+@dataclass(frozen=True)
+class Reservation:
+    department: str
+    month: str
+    eur: Decimal
+    tokens: int
+
+
+@dataclass
+class BudgetStatus:
+    department: str
+    month: str
+    eur_limit: Decimal | None
+    tokens_limit: int | None
+    eur_used: Decimal
+    tokens_used: int
+
+
+def set_limit(session: Session, department: str, eur: Decimal | None, tokens: int | None) -> None:
+    stmt = insert(BudgetLimit).values(department=department, eur_per_month=eur, tokens_per_month=tokens)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[BudgetLimit.department],
+        set_={"eur_per_month": eur, "tokens_per_month": tokens, "updated_at": sa.func.now()},
+    )
+    session.execute(stmt)
+
+
+def remove_limit(session: Session, department: str) -> bool:
+    return session.execute(sa.delete(BudgetLimit).where(BudgetLimit.department == department)).rowcount > 0
+
+
+def status(session: Session, department: str, month: str | None = None) -> BudgetStatus:
+    month = month or current_month()
+    limit = session.get(BudgetLimit, department)
+    usage = session.get(BudgetUsage, (department, month))
+    return BudgetStatus(
+        department=department,
+        month=month,
+        eur_limit=limit.eur_per_month if limit else None,
+        tokens_limit=limit.tokens_per_month if limit else None,
+        eur_used=usage.eur_used if usage else Decimal(0),
+        tokens_used=usage.tokens_used if usage else 0,
+    )
+
+
+def all_statuses(session: Session, month: str | None = None) -> list[BudgetStatus]:
+    month = month or current_month()
+    departments = set(session.scalars(sa.select(BudgetLimit.department)))
+    departments |= set(session.scalars(sa.select(BudgetUsage.department).where(BudgetUsage.month == month)))
+    return [status(session, d, month) for d in sorted(departments)]
+
+
+def reserve(session: Session, department: str, eur: Decimal, tokens: int, month: str | None = None) -> Reservation:
+    """Atomically add a reservation, or raise BudgetExhausted if it would cross a limit."""
+    month = month or current_month()
+    session.execute(
+        insert(BudgetUsage).values(department=department, month=month).on_conflict_do_nothing()
+    )
+    limit = sa.select(BudgetLimit).where(BudgetLimit.department == department).subquery()
+    fits = sa.and_(
+        sa.or_(limit.c.eur_per_month.is_(None), BudgetUsage.eur_used + eur <= limit.c.eur_per_month),
+        sa.or_(limit.c.tokens_per_month.is_(None), BudgetUsage.tokens_used + tokens <= limit.c.tokens_per_month),
+    )
+    has_limit = session.scalar(sa.select(sa.func.count()).select_from(limit))
+    where = [BudgetUsage.department == department, BudgetUsage.month == month]
+    stmt = sa.update(BudgetUsage).values(
+        eur_used=BudgetUsage.eur_used + eur, tokens_used=BudgetUsage.tokens_used + tokens
+    )
+    stmt = stmt.where(*where, BudgetUsage.department == limit.c.department, fits) if has_limit else stmt.where(*where)
+    updated = session.execute(stmt.returning(BudgetUsage.department)).first()
+    if updated is None:
+        state = status(session, department, month)
+        raise BudgetExhausted(
+            f"the monthly budget of department {department!r} for {month} does not cover this request "
+            f"(used {state.eur_used:.4f} € of {_fmt(state.eur_limit, '€')}, {state.tokens_used} of "
+            f"{_fmt(state.tokens_limit, 'tokens')}; this request may cost up to {eur:.4f} € / {tokens} tokens)",
+            extra={"department": department, "month": month},
+        )
+    return Reservation(department, month, eur, tokens)
+
+
+def settle(session: Session, reservation: Reservation, eur: Decimal, tokens: int) -> None:
+    """Replace a reservation by the actual cost.
+
+    The actual cost is at most the reservation when token counts are exact (embedded models); for
+    remote models whose prompt tokens are estimated it can exceed it, by less than one request.
+    """
+    session.execute(
+        sa.update(BudgetUsage)
+        .where(BudgetUsage.department == reservation.department, BudgetUsage.month == reservation.month)
+        .values(
+            eur_used=BudgetUsage.eur_used - reservation.eur + eur,
+            tokens_used=BudgetUsage.tokens_used - reservation.tokens + tokens,
+        )
+    )
+
+
+def _fmt(value: object, unit: str) -> str:
+    return "no limit" if value is None else f"{value} {unit}"

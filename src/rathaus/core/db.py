@@ -1,0 +1,152 @@
+"""One PostgreSQL database: an embedded private server by default, or any server by URL.
+
+The embedded server comes from the ``pgserver`` package (PostgreSQL 16 + pgvector). Processes that
+open the same data directory share one server; it stops when the last of them exits. A process that
+was killed with SIGKILL leaves its pid in ``.handle_pids.json``; those stale pids are removed on start
+so the server is stopped properly later.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from rathaus.core.errors import DatabaseUnavailable
+from rathaus.core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _prune_stale_handles(pgdata: Path) -> list[int]:
+    """Drop pids of processes that no longer run from pgserver's handle list; return them."""
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return []
+    try:
+        pids = json.loads(handles.read_text() or "[]")
+    except (OSError, ValueError):
+        pids = []
+    alive = [p for p in pids if isinstance(p, int) and psutil.pid_exists(p) and p != os.getpid()]
+    stale = [p for p in pids if p not in alive]
+    if stale:
+        handles.write_text(json.dumps(alive))
+        log.info("removed stale database handles %s", stale)
+    return stale
+
+
+class EmbeddedServer:
+    """A private PostgreSQL server owned by this data directory."""
+
+    def __init__(self, data_dir: Path):
+        with warnings.catch_warnings():  # pgserver warns at import when XDG_RUNTIME_DIR is unset
+            warnings.simplefilter("ignore")
+            import pgserver
+
+        self.pgdata = (data_dir / "pg").resolve()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        _prune_stale_handles(self.pgdata)
+        try:
+            self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
+        except Exception as exc:  # pgserver raises bare subprocess/assert errors
+            raise DatabaseUnavailable(
+                f"embedded PostgreSQL in {self.pgdata} did not start: {exc} (log: {self.pgdata / 'log'})"
+            ) from exc
+
+    def url(self, database: str) -> str:
+        """URL of ``database`` in this server, created on first use."""
+        admin = sa.create_engine(normalise_url(self._server.get_uri()), isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": database}).first()
+                if not exists:
+                    try:
+                        conn.exec_driver_sql(f'CREATE DATABASE "{database}"')
+                    except sa.exc.ProgrammingError as exc:  # another process created it first
+                        if "already exists" not in str(exc):
+                            raise
+        finally:
+            admin.dispose()
+        return normalise_url(self._server.get_uri(database))
+
+    def stop(self) -> None:
+        """Release this process's handle; the server stops when no other process holds one."""
+        self._server.cleanup()
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for plain postgres URLs."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def describe_url(url: str) -> str:
+    """A URL without its password, safe for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable database URL>"
+
+
+class Database:
+    """Engine and sessions; owns the embedded server when no URL is configured."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.embedded: EmbeddedServer | None = None
+        if settings.database_url:
+            url = normalise_url(settings.database_url)
+        else:
+            self.embedded = EmbeddedServer(settings.data_dir)
+            url = self.embedded.url(settings.database_name)
+        self.url = url
+        try:
+            self.engine: Engine = sa.create_engine(
+                url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=_connect_args(url)
+            )
+        except Exception as exc:
+            raise DatabaseUnavailable(f"invalid database URL {describe_url(url)}: {exc}") from exc
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+
+    def check(self) -> None:
+        """Raise DatabaseUnavailable with one readable line when the server cannot be reached."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("select 1"))
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise DatabaseUnavailable(f"database unreachable at {describe_url(self.url)}: {reason}") from exc
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in a transaction: committed on success, rolled back on error."""
+        try:
+            with self.sessionmaker() as session, session.begin():
+                yield session
+        except OperationalError as exc:
+            raise DatabaseUnavailable(f"database error: {str(exc.orig).strip().splitlines()[0]}") from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+        if self.embedded is not None:
+            self.embedded.stop()
+            self.embedded = None
+
+
+def _connect_args(url: str) -> dict[str, Any]:
+    if url.startswith("postgresql+psycopg"):
+        return {"connect_timeout": 5, "application_name": "rathaus"}
+    return {}

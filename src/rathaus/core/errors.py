@@ -1,0 +1,98 @@
+"""Errors that carry what a user needs: an HTTP status, a stable problem type and one readable line.
+
+The API renders them as RFC 9457 problem+json, the CLI as one line on stderr with a non-zero exit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PROBLEM_BASE = "https://rathaus.example/problems/"
+
+
+class RathausError(Exception):
+    status: int = 500
+    code: str = "internal-error"
+    title: str = "Internal error"
+
+    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None, headers: dict[str, str] | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra or {}
+        self.headers = headers or {}
+
+    @property
+    def type_uri(self) -> str:
+        return PROBLEM_BASE + self.code
+
+    def problem(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": self.type_uri,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if instance:
+            body["instance"] = instance
+        body.update(self.extra)
+        return body
+
+
+class BadRequest(RathausError):
+    status, code, title = 400, "bad-request", "Bad request"
+
+
+class ContextLengthExceeded(BadRequest):
+    code, title = "context-length-exceeded", "Prompt longer than the model's context"
+
+
+class Unauthenticated(RathausError):
+    status, code, title = 401, "unauthenticated", "Authentication required"
+
+    def __init__(self, detail: str, **kw: Any):
+        super().__init__(detail, **kw)
+        self.headers.setdefault("WWW-Authenticate", 'Bearer realm="rathaus"')
+
+
+class Forbidden(RathausError):
+    status, code, title = 403, "forbidden", "Forbidden"
+
+
+class DataClassNotAllowed(Forbidden):
+    code, title = "data-class-not-allowed", "Model not cleared for this data class"
+
+
+class NotFound(RathausError):
+    status, code, title = 404, "not-found", "Not found"
+
+
+class UnknownModel(NotFound):
+    code, title = "unknown-model", "Unknown model"
+
+
+class Conflict(RathausError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class BudgetExhausted(RathausError):
+    status, code, title = 429, "budget-exhausted", "Monthly budget exhausted"
+
+
+class ModelUnavailable(RathausError):
+    status, code, title = 503, "model-unavailable", "Model unavailable"
+
+
+class DatabaseUnavailable(RathausError):
+    status, code, title = 503, "database-unavailable", "Database unavailable"
+
+
+class IdentityProviderUnavailable(RathausError):
+    status, code, title = 503, "identity-provider-unavailable", "Identity provider unavailable"
+
+
+class ConfigError(RathausError):
+    status, code, title = 500, "configuration-error", "Configuration error"
+
+
+class UpstreamError(RathausError):
+    status, code, title = 502, "upstream-error", "Model server error"

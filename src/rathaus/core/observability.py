@@ -1,0 +1,20 @@
+"""Prometheus metrics of the process (exposed at /metrics)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+MODEL_REQUESTS = Counter(
+    "rathaus_model_requests_total", "Model calls through the gateway", ["model", "operation", "status"]
+)
+MODEL_TOKENS = Counter("rathaus_model_tokens_total", "Tokens processed", ["model", "direction"])
+MODEL_LATENCY = Histogram(
+    "rathaus_model_latency_seconds", "Latency of model calls", ["model", "operation"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120),
+)
+MODEL_ENERGY_WH = Counter("rathaus_model_energy_wh_total", "Energy of model calls (Wh)", ["model"])
+MODEL_COST_EUR = Counter("rathaus_model_cost_eur_total", "Cost of model calls (EUR)", ["model"])
+HTTP_REQUESTS = Histogram(
+    "rathaus_http_request_seconds", "HTTP request duration", ["method", "route", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)

@@ -1,0 +1,117 @@
+"""Settings from environment variables (prefix ``RATHAUS_``) or a ``.env`` file.
+
+Every setting has a safe default for the embedded single-machine mode; production deployments set
+``RATHAUS_DATABASE_URL``, ``RATHAUS_AUTH_MODE=oidc`` and the OIDC fields.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rathaus.core.classification import DataClass
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_MODELS_FILE = PACKAGE_DIR / "config" / "models.yaml"
+
+#: EU AI Act Art. 19/26(6): logs of high-risk systems are kept for at least six months.
+MIN_AUDIT_RETENTION_DAYS = 183
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RATHAUS_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_data_dir("rathaus")),
+        description="Where the embedded database and uploaded files live.",
+    )
+    cache_dir: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_cache_dir("rathaus")),
+        description="Where assembled model files and built wheels are cached.",
+    )
+    database_url: str | None = Field(
+        default=None, description="PostgreSQL URL; unset means an embedded server in data_dir."
+    )
+    database_name: str = Field(
+        default="rathaus", pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="Database inside the embedded server (created on first start).",
+    )
+    models_file: Path = Field(default=DEFAULT_MODELS_FILE, description="YAML file describing the models.")
+
+    # --- HTTP -----------------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    max_request_bytes: int = Field(default=2_000_000, ge=1024)
+
+    # --- Auth -------------------------------------------------------------------------------------
+    auth_mode: Literal["local", "oidc"] = Field(
+        default="local",
+        description="local: single user without login, embedded default only. oidc: bearer tokens.",
+    )
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = Field(
+        default=None, description="Defaults to <issuer>/protocol/openid-connect/certs (Keycloak)."
+    )
+    oidc_algorithms: list[str] = ["RS256", "ES256", "PS256"]
+    oidc_department_claim: str = Field(default="department", description="Dotted path into the claims.")
+    oidc_roles_claim: str = Field(default="realm_access.roles", description="Dotted path into the claims.")
+    oidc_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    local_department: str = "lokal"
+
+    # --- Data classes -------------------------------------------------------------------------------
+    default_data_class: DataClass = Field(
+        default=DataClass.PERSONENBEZOGEN,
+        description="Class assumed when a request names none: the most protective one.",
+    )
+    data_class_policy: Literal["refuse", "reroute"] = Field(
+        default="refuse",
+        description="What the gateway does when the named model may not receive the request's class.",
+    )
+
+    # --- Energy and CO2 -----------------------------------------------------------------------------
+    grid_gco2_per_kwh: float = Field(default=363.0, gt=0, description="UBA German mix 2024.")
+    pue: float = Field(default=1.4, ge=1.0, le=3.0, description="Power usage effectiveness on premises.")
+    watts_per_core: float = Field(default=12.0, gt=0, le=500, description="CPU power per busy core.")
+
+    # --- Audit ----------------------------------------------------------------------------------------
+    audit_retention_days: int = Field(default=365)
+    audit_store_raw: bool = Field(
+        default=False, description="Store raw prompts/answers in the audit log (off: hashes only)."
+    )
+    audit_hmac_key: SecretStr | None = Field(
+        default=None, description="Key for the audit hash chain; without it plain SHA-256 is used."
+    )
+
+    # --- Embedded models --------------------------------------------------------------------------
+    llm_threads: int | None = Field(default=None, ge=1, le=256, description="Default: all cores.")
+
+    @property
+    def embedded_database(self) -> bool:
+        return not self.database_url
+
+    @property
+    def model_dir(self) -> Path:
+        return self.cache_dir / "models"
+
+    @property
+    def jwks_url(self) -> str | None:
+        if self.oidc_jwks_url:
+            return self.oidc_jwks_url
+        if self.oidc_issuer:
+            return self.oidc_issuer.rstrip("/") + "/protocol/openid-connect/certs"
+        return None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    get_settings.cache_clear()

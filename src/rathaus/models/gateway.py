@@ -1,0 +1,329 @@
+"""The one door to every model: routing by data class, budgets, metering, audit.
+
+Every chat and embedding call of every capability goes through :class:`Gateway`. A call is
+(1) routed to a model cleared for its data class, (2) checked against the context length,
+(3) reserved against the department's budget, (4) executed, (5) metered (tokens, latency, €, Wh,
+gCO2e) and written to the audit log together with the budget settlement in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+from rathaus.core import audit, budgets, energy, metering
+from rathaus.core.auth import Principal
+from rathaus.core.classification import DataClass
+from rathaus.core.db import Database
+from rathaus.core.errors import BadRequest, ContextLengthExceeded, RathausError, UpstreamError
+from rathaus.core.observability import MODEL_COST_EUR, MODEL_ENERGY_WH, MODEL_LATENCY, MODEL_REQUESTS, MODEL_TOKENS
+from rathaus.core.settings import Settings
+from rathaus.models.catalog import Catalog, ModelSpec
+from rathaus.models.providers import build_provider
+from rathaus.models.routing import Route, resolve
+from rathaus.models.types import ChatMessage, ChatParams, StreamDelta, StreamEnd
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CallContext:
+    """Who asks, for what, with which data."""
+
+    principal: Principal
+    data_class: DataClass
+    use_case: str = "api"
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    reroute: bool | None = None
+    sources: list[Any] = field(default_factory=list)
+    safeguards: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Metrics:
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float
+    cost_eur: Decimal
+    energy_wh: float
+    gco2e: float
+    energy_method: Literal["measured", "estimated"]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.prompt_tokens + self.completion_tokens,
+            "latency_ms": round(self.latency_ms, 1),
+            "cost_eur": float(self.cost_eur),
+            "energy_wh": round(self.energy_wh, 6),
+            "gco2e": round(self.gco2e, 6),
+            "energy_method": self.energy_method,
+        }
+
+
+@dataclass
+class ChatOutcome:
+    text: str
+    model: str
+    finish_reason: str
+    data_class: DataClass
+    metrics: Metrics
+    request_id: str
+    rerouted_from: str | None = None
+    audit_seq: int | None = None
+
+
+@dataclass
+class EmbedOutcome:
+    vectors: list[list[float]]
+    model: str
+    metrics: Metrics
+    request_id: str
+    rerouted_from: str | None = None
+
+
+class PreparedStream:
+    """A chat stream whose checks have passed; iterate ``events()`` to run it."""
+
+    def __init__(self, gateway: Gateway, ctx: CallContext, route: Route, messages: list[ChatMessage],
+                 params: ChatParams, reservation: budgets.Reservation, prompt_tokens: int):
+        self.gateway, self.ctx, self.route = gateway, ctx, route
+        self.messages, self.params = messages, params
+        self.reservation, self.prompt_tokens = reservation, prompt_tokens
+        self.model = route.spec.name
+
+    def events(self) -> Iterator[StreamDelta | ChatOutcome]:
+        gw, spec = self.gateway, self.route.spec
+        provider = gw.provider(spec)
+        parts: list[str] = []
+        end: StreamEnd | None = None
+        status = "cancelled"
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        source = provider.chat_stream(self.messages, self.params)
+        try:
+            for event in source:
+                if isinstance(event, StreamDelta):
+                    parts.append(event.text)
+                    yield event
+                else:
+                    end = event
+            status = "ok"
+        except RathausError:
+            status = "error"
+            raise
+        except Exception as exc:
+            status = "error"
+            log.exception("model %s failed mid-stream", spec.name)
+            raise UpstreamError(f"model {spec.name!r} failed while answering: {type(exc).__name__}") from exc
+        finally:
+            source.close()
+            if end is None:  # cancelled or failed: meter what was produced
+                end = StreamEnd(self.prompt_tokens, len(parts), status, time.process_time() - cpu0)
+            text = "".join(parts)
+            outcome = gw._finish(self.ctx, self.route, self.messages, text, end.prompt_tokens,
+                                 end.completion_tokens, end.finish_reason, t0, end.cpu_seconds, self.reservation,
+                                 status, operation="chat.stream")
+        if status == "ok":
+            yield outcome
+
+
+class Gateway:
+    def __init__(self, settings: Settings, db: Database, catalog: Catalog):
+        self.settings = settings
+        self.db = db
+        self.catalog = catalog
+        self._providers: dict[str, Any] = {}
+        self._providers_lock = threading.Lock()
+        self.audit_key = audit.hmac_key(settings)
+
+    # --- providers ---------------------------------------------------------------------------------
+    def provider(self, spec: ModelSpec) -> Any:
+        with self._providers_lock:
+            if spec.name not in self._providers:
+                self._providers[spec.name] = build_provider(spec, self.settings)
+            return self._providers[spec.name]
+
+    def warm_up(self) -> list[str]:
+        """Load the default in-process models so the first request is not slow; returns their names."""
+        warmed = []
+        for name in (self.catalog.defaults.chat, self.catalog.defaults.embedding):
+            spec = self.catalog.get(name)
+            provider = self.provider(spec) if spec else None
+            if provider is not None and hasattr(provider, "warm_up"):
+                provider.warm_up()
+                warmed.append(name)
+        return warmed
+
+    def route(self, ctx: CallContext, model: str | None, kind: str) -> Route:
+        reroute = ctx.reroute if ctx.reroute is not None else self.settings.data_class_policy == "reroute"
+        try:
+            return resolve(self.catalog, model, kind, ctx.data_class, reroute)
+        except RathausError as exc:
+            self._refused(ctx, model, kind, exc)
+            raise
+
+    # --- chat --------------------------------------------------------------------------------------
+    def _prepare(self, ctx: CallContext, model: str | None, messages: list[ChatMessage],
+                 params: ChatParams | None) -> tuple[Route, ChatParams, budgets.Reservation, int]:
+        if not messages:
+            raise BadRequest("at least one message is needed")
+        route = self.route(ctx, model, "chat")
+        spec = route.spec
+        provider = self.provider(spec)
+        prompt_tokens = provider.count_tokens(messages)
+        room = spec.context_length - prompt_tokens
+        if room < 1:
+            raise ContextLengthExceeded(
+                f"the prompt has {prompt_tokens} tokens but model {spec.name!r} takes at most "
+                f"{spec.context_length}; shorten the text or split it",
+                extra={"prompt_tokens": prompt_tokens, "context_length": spec.context_length},
+            )
+        params = params or ChatParams()
+        if params.max_tokens is None:  # not asked: as much as the model's cap and the context allow
+            params.max_tokens = min(spec.max_output_tokens, room)
+        else:  # asked: capped by the model's output limit, but never silently cut by the context
+            params.max_tokens = min(params.max_tokens, spec.max_output_tokens)
+        if params.max_tokens > room:
+            raise ContextLengthExceeded(
+                f"prompt ({prompt_tokens} tokens) plus max_tokens ({params.max_tokens}) exceeds the context of "
+                f"model {spec.name!r} ({spec.context_length} tokens); ask for at most {room} tokens",
+                extra={"prompt_tokens": prompt_tokens, "context_length": spec.context_length},
+            )
+        max_eur = energy.cost_eur(prompt_tokens, params.max_tokens, spec.price_in_per_1m_eur, spec.price_out_per_1m_eur)
+        with self.db.session() as session:
+            reservation = budgets.reserve(session, ctx.principal.department, max_eur, prompt_tokens + params.max_tokens)
+        return route, params, reservation, prompt_tokens
+
+    def chat(self, ctx: CallContext, messages: list[ChatMessage], model: str | None = None,
+             params: ChatParams | None = None) -> ChatOutcome:
+        route, params, reservation, prompt_tokens = self._prepare(ctx, model, messages, params)
+        t0 = time.perf_counter()
+        try:
+            result = self.provider(route.spec).chat(messages, params)
+        except Exception:
+            self._finish(ctx, route, messages, "", prompt_tokens, 0, "error", t0, None, reservation, "error", "chat")
+            raise
+        return self._finish(ctx, route, messages, result.text, result.prompt_tokens, result.completion_tokens,
+                            result.finish_reason, t0, result.cpu_seconds, reservation, "ok", "chat")
+
+    def chat_stream(self, ctx: CallContext, messages: list[ChatMessage], model: str | None = None,
+                    params: ChatParams | None = None) -> PreparedStream:
+        route, params, reservation, prompt_tokens = self._prepare(ctx, model, messages, params)
+        return PreparedStream(self, ctx, route, messages, params, reservation, prompt_tokens)
+
+    # --- embeddings --------------------------------------------------------------------------------
+    def embed(self, ctx: CallContext, texts: list[str], model: str | None = None,
+              purpose: Literal["query", "passage"] = "passage") -> EmbedOutcome:
+        if not texts:
+            raise BadRequest("no input texts to embed")
+        route = self.route(ctx, model, "embedding")
+        spec = route.spec
+        provider = self.provider(spec)
+        estimate = sum(len(t) for t in texts) // 2 + 2 * len(texts)
+        max_eur = energy.cost_eur(estimate, 0, spec.price_in_per_1m_eur, 0)
+        with self.db.session() as session:
+            reservation = budgets.reserve(session, ctx.principal.department, max_eur, estimate)
+        t0 = time.perf_counter()
+        try:
+            result = provider.embed(texts, purpose=purpose)
+        except Exception:
+            self._finish(ctx, route, texts, "", 0, 0, "error", t0, None, reservation, "error", "embed")
+            raise
+        outcome = self._finish(ctx, route, texts, "", result.prompt_tokens, 0, "stop", t0, result.cpu_seconds,
+                               reservation, "ok", "embed", output_hash=audit.content_hash(f"{len(texts)} vectors"))
+        return EmbedOutcome(result.vectors, spec.name, outcome.metrics, ctx.request_id, route.rerouted_from)
+
+    # --- accounting --------------------------------------------------------------------------------
+    def _metrics(self, spec: ModelSpec, prompt_tokens: int, completion_tokens: int, latency_s: float,
+                 cpu_seconds: float | None) -> Metrics:
+        s = self.settings
+        grid = spec.grid_gco2_per_kwh or s.grid_gco2_per_kwh
+        if spec.provider == "embedded":
+            wh = energy.embedded_energy_wh(cpu_seconds or 0.0, s.watts_per_core, spec.pue or s.pue)
+            method: Literal["measured", "estimated"] = "measured"
+        else:
+            tokens = completion_tokens if spec.kind == "chat" else prompt_tokens
+            wh = energy.remote_energy_wh(spec.active_params, spec.parameters_b, tokens, latency_s,
+                                         spec.pue or energy.DEFAULT_REMOTE_PUE)
+            method = "estimated"
+        return Metrics(
+            prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, latency_ms=latency_s * 1000,
+            cost_eur=energy.cost_eur(prompt_tokens, completion_tokens, spec.price_in_per_1m_eur,
+                                     spec.price_out_per_1m_eur),
+            energy_wh=wh, gco2e=energy.gco2e(wh, grid), energy_method=method,
+        )
+
+    def _finish(self, ctx: CallContext, route: Route, inputs: Any, output: str, prompt_tokens: int,
+                completion_tokens: int, finish_reason: str, t0: float, cpu_seconds: float | None,
+                reservation: budgets.Reservation, status: str, operation: str,
+                output_hash: str | None = None) -> ChatOutcome:
+        spec = route.spec
+        latency = time.perf_counter() - t0
+        m = self._metrics(spec, prompt_tokens, completion_tokens, latency, cpu_seconds)
+        p = ctx.principal
+        raw = self.settings.audit_store_raw
+        details: dict[str, Any] = {"request_id": ctx.request_id, "status": status, "operation": operation,
+                                   "tokens": prompt_tokens + completion_tokens, "energy_method": m.energy_method}
+        if route.rerouted_from:
+            details["rerouted_from"] = route.rerouted_from
+        if raw:
+            details["input"] = _serialise(inputs)
+            details["output"] = output
+        with self.db.session() as session:
+            budgets.settle(session, reservation, m.cost_eur, prompt_tokens + completion_tokens)
+            metering.record(
+                session, request_id=ctx.request_id, department=p.department, principal=p.id,
+                principal_kind=p.kind, use_case=ctx.use_case, model=spec.name, provider=spec.provider,
+                operation=operation, data_class=ctx.data_class.value, status=status,
+                prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, latency_ms=m.latency_ms,
+                cost_eur=m.cost_eur, energy_wh=m.energy_wh, gco2e=m.gco2e, cpu_seconds=cpu_seconds,
+            )
+            seq = audit.append(session, audit.AuditEntry(
+                actor=p.id, department=p.department, use_case=ctx.use_case, action=f"model.{operation}",
+                model=spec.name, model_version=spec.version or spec.sha256 or spec.remote_model,
+                data_class=ctx.data_class.value, input_hash=audit.content_hash(_serialise(inputs)),
+                output_hash=output_hash or audit.content_hash(output), sources=ctx.sources,
+                safeguards={**ctx.safeguards, "data_class_route": "rerouted" if route.rerouted_from else "allowed"},
+                energy_wh=m.energy_wh, details=details,
+            ), key=self.audit_key)
+        MODEL_REQUESTS.labels(spec.name, operation, status).inc()
+        MODEL_TOKENS.labels(spec.name, "in").inc(prompt_tokens)
+        MODEL_TOKENS.labels(spec.name, "out").inc(completion_tokens)
+        MODEL_LATENCY.labels(spec.name, operation).observe(latency)
+        MODEL_ENERGY_WH.labels(spec.name).inc(m.energy_wh)
+        MODEL_COST_EUR.labels(spec.name).inc(float(m.cost_eur))
+        return ChatOutcome(text=output, model=spec.name, finish_reason=finish_reason, data_class=ctx.data_class,
+                           metrics=m, request_id=ctx.request_id, rerouted_from=route.rerouted_from, audit_seq=seq)
+
+    def _refused(self, ctx: CallContext, model: str | None, kind: str, exc: RathausError) -> None:
+        """A refusal is a safeguard decision: it goes to the audit log and the usage records."""
+        p = ctx.principal
+        try:
+            with self.db.session() as session:
+                metering.record(
+                    session, request_id=ctx.request_id, department=p.department, principal=p.id,
+                    principal_kind=p.kind, use_case=ctx.use_case, model=model or "auto", provider="-",
+                    operation=kind, data_class=ctx.data_class.value, status="refused",
+                )
+                audit.append(session, audit.AuditEntry(
+                    actor=p.id, department=p.department, use_case=ctx.use_case, action="model.refused",
+                    model=model, data_class=ctx.data_class.value,
+                    safeguards={"data_class_route": "refused", "reason": exc.code},
+                    details={"request_id": ctx.request_id, "detail": exc.detail},
+                ), key=self.audit_key)
+        except RathausError:
+            log.warning("could not record refusal of request %s", ctx.request_id)
+        MODEL_REQUESTS.labels(model or "auto", kind, "refused").inc()
+
+
+def _serialise(inputs: Any) -> Any:
+    if isinstance(inputs, list):
+        return [{"role": m.role, "content": m.content} if isinstance(m, ChatMessage) else m for m in inputs]
+    return inputs

@@ -1,0 +1,22 @@
+"""Providers behind the gateway: ``embedded`` (in this process) and ``openai`` (any compatible server)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rathaus.core.settings import Settings
+from rathaus.models.catalog import ModelSpec
+
+
+def build_provider(spec: ModelSpec, settings: Settings) -> Any:
+    if spec.provider == "openai":
+        from rathaus.models.providers.openai_compat import OpenAICompatibleChat, OpenAICompatibleEmbedding
+
+        return OpenAICompatibleChat(spec) if spec.kind == "chat" else OpenAICompatibleEmbedding(spec)
+    if spec.kind == "chat":
+        from rathaus.models.providers.embedded_llama import EmbeddedLlamaChat
+
+        return EmbeddedLlamaChat(spec, settings.model_dir, settings.llm_threads)
+    from rathaus.models.providers.embedded_embedder import EmbeddedEmbedder
+
+    return EmbeddedEmbedder(spec)

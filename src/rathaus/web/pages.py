@@ -1,0 +1,37 @@
+"""Server-rendered pages (Jinja2) with a little vanilla JavaScript; no front-end build step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from rathaus.api.deps import PrincipalDep, RuntimeDep
+from rathaus.core import budgets, metering
+from rathaus.core.classification import DataClass
+from rathaus.models.routing import allowed_models
+from rathaus.web.i18n import language, texts
+
+HERE = Path(__file__).resolve().parent
+STATIC_DIR = HERE / "static"
+templates = Jinja2Templates(directory=HERE / "templates")
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request, runtime: RuntimeDep, principal: PrincipalDep) -> HTMLResponse:
+    lang = language(request)
+    month = budgets.current_month()
+    with runtime.db.session() as session:
+        usage = metering.report(session, "department", month, principal.department)
+    allowed = {dc.value: [m.name for m in allowed_models(runtime.catalog, "chat", dc)] for dc in DataClass}
+    response = templates.TemplateResponse(request, "index.html", {
+        "t": texts(lang), "lang": lang, "other_lang": "en" if lang == "de" else "de",
+        "settings": runtime.settings, "principal": principal, "models": runtime.catalog.enabled(),
+        "usage": usage[0] if usage else None, "month": month, "data_classes": list(DataClass),
+        "allowed": allowed, "default_class": DataClass.INTERN.value,
+    })
+    response.set_cookie("lang", lang, samesite="lax", httponly=True)
+    return response

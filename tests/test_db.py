@@ -1,0 +1,84 @@
+"""The embedded PostgreSQL: starts, shares, stops cleanly, recovers stale handles; migrations match the models."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from rathaus.core.db import Database, _prune_stale_handles
+from rathaus.core.errors import DatabaseUnavailable
+from rathaus.core.migrate import current_revision, head_revision
+from rathaus.core.schema import Base
+from rathaus.core.settings import Settings
+from rathaus.runtime import Runtime
+
+
+def test_migrations_create_exactly_the_models(runtime: Runtime) -> None:
+    with runtime.db.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    assert current_revision(runtime.db.engine) == head_revision()
+
+
+def test_pgvector_and_german_fulltext_available(runtime: Runtime) -> None:
+    with runtime.db.engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT extversion FROM pg_extension WHERE extname = 'vector'"))
+        tsv = conn.scalar(sa.text("SELECT to_tsvector('german', 'Die Häuser der Stadt')::text"))
+        assert tsv == "'haus':2 'stadt':4"
+
+
+def test_unreachable_database_gives_one_clear_line(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, database_url="postgresql://u:secret@127.0.0.1:1/x",  # type: ignore[call-arg]
+                        auth_mode="oidc", data_dir=tmp_path)
+    db = Database(settings)
+    with pytest.raises(DatabaseUnavailable) as info:
+        db.check()
+    message = info.value.detail
+    assert message.startswith("database unreachable at postgresql+psycopg://u:***@127.0.0.1:1/x")
+    assert "secret" not in message and "\n" not in message
+    db.close()
+
+
+def test_stale_handles_of_killed_processes_are_pruned(tmp_path: Path) -> None:
+    pgdata = tmp_path / "pg"
+    pgdata.mkdir()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (pgdata / ".handle_pids.json").write_text(json.dumps([dead.pid, os.getppid()]))
+    assert _prune_stale_handles(pgdata) == [dead.pid]
+    assert json.loads((pgdata / ".handle_pids.json").read_text()) == [os.getppid()]
+
+
+def _postmaster_pid(pgdata: Path) -> int | None:
+    pid_file = pgdata / "postmaster.pid"
+    return int(pid_file.read_text().splitlines()[0]) if pid_file.exists() else None
+
+
+def test_server_stops_when_last_process_exits_even_after_a_sigkill(tmp_path: Path) -> None:
+    """A process killed with SIGKILL leaves a stale handle; the next start cleans it and stops the server."""
+    script = textwrap.dedent(f"""
+        import os, signal, sys
+        from rathaus.core.settings import Settings
+        from rathaus.core.db import Database
+        db = Database(Settings(_env_file=None, data_dir={str(tmp_path)!r}))
+        db.check()
+        if sys.argv[1] == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        db.close()
+    """)
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    killed = subprocess.run([sys.executable, "-c", script, "kill"], env=env, timeout=120)
+    assert killed.returncode == -9
+    pgdata = tmp_path / "pg"
+    pid = _postmaster_pid(pgdata)
+    assert pid is not None and Path(f"/proc/{pid}").exists(), "server keeps running after the SIGKILL"
+    clean = subprocess.run([sys.executable, "-c", script, "stop"], env=env, timeout=120)
+    assert clean.returncode == 0
+    assert not Path(f"/proc/{pid}").exists() or _postmaster_pid(pgdata) is None
+    assert json.loads((pgdata / ".handle_pids.json").read_text()) == []
