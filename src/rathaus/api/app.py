@@ -5,10 +5,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rathaus import __version__
 from rathaus.api import problems
@@ -27,6 +28,43 @@ Every model call carries a *data class* (`oeffentlich`, `intern`, `vertraulich`,
 header `X-Rathaus-Data-Class` or body field `data_class`; default: the most protective class) and is
 metered (tokens, €, Wh, gCO2e) and written to a hash-chained audit log. Errors are RFC 9457 problem+json.
 """
+
+
+class GuardAndMeasure:
+    """Pure ASGI middleware: refuse oversized bodies early, time every request, add safe headers."""
+
+    def __init__(self, app: ASGIApp, limit: Callable[[], int]):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit()
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            response = problems.problem_response(413, "request-too-large", "Request too large",
+                                                 f"the request body may have at most {limit} bytes",
+                                                 Request(scope))
+            await response(scope, receive, send)
+            return
+        status = 500
+        t0 = time.perf_counter()
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-content-type-options", b"nosniff")]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            HTTP_REQUESTS.labels(scope["method"], route, str(status)).observe(time.perf_counter() - t0)
 
 
 def create_app(runtime: Runtime | None = None, settings: Settings | None = None) -> FastAPI:
@@ -48,21 +86,8 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     app.state.runtime = runtime
     problems.install(app)
 
-    @app.middleware("http")
-    async def guard_and_measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        limit = (app.state.runtime.settings if app.state.runtime else get_settings()).max_request_bytes
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > limit):
-            return problems.problem_response(413, "request-too-large", "Request too large",
-                                             f"the request body may have at most {limit} bytes", request)
-        t0 = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        HTTP_REQUESTS.labels(request.method, path, str(response.status_code)).observe(time.perf_counter() - t0)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        return response
-
+    app.add_middleware(GuardAndMeasure, limit=lambda: (app.state.runtime.settings if app.state.runtime
+                                                         else get_settings()).max_request_bytes)
     app.include_router(health.router)
     app.include_router(openai_compat.router)
     app.include_router(admin.router)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from starlette.concurrency import run_in_threadpool
 
 from rathaus.core.auth import KEY_PREFIX, Principal, local_principal, verify_api_key
 from rathaus.core.classification import DataClass
@@ -13,28 +14,33 @@ from rathaus.models.gateway import CallContext
 from rathaus.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
+async def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
+    """Async on purpose: local mode needs no thread hop; key and token checks run in the thread pool."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     token = token.strip()
     if header and (scheme.lower() != "bearer" or not token):
         raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
     if token.startswith(KEY_PREFIX):
-        with runtime.db.session() as session:
-            return verify_api_key(session, token)
+        return await run_in_threadpool(_api_key_principal, runtime, token)
     if runtime.settings.auth_mode == "local":
         return local_principal(runtime.settings)
     if not token:
         raise Unauthenticated("a bearer token (OIDC access token or API key) is required")
     assert runtime.verifier is not None
-    return runtime.verifier.verify(token)
+    return await run_in_threadpool(runtime.verifier.verify, token)
+
+
+def _api_key_principal(runtime: Runtime, token: str) -> Principal:
+    with runtime.db.session() as session:
+        return verify_api_key(session, token)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
@@ -49,7 +55,7 @@ def parse_data_class(value: str | None, default: DataClass) -> DataClass:
         raise BadRequest(str(exc)) from None
 
 
-def call_context(
+async def call_context(
     runtime: RuntimeDep,
     principal: PrincipalDep,
     x_rathaus_data_class: Annotated[str | None, Header(max_length=40)] = None,

@@ -77,28 +77,44 @@ def _head(session: Session, lock: bool) -> AuditHead:
         stmt = stmt.with_for_update()
     head = session.scalars(stmt).one_or_none()
     if head is None:
-        session.execute(
-            sa.dialects.postgresql.insert(AuditHead)
-            .values(id=1, seq=0, hash=GENESIS, anchor_seq=0, anchor_hash=GENESIS)
-            .on_conflict_do_nothing()
-        )
+        _create_head(session)
         head = session.scalars(stmt).one()
     return head
 
 
+def _create_head(session: Session) -> None:
+    session.execute(
+        sa.dialects.postgresql.insert(AuditHead)
+        .values(id=1, seq=0, hash=GENESIS, anchor_seq=0, anchor_hash=GENESIS)
+        .on_conflict_do_nothing()
+    )
+
+
+_LOCK_HEAD = sa.text("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
+_INSERT = sa.insert(AuditRecord.__table__)
+_MOVE_HEAD = sa.text("UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1")
+
+
 def append(session: Session, entry: AuditEntry, key: bytes | None = None) -> int:
-    """Append one record inside the caller's transaction; returns its sequence number."""
-    head = _head(session, lock=True)
+    """Append one record inside the caller's transaction; returns its sequence number.
+
+    The head row's lock serialises writers; it is held until the caller's transaction ends, so the
+    chain has no gaps and no forks even with many API processes.
+    """
+    conn = session.connection()  # Core statements built once: this runs on every model call
+    row = conn.execute(_LOCK_HEAD).first()
+    if row is None:
+        _create_head(session)
+        row = conn.execute(_LOCK_HEAD).one()
     values: dict[str, Any] = {
         **entry.__dict__,
-        "seq": head.seq + 1,
+        "seq": row.seq + 1,
         "ts": dt.datetime.now(dt.UTC),
-        "prev_hash": head.hash,
+        "prev_hash": row.hash,
     }
     values["hash"] = record_hash(values, key)
-    session.add(AuditRecord(**values))
-    head.seq, head.hash = values["seq"], values["hash"]
-    session.flush()
+    conn.execute(_INSERT, values)
+    conn.execute(_MOVE_HEAD, {"seq": values["seq"], "hash": values["hash"]})
     return values["seq"]
 
 

@@ -79,25 +79,32 @@ def all_statuses(session: Session, month: str | None = None) -> list[BudgetStatu
     return [status(session, d, month) for d in sorted(departments)]
 
 
+_RESERVE = sa.text("""
+    INSERT INTO budget_usage AS u (department, month, eur_used, tokens_used)
+    SELECT :department, :month, :eur, :tokens
+    WHERE NOT EXISTS (
+        SELECT 1 FROM budget_limits l WHERE l.department = :department
+          AND ((l.eur_per_month IS NOT NULL AND :eur > l.eur_per_month)
+            OR (l.tokens_per_month IS NOT NULL AND :tokens > l.tokens_per_month)))
+    ON CONFLICT (department, month) DO UPDATE
+        SET eur_used = u.eur_used + EXCLUDED.eur_used, tokens_used = u.tokens_used + EXCLUDED.tokens_used
+        WHERE NOT EXISTS (
+            SELECT 1 FROM budget_limits l WHERE l.department = u.department
+              AND ((l.eur_per_month IS NOT NULL AND u.eur_used + EXCLUDED.eur_used > l.eur_per_month)
+                OR (l.tokens_per_month IS NOT NULL AND u.tokens_used + EXCLUDED.tokens_used > l.tokens_per_month)))
+    RETURNING u.eur_used
+""")
+
+
 def reserve(session: Session, department: str, eur: Decimal, tokens: int, month: str | None = None) -> Reservation:
-    """Atomically add a reservation, or raise BudgetExhausted if it would cross a limit."""
+    """Atomically add a reservation, or raise BudgetExhausted if it would cross a limit.
+
+    One statement: an upsert whose update only happens while the limits hold. ON CONFLICT DO UPDATE
+    locks the row and evaluates its condition on the newest version, so concurrent reservations queue.
+    """
     month = month or current_month()
-    session.execute(
-        insert(BudgetUsage).values(department=department, month=month).on_conflict_do_nothing()
-    )
-    limit = sa.select(BudgetLimit).where(BudgetLimit.department == department).subquery()
-    fits = sa.and_(
-        sa.or_(limit.c.eur_per_month.is_(None), BudgetUsage.eur_used + eur <= limit.c.eur_per_month),
-        sa.or_(limit.c.tokens_per_month.is_(None), BudgetUsage.tokens_used + tokens <= limit.c.tokens_per_month),
-    )
-    has_limit = session.scalar(sa.select(sa.func.count()).select_from(limit))
-    where = [BudgetUsage.department == department, BudgetUsage.month == month]
-    stmt = sa.update(BudgetUsage).values(
-        eur_used=BudgetUsage.eur_used + eur, tokens_used=BudgetUsage.tokens_used + tokens
-    )
-    stmt = stmt.where(*where, BudgetUsage.department == limit.c.department, fits) if has_limit else stmt.where(*where)
-    updated = session.execute(stmt.returning(BudgetUsage.department)).first()
-    if updated is None:
+    params = {"department": department, "month": month, "eur": eur, "tokens": tokens}
+    if session.execute(_RESERVE, params).first() is None:
         state = status(session, department, month)
         raise BudgetExhausted(
             f"the monthly budget of department {department!r} for {month} does not cover this request "
@@ -108,20 +115,22 @@ def reserve(session: Session, department: str, eur: Decimal, tokens: int, month:
     return Reservation(department, month, eur, tokens)
 
 
+_SETTLE = sa.text(
+    "UPDATE budget_usage SET eur_used = eur_used - :reserved_eur + :eur, "
+    "tokens_used = tokens_used - :reserved_tokens + :tokens WHERE department = :department AND month = :month"
+)
+
+
 def settle(session: Session, reservation: Reservation, eur: Decimal, tokens: int) -> None:
     """Replace a reservation by the actual cost.
 
     The actual cost is at most the reservation when token counts are exact (embedded models); for
     remote models whose prompt tokens are estimated it can exceed it, by less than one request.
     """
-    session.execute(
-        sa.update(BudgetUsage)
-        .where(BudgetUsage.department == reservation.department, BudgetUsage.month == reservation.month)
-        .values(
-            eur_used=BudgetUsage.eur_used - reservation.eur + eur,
-            tokens_used=BudgetUsage.tokens_used - reservation.tokens + tokens,
-        )
-    )
+    session.connection().execute(_SETTLE, {
+        "reserved_eur": reservation.eur, "eur": eur, "reserved_tokens": reservation.tokens, "tokens": tokens,
+        "department": reservation.department, "month": reservation.month,
+    })
 
 
 def _fmt(value: object, unit: str) -> str:

