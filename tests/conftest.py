@@ -43,8 +43,14 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def pg_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("rathaus-data")
+def pg_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One embedded server for the whole session, held open so tests do not restart it."""
+    from rathaus.core.db import EmbeddedServer
+
+    path = tmp_path_factory.mktemp("rathaus-data")
+    server = EmbeddedServer(path)
+    yield path
+    server.stop()
 
 
 @pytest.fixture(scope="session")

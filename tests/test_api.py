@@ -179,3 +179,33 @@ def test_audit_over_http(client: TestClient) -> None:
     lines = client.get("/api/v1/audit/export", params={"from": "2026-01-01", "to": "2099-12-31"}).text.splitlines()
     assert json.loads(lines[0])["action"] == "model.chat"
     problem(client.get("/api/v1/audit/export", params={"from": "2026-02-01", "to": "2026-01-01"}), 400)
+
+
+def test_missing_or_corrupt_model_file_is_503(make_settings, tmp_path) -> None:
+    from rathaus.api.app import create_app
+
+    cache = tmp_path / "cache"
+    (cache / "models").mkdir(parents=True)
+    rt = Runtime(make_settings(cache_dir=cache))
+    try:
+        with TestClient(create_app(rt)) as c:
+            body = problem(c.post("/v1/chat/completions", json=HELLO), 503)
+            assert "file missing" in body["detail"]
+            (cache / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf").write_bytes(b"GGUF" + b"\0" * 64)
+            body = problem(c.post("/v1/chat/completions", json=HELLO), 503)
+            assert body["type"].endswith("/model-unavailable") and "corrupt" in body["detail"]
+            # the embedder is unaffected, and nothing was metered as ok
+            assert c.post("/v1/embeddings", json={"input": "Rathaus"}).status_code == 200
+    finally:
+        rt.close()
+
+
+def test_nul_characters_never_reach_the_database(client: TestClient, runtime: Runtime) -> None:
+    """Found by schemathesis: PostgreSQL text cannot hold NUL; names with it are stored replaced."""
+    problem(client.post("/v1/chat/completions", json={**HELLO, "model": "\u0000"}), 404)
+    assert client.post("/v1/embeddings", json={"input": "x", "use_case": "a\u0000b"}).status_code == 200
+    with runtime.db.engine.connect() as conn:
+        cases = set(conn.scalars(sa.text("SELECT use_case FROM usage_events")))
+        models = set(conn.scalars(sa.text("SELECT model FROM usage_events")))
+    assert "a\ufffdb" in cases and "\ufffd" in models
+    assert client.get("/api/v1/audit/verify").json()["ok"]

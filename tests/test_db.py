@@ -82,3 +82,33 @@ def test_server_stops_when_last_process_exits_even_after_a_sigkill(tmp_path: Pat
     assert clean.returncode == 0
     assert not Path(f"/proc/{pid}").exists() or _postmaster_pid(pgdata) is None
     assert json.loads((pgdata / ".handle_pids.json").read_text()) == []
+
+
+def test_sigterm_stops_the_embedded_server(tmp_path: Path, models_file: Path) -> None:
+    """`rathaus serve` ended by SIGTERM (systemd, Kubernetes, pkill) stops its embedded PostgreSQL."""
+    import signal
+    import time
+
+    import httpx
+
+    from conftest import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RATHAUS_")}
+    env.update({"RATHAUS_DATA_DIR": str(tmp_path), "RATHAUS_MODELS_FILE": str(models_file)})
+    proc = subprocess.Popen([sys.executable, "-m", "rathaus.cli", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    pid = _postmaster_pid(tmp_path / "pg")
+    assert pid is not None and Path(f"/proc/{pid}").exists()
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(60)
+    time.sleep(0.5)
+    assert _postmaster_pid(tmp_path / "pg") is None, "postmaster.pid left behind: server still running"
+    assert "Traceback" not in (proc.stderr.read() if proc.stderr else "")

@@ -6,6 +6,7 @@ Errors end the command with one readable line on stderr and a non-zero exit code
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 
 import typer
@@ -45,8 +46,18 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM ends the command like Ctrl+C would, so the embedded database is released cleanly.
+
+    (uvicorn re-raises SIGTERM after its graceful shutdown; without this handler the process would
+    die before `finally` blocks and atexit handlers ran, leaving the embedded PostgreSQL running.)
+    """
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    signal.signal(signal.SIGTERM, _terminate)
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="rathaus", standalone_mode=False)

@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from rathaus.core.metering import without_nul
 from rathaus.core.schema import AuditHead, AuditRecord
 from rathaus.core.settings import Settings
 
@@ -107,7 +108,7 @@ def append(session: Session, entry: AuditEntry, key: bytes | None = None) -> int
         _create_head(session)
         row = conn.execute(_LOCK_HEAD).one()
     values: dict[str, Any] = {
-        **entry.__dict__,
+        **{k: without_nul(v) for k, v in entry.__dict__.items()},
         "seq": row.seq + 1,
         "ts": dt.datetime.now(dt.UTC),
         "prev_hash": row.hash,

@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import os
+import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,19 +47,36 @@ def _prune_stale_handles(pgdata: Path) -> list[int]:
     return stale
 
 
+_SERVERS: dict[Path, tuple[Any, int]] = {}
+_SERVERS_LOCK = threading.Lock()
+
+
 class EmbeddedServer:
-    """A private PostgreSQL server owned by this data directory."""
+    """A private PostgreSQL server owned by this data directory.
+
+    Several ``Database`` objects of one process share the server through a reference count; the
+    process's pgserver handle is released when the last of them closes.
+    """
 
     def __init__(self, data_dir: Path):
+        self.pgdata = (data_dir / "pg").resolve()
+        self._released = False
+        with _SERVERS_LOCK:
+            entry = _SERVERS.get(self.pgdata)
+            if entry is None:
+                entry = (self._start(data_dir), 0)
+            _SERVERS[self.pgdata] = (entry[0], entry[1] + 1)
+        self._server = entry[0]
+
+    def _start(self, data_dir: Path) -> Any:
         with warnings.catch_warnings():  # pgserver warns at import when XDG_RUNTIME_DIR is unset
             warnings.simplefilter("ignore")
             import pgserver
 
-        self.pgdata = (data_dir / "pg").resolve()
         data_dir.mkdir(parents=True, exist_ok=True)
         _prune_stale_handles(self.pgdata)
         try:
-            self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
+            return pgserver.get_server(self.pgdata, cleanup_mode="stop")
         except Exception as exc:  # pgserver raises bare subprocess/assert errors
             raise DatabaseUnavailable(
                 f"embedded PostgreSQL in {self.pgdata} did not start: {exc} (log: {self.pgdata / 'log'})"
@@ -81,8 +99,18 @@ class EmbeddedServer:
         return normalise_url(self._server.get_uri(database))
 
     def stop(self) -> None:
-        """Release this process's handle; the server stops when no other process holds one."""
-        self._server.cleanup()
+        """Release this reference; the last one releases the process's handle, and the server stops
+        when no other process holds one."""
+        with _SERVERS_LOCK:
+            if self._released:
+                return
+            self._released = True
+            server, count = _SERVERS[self.pgdata]
+            if count > 1:
+                _SERVERS[self.pgdata] = (server, count - 1)
+                return
+            del _SERVERS[self.pgdata]
+        server.cleanup()
 
 
 def normalise_url(url: str) -> str:

@@ -7,7 +7,7 @@ import datetime as dt
 import io
 from dataclasses import asdict, dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -42,8 +42,19 @@ class UsageRow:
 _INSERT = sa.insert(UsageEvent.__table__)
 
 
+def without_nul(value: Any) -> Any:
+    """PostgreSQL text cannot hold NUL characters; replace them in strings, lists and dicts."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    return value
+
+
 def record(session: Session, **values: object) -> None:
-    session.connection().execute(_INSERT, values)
+    session.connection().execute(_INSERT, {k: without_nul(v) for k, v in values.items()})
 
 
 def month_bounds(month: str) -> tuple[dt.datetime, dt.datetime]:
