@@ -171,4 +171,4 @@ def test_models_test_real_model(cli) -> None:
 def test_db_status(cli) -> None:
     run, _ = cli
     result = run("db", "status")
-    assert result.returncode == 0 and "embedded" in result.stdout and "0001_core" in result.stdout
+    assert result.returncode == 0 and "embedded" in result.stdout and "latest" in result.stdout

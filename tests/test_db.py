@@ -12,6 +12,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+import rathaus.assistants.schema
+import rathaus.knowledge.schema  # noqa: F401
 from rathaus.core.db import Database, _prune_stale_handles
 from rathaus.core.errors import DatabaseUnavailable
 from rathaus.core.migrate import current_revision, head_revision

@@ -85,3 +85,58 @@ def test_stop_ends_generation(page, runtime: Runtime) -> None:
             statuses = conn.scalars(sa.text("SELECT status FROM usage_events WHERE use_case = 'playground'")).all()
         time.sleep(0.2)
     assert statuses and statuses[-1] in ("cancelled", "ok")
+
+
+def test_widget_on_a_foreign_page_answers_and_takes_feedback(tmp_path, pg_data_dir, models_file) -> None:
+    """A city web page on another origin includes the script tag; a citizen asks and rates the answer."""
+    import threading
+    import uuid
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    import sqlalchemy as sa
+
+    from conftest import MODEL_CACHE
+    from rathaus.core.auth import local_principal
+    from rathaus.core.settings import Settings
+    from rathaus.knowledge.samples import ensure_samples
+
+    settings = Settings(_env_file=None, data_dir=pg_data_dir, cache_dir=MODEL_CACHE, models_file=models_file,
+                        database_name="w_" + uuid.uuid4().hex[:8], llm_threads=2)
+    rt = Runtime(settings)
+    try:
+        ensure_samples(rt, local_principal(settings))
+        with live_server(rt) as rathaus_url, chromium() as browser:
+            site = tmp_path / "site"
+            site.mkdir()
+            (site / "index.html").write_text(
+                f'<!doctype html><html lang="de"><head><title>Stadtportal</title></head><body><h1>Stadtportal</h1>'
+                f'<script src="{rathaus_url}/widget.js" data-assistant="ki-roadmap" async></script></body></html>')
+
+            class Quiet(SimpleHTTPRequestHandler):
+                def __init__(self, *a, **kw):
+                    super().__init__(*a, directory=str(site), **kw)
+
+                def log_message(self, *a):
+                    pass
+
+            host = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+            threading.Thread(target=host.serve_forever, daemon=True).start()
+            page = browser.new_page(locale="de-DE", viewport={"width": 1280, "height": 900})
+            page.goto(f"http://127.0.0.1:{host.server_port}/")
+            page.click("button.rathaus-widget-button")
+            frame = page.frame_locator("iframe.rathaus-widget-frame")
+            frame.locator("#question").fill("Was meldet der Abfallwirtschaftsbetrieb München zur Beschlussvorlage?")
+            frame.locator("#send").click()
+            frame.locator(".answer .sources li").first.wait_for(timeout=120_000)
+            assert "Fehlanzeige" in frame.locator(".answer").inner_text()
+            assert "KI" in frame.locator(".answer .meta").inner_text()
+            frame.locator(".answer .up").click()
+            frame.locator(".answer .thanks").wait_for()
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / "widget-on-city-page.png"))
+            host.shutdown()
+        with rt.db.engine.connect() as conn:
+            assert conn.scalar(sa.text("SELECT rating FROM assistant_feedback")) == 1
+            assert conn.scalar(sa.text("SELECT channel FROM assistant_answers")) == "widget"
+    finally:
+        rt.close()

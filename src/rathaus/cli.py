@@ -13,7 +13,7 @@ import typer
 from pydantic import ValidationError
 from typer.exceptions import TyperException
 
-from rathaus.commands import admin, db, models, run
+from rathaus.commands import admin, db, knowledge, models, run
 from rathaus.config_check import settings_problems
 from rathaus.core.errors import RathausError
 
@@ -33,6 +33,10 @@ app.add_typer(admin.budget_app, name="budget")
 app.add_typer(admin.audit_app, name="audit")
 app.add_typer(admin.apikey_app, name="apikey")
 app.add_typer(admin.config_app, name="config")
+app.add_typer(knowledge.kb_app, name="kb")
+app.add_typer(knowledge.assistants_app, name="assistants")
+app.add_typer(knowledge.eval_app, name="eval")
+app.command("ask")(knowledge.ask)
 
 EXIT_USAGE = 2
 EXIT_ERROR = 1

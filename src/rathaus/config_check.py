@@ -92,4 +92,10 @@ def run_check() -> Report:
         report.problems.append(exc.detail)
         return report
     check_catalog(settings, catalog, report)
+    try:
+        from rathaus.assistants.definitions import load_assistants
+
+        load_assistants()
+    except ConfigError as exc:
+        report.problems.extend(f"assistants: {p}" for p in exc.extra.get("problems") or [exc.detail])
     return report

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
@@ -13,7 +14,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rathaus import __version__
 from rathaus.api import problems
-from rathaus.api.routers import admin, health, openai_compat
+from rathaus.api.routers import admin, assistants, health, knowledge, openai_compat
+from rathaus.assistants.definitions import ASSISTANTS_DIR, load_assistants
 from rathaus.core.observability import HTTP_REQUESTS
 from rathaus.core.settings import Settings, get_settings
 from rathaus.runtime import Runtime
@@ -67,7 +69,8 @@ class GuardAndMeasure:
             HTTP_REQUESTS.labels(scope["method"], route, str(status)).observe(time.perf_counter() - t0)
 
 
-def create_app(runtime: Runtime | None = None, settings: Settings | None = None) -> FastAPI:
+def create_app(runtime: Runtime | None = None, settings: Settings | None = None,
+               assistants_dir: Path | None = None) -> FastAPI:
     """Build the app; without a runtime it starts one (database, migrations, catalogue) on startup."""
 
     @contextlib.asynccontextmanager
@@ -84,6 +87,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
 
     app = FastAPI(title="rathaus", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.assistants = load_assistants(assistants_dir or ASSISTANTS_DIR)
     problems.install(app)
 
     app.add_middleware(GuardAndMeasure, limit=lambda: (app.state.runtime.settings if app.state.runtime
@@ -91,6 +95,8 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     app.include_router(health.router)
     app.include_router(openai_compat.router)
     app.include_router(admin.router)
+    app.include_router(knowledge.router)
+    app.include_router(assistants.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     return app

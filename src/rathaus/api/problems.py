@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rathaus.core.errors import PROBLEM_BASE, RathausError
@@ -76,6 +77,13 @@ def install(app: FastAPI) -> None:
         code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
         return problem_response(exc.status_code, code, titles.get(exc.status_code, "HTTP error"), detail, request,
                                 headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        """Input the database cannot store (e.g. NUL characters, out-of-range numbers) is the client's error."""
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "invalid value"
+        return problem_response(400, "invalid-value", "Invalid value", f"the database refused a value: {reason}",
+                                request)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

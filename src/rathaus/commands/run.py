@@ -35,14 +35,25 @@ def up(host: HostOpt = None, port: PortOpt = None) -> None:
     host, port = host or settings.host, port or settings.port
     _check_bind(host)
     ensure_default_model(settings)
+    from rathaus.commands.common import cli_principal
+    from rathaus.knowledge.refresh import RefreshScheduler
+    from rathaus.knowledge.samples import ensure_samples
+
     runtime = Runtime(settings)
+    scheduler = RefreshScheduler(runtime, cli_principal(settings))
     try:
         with console.status("Modelle werden geladen / loading models"):
             runtime.gateway.warm_up()
+        with console.status("Beispielinhalte / sample content"):
+            counts = ensure_samples(runtime, cli_principal(settings)).counts
+        console.print(f"Beispielsammlung ki-roadmap: {counts['added'] + counts['updated'] + counts['unchanged']} "
+                      "Dokumente (öffentliche Stadtratsunterlagen)")
+        scheduler.start()
         url = f"http://{host}:{port}/"
         console.print(f"[bold]rathaus[/] läuft / is running: [link]{url}[/link]  (Strg+C / Ctrl+C beendet)")
         uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
     finally:
+        scheduler.stop()
         runtime.close()
 
 
@@ -60,11 +71,17 @@ def serve(
     host, port = host or settings.host, port or settings.port
     _check_bind(host)
     if workers == 1:
+        from rathaus.commands.common import cli_principal
+        from rathaus.knowledge.refresh import RefreshScheduler
+
         runtime = Runtime(settings)
+        scheduler = RefreshScheduler(runtime, cli_principal(settings))  # one replica refreshes at a time
         try:
             runtime.gateway.warm_up()
+            scheduler.start()
             uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
         finally:
+            scheduler.stop()
             runtime.close()
     else:
         uvicorn.run("rathaus.api.app:create_app", factory=True, host=host, port=port, workers=workers,

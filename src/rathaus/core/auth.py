@@ -32,7 +32,7 @@ KEY_PREFIX = "rh_"
 @dataclass(frozen=True)
 class Principal:
     id: str
-    kind: Literal["user", "service", "local"]
+    kind: Literal["user", "service", "local", "anonymous"]
     department: str
     roles: frozenset[str] = field(default_factory=frozenset)
     name: str | None = None

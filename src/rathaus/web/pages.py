@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from rathaus.api.deps import PrincipalDep, RuntimeDep
@@ -32,6 +32,33 @@ def index(request: Request, runtime: RuntimeDep, principal: PrincipalDep) -> HTM
         "settings": runtime.settings, "principal": principal, "models": runtime.catalog.enabled(),
         "usage": usage[0] if usage else None, "month": month, "data_classes": list(DataClass),
         "allowed": allowed, "default_class": DataClass.INTERN.value,
+        "assistants": list(request.app.state.assistants.values()), "base_url": str(request.base_url).rstrip("/"),
     })
     response.set_cookie("lang", lang, samesite="lax", httponly=True)
     return response
+
+
+@router.get("/embed/{name}", response_class=HTMLResponse)
+def embed(name: str, request: Request) -> HTMLResponse:
+    """The citizen assistant page shown inside the widget's iframe (anonymous; embeddable anywhere)."""
+    from rathaus.assistants.definitions import get_assistant
+
+    lang = language(request)
+    assistant = get_assistant(request.app.state.assistants, name)
+    if not assistant.public:
+        from rathaus.core.errors import NotFound
+
+        raise NotFound(f"no assistant named {name!r}")
+    response = templates.TemplateResponse(request, "embed.html", {
+        "t": texts(lang), "lang": lang, "assistant": assistant,
+        "api": f"/public/assistants/{assistant.name}/ask", "feedback_api": "/public/answers",
+    })
+    response.headers["Content-Security-Policy"] = "frame-ancestors *; default-src 'self'"
+    return response
+
+
+@router.get("/widget.js")
+def widget() -> FileResponse:
+    """The script tag other web pages include to show an assistant."""
+    return FileResponse(STATIC_DIR / "widget.js", media_type="text/javascript",
+                        headers={"Cache-Control": "public, max-age=3600", "Access-Control-Allow-Origin": "*"})

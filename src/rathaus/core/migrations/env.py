@@ -2,6 +2,8 @@
 
 from alembic import context
 
+import rathaus.assistants.schema
+import rathaus.knowledge.schema  # noqa: F401  (registers the knowledge tables)
 from rathaus.core.schema import Base
 
 target_metadata = Base.metadata

@@ -1,0 +1,152 @@
+"""Knowledge collections over HTTP: create, upload, ingest URLs, status, search, delete."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Query, UploadFile
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, HttpUrl, model_validator
+from starlette.concurrency import run_in_threadpool
+
+from rathaus.api.deps import PrincipalDep, RuntimeDep
+from rathaus.api.problems import PROBLEM_SCHEMA
+from rathaus.core.classification import DataClass
+from rathaus.core.errors import BadRequest
+from rathaus.knowledge import collections, search
+from rathaus.knowledge.ingest import DEFAULT_MAX_BYTES, Ingestor, ItemResult, source_from_bytes
+
+router = APIRouter(prefix="/api/v1", tags=["Knowledge"])
+ERRORS: dict[int | str, dict[str, Any]] = {code: PROBLEM_SCHEMA for code in (400, 401, 403, 404, 409, 413, 422, 503)}
+MAX_FILES = 50
+
+
+class CollectionIn(BaseModel):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    title: str | None = Field(default=None, max_length=300)
+    description: str = Field(default="", max_length=2000)
+    visibility: Literal["public", "restricted", "private"] = "public"
+    departments: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(default=None, max_length=50)
+    roles: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(default=None, max_length=50)
+    data_class: Literal["oeffentlich", "intern", "vertraulich", "personenbezogen"] = "oeffentlich"
+    urls: list[HttpUrl] = Field(default_factory=list, max_length=1000)
+    sitemap: HttpUrl | None = None
+    refresh_hours: int | None = Field(default=None, ge=1, le=8760)
+
+
+    @model_validator(mode="after")
+    def _no_nul(self) -> CollectionIn:
+        texts = [self.title or "", self.description, *(self.departments or []), *(self.roles or [])]
+        if any("\x00" in t for t in texts):
+            raise ValueError("texts must not contain NUL characters")
+        return self
+
+
+class IngestUrlsIn(BaseModel):
+    urls: list[HttpUrl] = Field(default_factory=list, max_length=1000)
+    sitemap: HttpUrl | None = None
+    follow_links: bool = False
+    max_pages: int = Field(default=200, ge=1, le=10_000)
+
+
+def _status_json(runtime: Any, principal: Any, name: str) -> dict[str, Any]:
+    with runtime.db.session() as session:
+        return asdict(collections.status(session, collections.get_readable(session, principal, name)))
+
+
+@router.get("/collections", responses=ERRORS)
+def list_collections(runtime: RuntimeDep, principal: PrincipalDep) -> list[dict[str, Any]]:
+    """The collections you may read, with their state."""
+    with runtime.db.session() as session:
+        return [asdict(collections.status(session, c)) for c in collections.readable(session, principal)]
+
+
+@router.post("/collections", status_code=201, responses=ERRORS)
+def create_collection(body: CollectionIn, runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Create a collection (admin, or kb-editor for the own department; private ones: anyone)."""
+    sources = {k: v for k, v in {"urls": [str(u) for u in body.urls],
+                                 "sitemap": str(body.sitemap) if body.sitemap else None}.items() if v}
+    with runtime.db.session() as session:
+        collections.create(session, principal, body.name, title=body.title, description=body.description,
+                           visibility=body.visibility, departments=body.departments, roles=body.roles,
+                           data_class=DataClass.parse(body.data_class), sources=sources,
+                           refresh_hours=body.refresh_hours, embedding_model=runtime.catalog.defaults.embedding)
+    return _status_json(runtime, principal, body.name)
+
+
+@router.get("/collections/{name}", responses=ERRORS)
+def get_collection(name: str, runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
+    return _status_json(runtime, principal, name)
+
+
+@router.delete("/collections/{name}", responses=ERRORS)
+def delete_collection(name: str, runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Delete a collection with its documents, chunks and vectors."""
+    with runtime.db.session() as session:
+        count = collections.delete(session, principal, name)
+    return {"deleted": name, "documents": count}
+
+
+@router.post("/collections/{name}/documents", responses=ERRORS)
+async def upload_documents(name: str, runtime: RuntimeDep, principal: PrincipalDep,
+                           files: Annotated[list[UploadFile], File(description="PDF, DOCX, HTML, Markdown, text")]
+                           ) -> dict[str, Any]:
+    """Upload files; each gets a report line, the rest of the batch continues."""
+    if not files:
+        raise BadRequest("no files uploaded")
+    if len(files) > MAX_FILES:
+        raise BadRequest(f"at most {MAX_FILES} files per upload")
+    sources, problems = [], []
+    for upload in files:
+        data = await upload.read(DEFAULT_MAX_BYTES + 1)
+        filename = (upload.filename or "upload").replace("/", "_")[:200]
+        if len(data) > DEFAULT_MAX_BYTES:
+            problems.append(ItemResult(f"upload:{filename}", "failed", "file too large"))
+            continue
+        sources.append(source_from_bytes(filename, data, upload.content_type))
+
+    def run() -> Any:
+        return Ingestor(runtime, principal, name).run(sources, failures=problems)
+
+    report = await run_in_threadpool(run)
+    return {"collection": name, "counts": report.counts, "items": [asdict(i) for i in report.items],
+            "seconds": round(report.seconds, 3)}
+
+
+@router.post("/collections/{name}/ingest", status_code=202, responses=ERRORS)
+def ingest_urls(name: str, body: IngestUrlsIn, runtime: RuntimeDep, principal: PrincipalDep) -> JSONResponse:
+    """Crawl URLs or a sitemap in the background; follow the run in the collection's status."""
+    from rathaus.knowledge.crawler import Crawler
+    from rathaus.knowledge.refresh import crawl_sources
+
+    if not body.urls and not body.sitemap:
+        raise BadRequest("give urls or a sitemap")
+    ingestor = Ingestor(runtime, principal, name)  # checks the right to manage now, not in the thread
+    spec = {"urls": [str(u) for u in body.urls], "sitemap": str(body.sitemap) if body.sitemap else None}
+
+    def job() -> None:
+        items, problems, scope = crawl_sources(spec, Crawler(follow_links=body.follow_links,
+                                                             max_pages=body.max_pages))
+        ingestor.run(items, failures=problems, scope_prefix=scope)
+
+    threading.Thread(target=job, name=f"ingest-{name}", daemon=True).start()
+    return JSONResponse({"collection": name, "status": "started"}, status_code=202)
+
+
+@router.get("/search", responses=ERRORS)
+def search_endpoint(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    q: Annotated[str, Query(min_length=1, max_length=2000)],
+    collection: Annotated[list[str] | None, Query(max_length=50)] = None,
+    k: Annotated[int, Query(ge=1, le=100)] = 10,
+    mode: Literal["hybrid", "fts", "vector"] = "hybrid",
+    language: Annotated[str | None, Query(pattern=r"^[a-z]{2}$")] = None,
+) -> dict[str, Any]:
+    """Hybrid search over the collections you may read."""
+    result = search(runtime, principal, q, collection_names=collection, k=k, mode=mode, language=language)
+    return {"collections": result.collections, "hits": [
+        {**asdict(h), "modified_at": h.modified_at.isoformat() if h.modified_at else None} for h in result.hits
+    ], "metrics": result.embedding_metrics}

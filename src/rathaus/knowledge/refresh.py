@@ -1,0 +1,119 @@
+"""Keeping web collections current: re-read their sources (URLs, sitemap) when due, e.g. every 24 h.
+
+``rathaus serve`` runs a background thread that checks every few minutes; with several replicas, a
+PostgreSQL advisory lock lets only one of them refresh at a time. ``rathaus kb refresh`` does the
+same once (for cron or systemd timers).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+
+from rathaus.core.auth import Principal
+from rathaus.core.errors import RathausError
+from rathaus.knowledge.crawler import Crawler
+from rathaus.knowledge.ingest import Ingestor, IngestReport, ItemResult, source_from_bytes
+from rathaus.knowledge.schema import Collection
+
+log = logging.getLogger(__name__)
+REFRESH_LOCK = 0x72686B62  # "rhkb"
+
+
+def crawl_sources(sources: dict[str, Any], crawler: Crawler | None = None,
+                  progress: Callable[[str], None] | None = None) -> tuple[list[Any], list[ItemResult], str | None]:
+    """Fetch a collection's web sources; returns (ingest sources, problems, scope prefix for removals)."""
+    urls = list(sources.get("urls") or [])
+    sitemap = sources.get("sitemap")
+    crawler = crawler or Crawler(follow_links=bool(sources.get("follow_links")),
+                                 max_pages=int(sources.get("max_pages") or 500),
+                                 delay_seconds=float(sources.get("delay_seconds") or 1.0))
+    result = crawler.crawl(urls, sitemap=sitemap, progress=progress)
+    items = [source_from_bytes(_name(p.url), p.body, p.content_type, url=p.url, modified=p.last_modified, key=p.url)
+             for p in result.pages]
+    problems = [ItemResult(p.url, "failed", p.reason) for p in result.problems]
+    first = sitemap or (urls[0] if urls else None)
+    scope = None
+    if first:
+        parts = urlsplit(first)
+        scope = f"{parts.scheme}://{parts.netloc}/"
+    return items, problems, scope
+
+
+def _name(url: str) -> str:
+    path = urlsplit(url).path.rstrip("/")
+    return path.rsplit("/", 1)[-1] or "index.html"
+
+
+def refresh_collection(runtime: Any, principal: Principal, collection: str, *,
+                       crawler: Crawler | None = None) -> IngestReport:
+    with runtime.db.session() as session:
+        row = session.scalars(sa.select(Collection).where(Collection.name == collection)).one()
+        sources = dict(row.sources)
+    items, problems, scope = crawl_sources(sources, crawler)
+    # only remove documents when the crawl itself worked; a site that is down must not empty a collection
+    complete = bool(items) and not any(p.detail.startswith("robots.txt unreachable") for p in problems)
+    return Ingestor(runtime, principal, collection).run(items, failures=problems, remove_missing=complete,
+                                                        scope_prefix=scope)
+
+
+def due_collections(runtime: Any, now: dt.datetime | None = None) -> list[str]:
+    now = now or dt.datetime.now(dt.UTC)
+    with runtime.db.session() as session:
+        rows = session.execute(sa.select(Collection.name, Collection.refresh_hours, Collection.last_refresh,
+                                         Collection.sources).where(Collection.refresh_hours.is_not(None))).all()
+    due = []
+    for name, hours, last, sources in rows:
+        if not (sources.get("urls") or sources.get("sitemap")):
+            continue
+        if last is None or now - last >= dt.timedelta(hours=hours):
+            due.append(name)
+    return due
+
+
+def refresh_due(runtime: Any, principal: Principal) -> dict[str, dict[str, int] | str]:
+    """Refresh every due collection, if no other process is doing it right now."""
+    done: dict[str, dict[str, int] | str] = {}
+    with runtime.db.engine.connect() as conn:
+        if not conn.scalar(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": REFRESH_LOCK}):
+            return done
+        try:
+            for name in due_collections(runtime):
+                try:
+                    done[name] = refresh_collection(runtime, principal, name).counts
+                except RathausError as exc:
+                    done[name] = exc.detail
+                    log.warning("refresh of %s failed: %s", name, exc.detail)
+        finally:
+            conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": REFRESH_LOCK})
+            conn.commit()
+    return done
+
+
+class RefreshScheduler:
+    """Background thread of ``rathaus serve``: checks for due collections every ``interval`` seconds."""
+
+    def __init__(self, runtime: Any, principal: Principal, interval: float = 600.0):
+        self.runtime, self.principal, self.interval = runtime, principal, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="kb-refresh", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                refresh_due(self.runtime, self.principal)
+            except Exception:  # a failing refresh must not end the thread
+                log.exception("scheduled refresh failed")

@@ -1,0 +1,243 @@
+"""Hybrid retrieval in PostgreSQL: German full text (tsvector) + pgvector, fused by reciprocal rank.
+
+Only collections the caller may read are searched (the access rule is part of the SQL). The full-text
+query ORs the question's lexemes (a natural question rarely contains *all* words of a passage), ranked
+with ``ts_rank_cd``. Vector search uses the HNSW index for large scopes and an exact scan for small
+ones (pgvector filters after the index scan, which could starve small collections of results).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+
+from rathaus.core.auth import Principal
+from rathaus.core.classification import DataClass
+from rathaus.core.errors import BadRequest
+from rathaus.knowledge import collections
+from rathaus.knowledge.schema import Chunk, Collection, Document, Lexeme
+from rathaus.models.gateway import CallContext
+
+Mode = Literal["hybrid", "fts", "vector"]
+BM25_K1, BM25_B = 1.2, 0.75
+MAX_QUERY_TERMS = 12
+CANDIDATE_BUDGET = 500  # chunks matched by the rare terms that select BM25 candidates
+_QUERY_LEXEMES = sa.text("SELECT DISTINCT unnest(tsvector_to_array(to_tsvector('german', :q)))")
+RRF_K = 60
+EXACT_SCAN_LIMIT = 2_000  # chunks in scope; below this an exact scan is cheap (~12 ms) and never misses
+MAX_QUERY_CHARS = 2000
+
+
+@dataclass
+class Hit:
+    chunk_id: int
+    document_id: int
+    collection: str
+    title: str
+    url: str | None
+    source: str
+    external_id: str | None
+    text: str
+    heading_path: list[str]
+    page: int | None
+    start: int
+    end: int
+    language: str | None
+    modified_at: dt.datetime | None
+    score: float = 0.0
+    vector_score: float | None = None  # cosine similarity
+    fts_rank: float | None = None
+    ranks: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class SearchResult:
+    hits: list[Hit]
+    collections: list[str]
+    embedding_metrics: dict[str, Any] | None = None
+
+
+def _scope(session: Session, principal: Principal, names: list[str] | None) -> list[Collection]:
+    return collections.readable(session, principal, names)
+
+
+def _filters(ids: list[int], language: str | None, modified_after: dt.datetime | None,
+             modified_before: dt.datetime | None) -> list[sa.ColumnElement[bool]]:
+    where: list[sa.ColumnElement[bool]] = [Chunk.collection_id.in_(ids)]
+    if language:
+        where.append(Chunk.language == language)
+    dates = []
+    if modified_after:
+        dates.append(Document.modified_at >= modified_after)
+    if modified_before:
+        dates.append(Document.modified_at < modified_before)
+    if dates:
+        where.append(Chunk.document_id.in_(sa.select(Document.id).where(*dates)))
+    return where
+
+
+def _fts(session: Session, query: str, ids: list[int], where: list[sa.ColumnElement[bool]],
+         limit: int) -> list[tuple[int, float]]:
+    """BM25 over PostgreSQL's German lexemes (stemmed, stop words removed) with per-collection IDF."""
+    terms = list(session.scalars(_QUERY_LEXEMES, {"q": query}))
+    if not terms:
+        return []
+    n_docs, tokens = session.execute(
+        sa.select(sa.func.sum(Collection.chunk_count), sa.func.sum(Collection.token_count))
+        .where(Collection.id.in_(ids))
+    ).one()
+    if not n_docs:
+        return []
+    n_docs, avg_len = int(n_docs), float(tokens) / int(n_docs)
+    df = {t: int(n) for t, n in session.execute(
+        sa.select(Lexeme.lexeme, sa.func.sum(Lexeme.df)).where(Lexeme.collection_id.in_(ids), Lexeme.lexeme.in_(terms))
+        .group_by(Lexeme.lexeme)
+    )}
+    weighted = sorted(((t, math.log(1 + (n_docs - df[t] + 0.5) / (df[t] + 0.5))) for t in df), key=lambda x: -x[1])
+    if len(weighted) > 1:  # terms in more than half of all chunks carry no information but cost time
+        weighted = [w for w in weighted if df[w[0]] <= n_docs / 2] or weighted[:1]
+    weighted = weighted[:MAX_QUERY_TERMS]
+    if not weighted:
+        return []
+    # Candidates: chunks holding one of the rarest terms, up to a budget of matches. BM25's best results
+    # almost always contain a rare query term, and the cost stays bounded on big collections; a query
+    # made only of very common words is left to the vector search.
+    selective, budget = [], 0
+    for term, _ in weighted:  # sorted by IDF, i.e. rarest first
+        if budget + df[term] > CANDIDATE_BUDGET:
+            break
+        selective.append(term)
+        budget += df[term]
+    if not selective:
+        return []
+    return _bm25_rows(session, weighted, selective, float(avg_len or 1.0), where, limit)
+
+
+def _bm25_rows(session: Session, weighted: list[tuple[str, float]], selective: list[str], avg_len: float,
+               where: list[sa.ColumnElement[bool]], limit: int) -> list[tuple[int, float]]:
+    q = sa.select(
+        sa.func.unnest(sa.cast([t for t, _ in weighted], ARRAY(sa.Text))).label("lexeme"),
+        sa.func.unnest(sa.cast([w for _, w in weighted], ARRAY(sa.Float))).label("idf"),
+    ).subquery("q")
+    tsquery = sa.func.to_tsquery("simple", " | ".join(_quote(t) for t in selective))
+    lex = sa.func.unnest(Chunk.tsv).table_valued("lexeme", "positions", "weights").lateral("u")
+    tf = sa.func.cardinality(lex.c.positions)
+    norm = BM25_K1 * (1 - BM25_B + BM25_B * Chunk.tokens / avg_len)
+    score = sa.func.sum(q.c.idf * tf * (BM25_K1 + 1) / (tf + norm)).label("score")
+    stmt = (
+        sa.select(Chunk.id, score)
+        .select_from(Chunk)
+        .join(lex, sa.true())
+        .join(q, q.c.lexeme == lex.c.lexeme)
+        .where(*where, Chunk.tsv.op("@@")(tsquery))
+        .group_by(Chunk.id)
+        .order_by(sa.desc("score"), Chunk.id)
+        .limit(limit)
+    )
+    return [(r.id, float(r.score)) for r in session.execute(stmt)]
+
+
+def _quote(lexeme: str) -> str:
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _vector(session: Session, vector: list[float], where: list[sa.ColumnElement[bool]], limit: int,
+            exact: bool) -> list[tuple[int, float]]:
+    distance = Chunk.embedding.cosine_distance(vector)
+    if exact:  # an OFFSET 0 subquery keeps the planner from the index: one distance per chunk, no misses
+        inner = sa.select(Chunk.id, distance.label("d")).where(*where).offset(0).subquery()
+        stmt = sa.select(inner.c.id, (1 - inner.c.d).label("sim")).order_by(inner.c.d).limit(limit)
+    else:
+        session.execute(sa.text("SET LOCAL hnsw.ef_search = 200"))
+        stmt = sa.select(Chunk.id, (1 - distance).label("sim")).where(*where).order_by(distance).limit(limit)
+    return [(r.id, float(r.sim)) for r in session.execute(stmt)]
+
+
+def fuse(ranked: dict[str, list[tuple[int, float]]], weights: dict[str, float] | None = None
+         ) -> list[tuple[int, float]]:
+    """Reciprocal-rank fusion; ties go to the better vector rank, then the lower id (deterministic)."""
+    weights = weights or {}
+    scores: dict[int, float] = {}
+    vector_rank: dict[int, int] = {cid: r for r, (cid, _) in enumerate(ranked.get("vector", []), 1)}
+    for name, items in ranked.items():
+        w = weights.get(name, 1.0)
+        for rank, (cid, _) in enumerate(items, 1):
+            scores[cid] = scores.get(cid, 0.0) + w / (RRF_K + rank)
+    return sorted(scores.items(), key=lambda kv: (-kv[1], vector_rank.get(kv[0], 10**9), kv[0]))
+
+
+def search(runtime: Any, principal: Principal, query: str, *, collection_names: list[str] | None = None,
+           k: int = 10, mode: Mode = "hybrid", language: str | None = None,
+           modified_after: dt.datetime | None = None, modified_before: dt.datetime | None = None,
+           candidates: int = 50, data_class: DataClass = DataClass.OEFFENTLICH, use_case: str = "kb-search",
+           metering_principal: Principal | None = None) -> SearchResult:
+    """Search the collections ``principal`` may read (all of them, or the named ones)."""
+    query = " ".join(query.split())
+    if not query:
+        raise BadRequest("the search query is empty")
+    if len(query) > MAX_QUERY_CHARS:
+        raise BadRequest(f"the search query is too long ({len(query)} characters, at most {MAX_QUERY_CHARS})")
+    if not 1 <= k <= 100:
+        raise BadRequest("k must be between 1 and 100")
+    with runtime.db.session() as session:
+        scope = _scope(session, principal, collection_names)
+        ids = [c.id for c in scope]
+        names = {c.id: c.name for c in scope}
+    if not ids:
+        return SearchResult([], [])
+    metrics = None
+    vector: list[float] | None = None
+    if mode in ("hybrid", "vector"):
+        ctx = CallContext(principal=metering_principal or principal, data_class=data_class, use_case=use_case)
+        outcome = runtime.gateway.embed(ctx, [query], purpose="query")
+        vector, metrics = outcome.vectors[0], outcome.metrics.as_dict()
+    with runtime.db.session() as session:
+        where = _filters(ids, language, modified_after, modified_before)
+        ranked: dict[str, list[tuple[int, float]]] = {}
+        if mode in ("hybrid", "fts"):
+            ranked["fts"] = _fts(session, query, ids, where, candidates)
+        if vector is not None:
+            size = session.scalar(sa.select(sa.func.sum(Collection.chunk_count)).where(Collection.id.in_(ids))) or 0
+            ranked["vector"] = _vector(session, vector, where, candidates, exact=size <= EXACT_SCAN_LIMIT)
+            if len(ranked["vector"]) < min(candidates, size):  # the index's filtered scan came up short
+                ranked["vector"] = _vector(session, vector, where, candidates, exact=True)
+        fused = fuse(ranked)[:k] if mode == "hybrid" else [(cid, s) for cid, s in ranked[mode][:k]]
+        hits = _load_hits(session, fused, ranked, names)
+    return SearchResult(hits, [names[i] for i in ids], metrics)
+
+
+def _load_hits(session: Session, fused: list[tuple[int, float]], ranked: dict[str, list[tuple[int, float]]],
+               names: dict[int, str]) -> list[Hit]:
+    if not fused:
+        return []
+    ids = [cid for cid, _ in fused]
+    rows = {r.Chunk.id: r for r in session.execute(
+        sa.select(Chunk, Document.title, Document.url, Document.source, Document.external_id, Document.modified_at)
+        .join(Document, Document.id == Chunk.document_id).where(Chunk.id.in_(ids))
+    )}
+    lookup = {name: {cid: (rank, value) for rank, (cid, value) in enumerate(items, 1)}
+              for name, items in ranked.items()}
+    hits = []
+    for cid, score in fused:
+        row = rows[cid]
+        c = row.Chunk
+        hit = Hit(
+            chunk_id=c.id, document_id=c.document_id, collection=names[c.collection_id], title=row.title,
+            url=row.url, source=row.source, external_id=row.external_id, text=c.text, heading_path=list(c.heading_path),
+            page=c.page, start=c.start, end=c.end, language=c.language, modified_at=row.modified_at, score=score,
+        )
+        for name, table in lookup.items():
+            if cid in table:
+                hit.ranks[name] = table[cid][0]
+                if name == "vector":
+                    hit.vector_score = table[cid][1]
+                else:
+                    hit.fts_rank = table[cid][1]
+        hits.append(hit)
+    return hits

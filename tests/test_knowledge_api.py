@@ -1,0 +1,129 @@
+"""Knowledge collections over HTTP and the CLI: uploads with per-file reports, department isolation."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from oidc import Issuer
+from rathaus.api.app import create_app
+from rathaus.runtime import Runtime
+
+
+@pytest.fixture(scope="module")
+def issuer() -> Iterator[Issuer]:
+    iss = Issuer()
+    yield iss
+    iss.close()
+
+
+@pytest.fixture
+def oidc_client(make_settings, issuer: Issuer) -> Iterator[TestClient]:
+    rt = Runtime(make_settings(**issuer.settings()))
+    with TestClient(create_app(rt)) as c:
+        yield c
+    rt.close()
+
+
+def bearer(issuer: Issuer, **kw) -> dict[str, str]:
+    return {"Authorization": "Bearer " + issuer.token(**kw)}
+
+
+def pdf_bytes(text: str) -> bytes:
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    for i, line in enumerate(text.split("\n")):
+        c.drawString(60, 780 - 16 * i, line)
+    c.save()
+    return buf.getvalue()
+
+
+def test_upload_search_and_cross_department_isolation(oidc_client: TestClient, issuer: Issuer) -> None:
+    editor = bearer(issuer, sub="e1", department="KVR", roles=["kb-editor"])
+    created = oidc_client.post("/api/v1/collections", headers=editor, json={
+        "name": "kvr-merkblaetter", "visibility": "restricted", "departments": ["KVR"]})
+    assert created.status_code == 201, created.text
+    files = [
+        ("files", ("merkblatt.pdf", pdf_bytes("Merkblatt Meldebescheinigung\nDie Meldebescheinigung kostet 10 Euro "
+                                              "und wird im Bürgerbüro ausgestellt."), "application/pdf")),
+        ("files", ("notiz.txt", "Die Hundesteuer wird jährlich fällig.".encode(), "text/plain")),
+        ("files", ("leer.txt", b"", "text/plain")),
+        ("files", ("kaputt.docx", b"PK\x03\x04 nicht wirklich", "application/vnd.openxmlformats-officedocument."
+                                                              "wordprocessingml.document")),
+    ]
+    report = oidc_client.post("/api/v1/collections/kvr-merkblaetter/documents", headers=editor, files=files).json()
+    assert report["counts"]["added"] == 2 and report["counts"]["failed"] == 2
+    assert {i["source"]: i["status"] for i in report["items"]}["upload:leer.txt"] == "failed"
+    reader = bearer(issuer, sub="r1", department="KVR")
+    hits = oidc_client.get("/api/v1/search", params={"q": "Was kostet die Meldebescheinigung?"}, headers=reader).json()
+    assert hits["hits"][0]["title"].startswith("Merkblatt") and hits["hits"][0]["page"] == 1
+    outsider = bearer(issuer, sub="s1", department="Sozialreferat")
+    assert oidc_client.get("/api/v1/search", params={"q": "Meldebescheinigung"}, headers=outsider).json()["hits"] == []
+    for method, path in (("GET", "/api/v1/collections/kvr-merkblaetter"),
+                         ("DELETE", "/api/v1/collections/kvr-merkblaetter"),
+                         ("GET", "/api/v1/search?q=Meldebescheinigung&collection=kvr-merkblaetter")):
+        resp = oidc_client.request(method, path, headers=outsider)
+        assert resp.status_code == 404 and "kvr-merkblaetter" in resp.json()["detail"]
+    assert oidc_client.get("/api/v1/collections", headers=outsider).json() == []
+    assert oidc_client.delete("/api/v1/collections/kvr-merkblaetter", headers=reader).status_code == 403
+    assert oidc_client.delete("/api/v1/collections/kvr-merkblaetter", headers=editor).json()["documents"] == 2
+
+
+def test_bad_collection_requests(oidc_client: TestClient, issuer: Issuer) -> None:
+    admin = bearer(issuer, sub="a", department="IT", roles=["admin"])
+    assert oidc_client.post("/api/v1/collections", headers=admin, json={"name": "Nicht Gültig"}).status_code == 422
+    assert oidc_client.post("/api/v1/collections", headers=admin, json={"name": "x", "visibility": "geheim"}
+                            ).status_code == 422
+    assert oidc_client.post("/api/v1/collections", headers=admin, json={"name": "dup"}).status_code == 201
+    conflict = oidc_client.post("/api/v1/collections", headers=admin, json={"name": "dup"})
+    assert conflict.status_code == 409 and conflict.headers["content-type"].startswith("application/problem+json")
+    assert oidc_client.post("/api/v1/collections/dup/ingest", headers=admin, json={}).status_code == 400
+    assert oidc_client.get("/api/v1/search", params={"q": ""}, headers=admin).status_code == 422
+
+
+def cli(settings, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RATHAUS_")}
+    env.update({"RATHAUS_DATA_DIR": str(settings.data_dir), "RATHAUS_DATABASE_NAME": settings.database_name,
+                "RATHAUS_MODELS_FILE": str(settings.models_file), "RATHAUS_CACHE_DIR": str(settings.cache_dir),
+                "COLUMNS": "200"})
+    return subprocess.run([sys.executable, "-m", "rathaus.cli", *args], capture_output=True, text=True, env=env,
+                          timeout=600)
+
+
+def test_cli_kb_lifecycle_ask_and_eval(make_settings, tmp_path: Path) -> None:
+    settings = make_settings()
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "pass.md").write_text("# Reisepass\n\nDen Reisepass beantragen Sie persönlich im Bürgerbüro. "
+                                    "Mitzubringen ist ein biometrisches Passfoto.")
+    (folder / "hund.md").write_text("# Hundesteuer\n\nJeder Hund muss innerhalb von zwei Wochen angemeldet werden.")
+    records = tmp_path / "q.jsonl"
+    records.write_text('{"id": "q1", "question": "Wo beantrage ich den Reisepass?", "passage_id": "x"}\n')
+    assert cli(settings, "kb", "create", "info", "--title", "Bürgerinfo").returncode == 0
+    ingest = cli(settings, "kb", "ingest", "info", str(folder))
+    assert ingest.returncode == 0 and "2 added" in ingest.stdout
+    again = cli(settings, "kb", "ingest", "info", str(folder))
+    assert "2 unchanged" in again.stdout
+    status = cli(settings, "kb", "status")
+    assert "info" in status.stdout and "de 2" in status.stdout
+    found = cli(settings, "kb", "search", "Wo bekomme ich einen Pass?", "-c", "info")
+    assert found.returncode == 0 and "Reisepass" in found.stdout.splitlines()[0]
+    assert "keine Treffer" in cli(settings, "kb", "search", "Reisepass", "-c", "info", "--language", "en").stdout
+    evaluated = cli(settings, "eval", "retrieval", str(records), "-c", "info", "--mode", "all")
+    assert evaluated.returncode == 0 and "MRR@10" in evaluated.stdout
+    asked = cli(settings, "ask", "Wie heißt die Hauptstadt von Frankreich?", "--assistant", "ki-roadmap")
+    assert asked.returncode == 0 and "115" in asked.stdout  # empty sample collection here: abstains with contact
+    bad = cli(settings, "kb", "ingest", "nope", str(folder))
+    assert bad.returncode == 1 and bad.stderr.strip() == "rathaus: no collection named 'nope'"
+    empty = cli(settings, "ask", "   ")
+    assert empty.returncode == 1 and "empty" in empty.stderr and "Traceback" not in empty.stderr
+    assert cli(settings, "kb", "delete", "info", "--yes").returncode == 0
