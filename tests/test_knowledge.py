@@ -233,3 +233,20 @@ def test_kill_9_during_ingest_leaves_the_collection_consistent(make_settings, tm
         assert states == ["done", "interrupted"]
     finally:
         rt.close()
+
+
+def test_date_filter_and_rescoring(runtime: Runtime, tmp_path: Path) -> None:
+    import datetime as dt
+
+    make(runtime, "info")
+    ingest(runtime, "info", [write_folder(tmp_path / "d", PASSAGES)])
+    with runtime.db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE kb_documents SET modified_at = '2020-01-01' WHERE source LIKE '%pass.md'"))
+    recent = search(runtime, ADMIN, "Reisepass beantragen", collection_names=["info"],
+                    modified_after=dt.datetime(2024, 1, 1, tzinfo=dt.UTC)).hits
+    assert recent and all("Reisepass" not in h.text for h in recent)
+    old = search(runtime, ADMIN, "Reisepass beantragen", collection_names=["info"],
+                 modified_before=dt.datetime(2021, 1, 1, tzinfo=dt.UTC)).hits
+    assert [h.title for h in old] == ["Reisepass"]
+    rescored = search(runtime, ADMIN, "Wo beantrage ich einen Reisepass?", collection_names=["info"], rescore=True).hits
+    assert "Reisepass" in rescored[0].text and rescored[0].score <= 1.0

@@ -146,7 +146,7 @@ class Answerer:
         yield {"type": "start", "answer_id": answer_id, "language": lang, "assistant": self.assistant.name}
         result = search(self.runtime, self.reader, question, collection_names=self._collections(), k=8,
                         data_class=self.data_class, use_case=f"assistant:{self.assistant.name}",
-                        metering_principal=self.payer)
+                        metering_principal=self.payer, rescore=True)
         if result.embedding_metrics:
             self._metrics.append(result.embedding_metrics)
         hits = result.hits

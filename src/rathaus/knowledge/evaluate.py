@@ -29,14 +29,15 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def evaluate_retrieval(runtime: Any, principal: Principal, collection: str, records: list[dict[str, Any]], *,
-                       mode: Mode = "hybrid", progress: Callable[[int], None] | None = None) -> RetrievalScores:
+                       mode: Mode = "hybrid", progress: Callable[[int], None] | None = None,
+                       rescore: bool = False) -> RetrievalScores:
     """Rank of each question's gold passage (matched by the document's external id) in the top 10."""
     reciprocal, latencies = [], []
     hits_at = {1: 0, 5: 0, 10: 0}
     for i, record in enumerate(records, 1):
         t0 = time.perf_counter()
         result = search(runtime, principal, record["question"], collection_names=[collection], k=10, mode=mode,
-                        use_case="eval")
+                        use_case="eval", rescore=rescore)
         latencies.append((time.perf_counter() - t0) * 1000)
         gold = str(record["passage_id"])
         ranked = []

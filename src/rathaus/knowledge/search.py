@@ -176,7 +176,7 @@ def search(runtime: Any, principal: Principal, query: str, *, collection_names: 
            k: int = 10, mode: Mode = "hybrid", language: str | None = None,
            modified_after: dt.datetime | None = None, modified_before: dt.datetime | None = None,
            candidates: int = 50, data_class: DataClass = DataClass.OEFFENTLICH, use_case: str = "kb-search",
-           metering_principal: Principal | None = None) -> SearchResult:
+           metering_principal: Principal | None = None, rescore: bool = False) -> SearchResult:
     """Search the collections ``principal`` may read (all of them, or the named ones)."""
     query = " ".join(query.split())
     if not query:
@@ -207,9 +207,40 @@ def search(runtime: Any, principal: Principal, query: str, *, collection_names: 
             ranked["vector"] = _vector(session, vector, where, candidates, exact=size <= EXACT_SCAN_LIMIT)
             if len(ranked["vector"]) < min(candidates, size):  # the index's filtered scan came up short
                 ranked["vector"] = _vector(session, vector, where, candidates, exact=True)
-        fused = fuse(ranked)[:k] if mode == "hybrid" else [(cid, s) for cid, s in ranked[mode][:k]]
+        if mode != "hybrid":
+            fused = [(cid, s) for cid, s in ranked[mode][:k]]
+        elif rescore and vector is not None:
+            fused = _rescore(session, ranked, vector)[:k]
+        else:
+            fused = fuse(ranked)[:k]
         hits = _load_hits(session, fused, ranked, names)
     return SearchResult(hits, [names[i] for i in ids], metrics)
+
+
+RESCORE_VECTOR_WEIGHT = 0.6
+
+
+def _rescore(session: Session, ranked: dict[str, list[tuple[int, float]]],
+             vector: list[float]) -> list[tuple[int, float]]:
+    """Optional re-scoring: every candidate of either list gets its exact cosine similarity, and the
+    final score mixes min-max normalised cosine and BM25 (score fusion instead of rank fusion)."""
+    bm25 = dict(ranked.get("fts", []))
+    ids = list({cid for items in ranked.values() for cid, _ in items})
+    if not ids:
+        return []
+    cosine = dict(session.execute(
+        sa.select(Chunk.id, 1 - Chunk.embedding.cosine_distance(vector)).where(Chunk.id.in_(ids))).all())
+
+    def normalised(values: dict[int, float]) -> dict[int, float]:
+        if not values:
+            return {}
+        lo, hi = min(values.values()), max(values.values())
+        return {k: (v - lo) / (hi - lo) if hi > lo else 1.0 for k, v in values.items()}
+
+    c, b = normalised({k: float(v) for k, v in cosine.items()}), normalised(bm25)
+    scores = {cid: RESCORE_VECTOR_WEIGHT * c.get(cid, 0.0) + (1 - RESCORE_VECTOR_WEIGHT) * b.get(cid, 0.0)
+              for cid in ids}
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 def _load_hits(session: Session, fused: list[tuple[int, float]], ranked: dict[str, list[tuple[int, float]]],

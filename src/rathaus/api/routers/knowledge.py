@@ -144,9 +144,11 @@ def search_endpoint(
     k: Annotated[int, Query(ge=1, le=100)] = 10,
     mode: Literal["hybrid", "fts", "vector"] = "hybrid",
     language: Annotated[str | None, Query(pattern=r"^[a-z]{2}$")] = None,
+    rescore: bool = False,
 ) -> dict[str, Any]:
-    """Hybrid search over the collections you may read."""
-    result = search(runtime, principal, q, collection_names=collection, k=k, mode=mode, language=language)
+    """Hybrid search over the collections you may read (``rescore``: score fusion, see docs/knowledge.md)."""
+    result = search(runtime, principal, q, collection_names=collection, k=k, mode=mode, language=language,
+                    rescore=rescore)
     return {"collections": result.collections, "hits": [
         {**asdict(h), "modified_at": h.modified_at.isoformat() if h.modified_at else None} for h in result.hits
     ], "metrics": result.embedding_metrics}
