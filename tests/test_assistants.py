@@ -137,7 +137,13 @@ def test_assistant_definitions_are_validated(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_assistants(tmp_path)
     problems = info.value.extra["problems"]
-    assert any("bad.yaml: name" in p for p in problems) and any("contacts" in p for p in problems)
+    assert any("bad.yaml: name" in p for p in problems) and any("bad.yaml: persona" in p for p in problems)
+    (tmp_path / "bad.yaml").unlink()
+    (tmp_path / "nocontact.yaml").write_text(yaml.safe_dump({
+        "name": "ok", "title": {"de": "Test"}, "persona": "Du beantwortest Fragen.", "collections": ["x"],
+        "department": "IT"}))
+    with pytest.raises(ConfigError, match="needs at least one contact"):
+        load_assistants(tmp_path)
 
 
 # --- HTTP ---------------------------------------------------------------------------------------------

@@ -12,19 +12,17 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-import rathaus.assistants.schema
-import rathaus.knowledge.schema  # noqa: F401
 from rathaus.core.db import Database, _prune_stale_handles
 from rathaus.core.errors import DatabaseUnavailable
 from rathaus.core.migrate import current_revision, head_revision
-from rathaus.core.schema import Base
 from rathaus.core.settings import Settings
 from rathaus.runtime import Runtime
+from rathaus.tables import metadata
 
 
 def test_migrations_create_exactly_the_models(runtime: Runtime) -> None:
     with runtime.db.engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
     assert current_revision(runtime.db.engine) == head_revision()
 
 

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from rathaus.core.auth import Principal
 from rathaus.knowledge import collections, search
 from rathaus.knowledge.crawler import Crawler
-from rathaus.knowledge.refresh import RefreshScheduler, due_collections, refresh_collection
+from rathaus.knowledge.refresh import due_collections, refresh_collection
+from rathaus.maintenance import Maintenance
 from rathaus.runtime import Runtime
 
 ADMIN = Principal(id="admin", kind="user", department="IT", roles=frozenset({"admin"}))
@@ -100,7 +101,7 @@ def test_scheduler_refreshes_due_collections(runtime: Runtime, site: Site) -> No
                            refresh_hours=24)
     assert due_collections(runtime) == ["web"]  # never refreshed
     later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=25)
-    scheduler = RefreshScheduler(runtime, ADMIN, interval=0.2)
+    scheduler = Maintenance(runtime, ADMIN, interval=0.2)
     scheduler.start()
     try:
         deadline = time.time() + 60

@@ -14,12 +14,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rathaus import __version__
 from rathaus.api import problems
-from rathaus.api.routers import admin, assistants, health, knowledge, openai_compat
+from rathaus.api.routers import admin, assistants, chats, health, knowledge, openai_compat
 from rathaus.assistants.definitions import ASSISTANTS_DIR, load_assistants
 from rathaus.core.observability import HTTP_REQUESTS
 from rathaus.core.settings import Settings, get_settings
 from rathaus.runtime import Runtime
-from rathaus.web import pages
+from rathaus.web import login, pages
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,8 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None,
     app.include_router(admin.router)
     app.include_router(knowledge.router)
     app.include_router(assistants.router)
+    app.include_router(chats.router)
+    app.include_router(login.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     return app

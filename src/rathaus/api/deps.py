@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -9,7 +10,8 @@ from starlette.concurrency import run_in_threadpool
 
 from rathaus.core.auth import KEY_PREFIX, Principal, local_principal, verify_api_key
 from rathaus.core.classification import DataClass
-from rathaus.core.errors import BadRequest, Unauthenticated
+from rathaus.core.errors import BadRequest, Forbidden, Unauthenticated
+from rathaus.core.sessions import SESSION_COOKIE, get_session
 from rathaus.models.gateway import CallContext
 from rathaus.runtime import Runtime
 
@@ -33,6 +35,9 @@ async def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
     if runtime.settings.auth_mode == "local":
         return local_principal(runtime.settings)
     if not token:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            return await _session_principal(request, runtime, cookie)
         raise Unauthenticated("a bearer token (OIDC access token or API key) is required")
     assert runtime.verifier is not None
     return await run_in_threadpool(runtime.verifier.verify, token)
@@ -41,6 +46,34 @@ async def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
 def _api_key_principal(runtime: Runtime, token: str) -> Principal:
     with runtime.db.session() as session:
         return verify_api_key(session, token)
+
+
+CSRF_HEADER = "X-CSRF-Token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _load_session(runtime: Runtime, cookie: str) -> tuple[Principal, str] | None:
+    with runtime.db.session() as session:
+        return get_session(session, cookie)
+
+
+async def _session_principal(request: Request, runtime: Runtime, cookie: str) -> Principal:
+    """The principal of the web UI session; unsafe methods must echo the session's CSRF token."""
+    found = await run_in_threadpool(_load_session, runtime, cookie)
+    if found is None:
+        raise Unauthenticated("the web session has expired or is unknown; please sign in again")
+    principal, csrf = found
+    request.state.csrf_token = csrf
+    if request.method in UNSAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not sent or not hmac.compare_digest(sent.encode("utf-8"), csrf.encode("utf-8")):
+            raise Forbidden("CSRF token missing or wrong")
+    return principal
+
+
+def csrf_token(request: Request) -> str | None:
+    """The CSRF token of a cookie-authenticated request (after get_principal ran); for templates."""
+    return getattr(request.state, "csrf_token", None)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

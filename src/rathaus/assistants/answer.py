@@ -298,7 +298,9 @@ class Answerer:
         a = self.assistant
         contacts = [c.render(lang) for c in a.contacts]
         if abstain is not None or not citations:
-            text = f"{messages.text(lang, 'abstain')} {messages.text(lang, 'contact')} " + "; ".join(contacts)
+            text = a.text(a.abstain_text, lang) if a.abstain_text else messages.text(lang, "abstain")
+            if contacts:
+                text += f" {messages.text(lang, 'contact')} " + "; ".join(contacts)
             citations = []
         answer = Answer(
             id=answer_id, assistant=a.name, language=lang, text=text or "", citations=citations,

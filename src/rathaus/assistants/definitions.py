@@ -49,7 +49,8 @@ class Assistant(BaseModel):
     languages: list[str] = Field(default_factory=lambda: ["de", "en"])
     greeting: Texts = Field(default_factory=dict)
     disclaimer: Texts = Field(default_factory=dict)
-    contacts: list[Contact] = Field(min_length=1)
+    contacts: list[Contact] = Field(default_factory=list)
+    abstain_text: Texts | None = Field(default=None, description="Replaces the standard 'no reliable information'")
     annex_iii: str | None = Field(default=None, description="EU AI Act Annex III area, if high risk")
     answer_style: Literal["short", "steps"] = "short"
     public: bool = True
@@ -95,6 +96,9 @@ def load_assistants(directory: Path = ASSISTANTS_DIR) -> dict[str, Assistant]:
             continue
         except ValidationError as exc:
             problems.extend(f"{path.name}: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+            continue
+        if not assistant.contacts:
+            problems.append(f"{path.name}: contacts: a citizen assistant needs at least one contact")
             continue
         if assistant.name in found:
             problems.append(f"{path.name}: assistant name {assistant.name!r} is used twice")

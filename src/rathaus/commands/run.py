@@ -36,11 +36,11 @@ def up(host: HostOpt = None, port: PortOpt = None) -> None:
     _check_bind(host)
     ensure_default_model(settings)
     from rathaus.commands.common import cli_principal
-    from rathaus.knowledge.refresh import RefreshScheduler
     from rathaus.knowledge.samples import ensure_samples
+    from rathaus.maintenance import Maintenance
 
     runtime = Runtime(settings)
-    scheduler = RefreshScheduler(runtime, cli_principal(settings))
+    scheduler = Maintenance(runtime, cli_principal(settings))
     try:
         with console.status("Modelle werden geladen / loading models"):
             runtime.gateway.warm_up()
@@ -72,10 +72,10 @@ def serve(
     _check_bind(host)
     if workers == 1:
         from rathaus.commands.common import cli_principal
-        from rathaus.knowledge.refresh import RefreshScheduler
+        from rathaus.maintenance import Maintenance
 
         runtime = Runtime(settings)
-        scheduler = RefreshScheduler(runtime, cli_principal(settings))  # one replica refreshes at a time
+        scheduler = Maintenance(runtime, cli_principal(settings))  # one replica refreshes at a time
         try:
             runtime.gateway.warm_up()
             scheduler.start()

@@ -46,6 +46,14 @@ class ContextLengthExceeded(BadRequest):
     code, title = "context-length-exceeded", "Prompt longer than the model's context"
 
 
+class PayloadTooLarge(RathausError):
+    status, code, title = 413, "payload-too-large", "Payload too large"
+
+
+class UnsupportedMediaType(RathausError):
+    status, code, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
 class Unauthenticated(RathausError):
     status, code, title = 401, "unauthenticated", "Authentication required"
 

@@ -62,6 +62,19 @@ class Settings(BaseSettings):
     oidc_department_claim: str = Field(default="department", description="Dotted path into the claims.")
     oidc_roles_claim: str = Field(default="realm_access.roles", description="Dotted path into the claims.")
     oidc_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    oidc_client_id: str | None = Field(
+        default=None, description="Client id of the web UI at the identity provider (code flow with PKCE)."
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="Secret of a confidential client (client_secret_post); unset: public client."
+    )
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC key for the short-lived login cookie; unset: a random key per process, "
+                    "so several replicas or workers need it set (all the same).",
+    )
+    session_hours: int = Field(default=8, ge=1, le=168, description="Lifetime of a web UI session.")
+    cookie_secure: bool = Field(default=True, description="Send cookies over HTTPS only; false for plain-http tests.")
     local_department: str = "lokal"
 
     # --- Data classes -------------------------------------------------------------------------------
@@ -78,6 +91,13 @@ class Settings(BaseSettings):
     grid_gco2_per_kwh: float = Field(default=363.0, gt=0, description="UBA German mix 2024.")
     pue: float = Field(default=1.4, ge=1.0, le=3.0, description="Power usage effectiveness on premises.")
     watts_per_core: float = Field(default=12.0, gt=0, le=500, description="CPU power per busy core.")
+
+    # --- Employee assistant ------------------------------------------------------------------------
+    chat_retention_days: int = Field(
+        default=90, ge=1, le=3650,
+        description="Chats untouched for this many days are deleted with their uploads by the maintenance job.",
+    )
+    upload_max_mb: int = Field(default=20, ge=1, le=500, description="Largest file accepted into a chat.")
 
     # --- Audit ----------------------------------------------------------------------------------------
     audit_retention_days: int = Field(default=365)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -94,26 +93,3 @@ def refresh_due(runtime: Any, principal: Principal) -> dict[str, dict[str, int] 
             conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": REFRESH_LOCK})
             conn.commit()
     return done
-
-
-class RefreshScheduler:
-    """Background thread of ``rathaus serve``: checks for due collections every ``interval`` seconds."""
-
-    def __init__(self, runtime: Any, principal: Principal, interval: float = 600.0):
-        self.runtime, self.principal, self.interval = runtime, principal, interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="kb-refresh", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                refresh_due(self.runtime, self.principal)
-            except Exception:  # a failing refresh must not end the thread
-                log.exception("scheduled refresh failed")

@@ -3,25 +3,44 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from rathaus.api.deps import PrincipalDep, RuntimeDep
+from rathaus.api.deps import RuntimeDep, csrf_token, get_principal
 from rathaus.core import budgets, metering
+from rathaus.core.auth import Principal
 from rathaus.core.classification import DataClass
+from rathaus.core.errors import Unauthenticated
 from rathaus.models.routing import allowed_models
 from rathaus.web.i18n import language, texts
+from rathaus.web.login import LoginRequired
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
 templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.globals["csrf_token"] = csrf_token  # base.html: <meta name="csrf-token">, logout form
 router = APIRouter(include_in_schema=False)
 
 
+async def page_principal(request: Request, runtime: RuntimeDep) -> Principal:
+    """Like get_principal; in oidc mode a browser without a valid session is sent to /login?next=<page>."""
+    try:
+        return await get_principal(request, runtime)
+    except Unauthenticated:
+        if runtime.settings.auth_mode == "oidc" and "authorization" not in request.headers:
+            path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            raise LoginRequired(path) from None
+        raise
+
+
+PagePrincipalDep = Annotated[Principal, Depends(page_principal)]
+
+
 @router.get("/", response_class=HTMLResponse)
-def index(request: Request, runtime: RuntimeDep, principal: PrincipalDep) -> HTMLResponse:
+def index(request: Request, runtime: RuntimeDep, principal: PagePrincipalDep) -> HTMLResponse:
     lang = language(request)
     month = budgets.current_month()
     with runtime.db.session() as session:

@@ -2,11 +2,9 @@
 
 from alembic import context
 
-import rathaus.assistants.schema
-import rathaus.knowledge.schema  # noqa: F401  (registers the knowledge tables)
-from rathaus.core.schema import Base
+from rathaus.tables import metadata
 
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def run_migrations_online() -> None:

@@ -1,0 +1,61 @@
+"""The background job of ``rathaus up``/``serve``: scheduled knowledge refresh and retention.
+
+Every ``interval`` seconds it refreshes due collections, deletes chats (with their uploaded documents,
+chunks and vectors) untouched for ``chat_retention_days``, and removes expired web sessions. Each step
+runs on its own: a failing refresh does not keep expired chats alive.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from rathaus.assistants import chats
+from rathaus.core import sessions
+from rathaus.core.auth import Principal
+from rathaus.knowledge.refresh import refresh_due
+
+log = logging.getLogger(__name__)
+
+
+def run_once(runtime: Any, principal: Principal) -> dict[str, Any]:
+    """One round of all jobs; returns what each did (or its error)."""
+    done: dict[str, Any] = {}
+    try:
+        done["refreshed"] = refresh_due(runtime, principal)
+    except Exception as exc:  # one failing job must not stop the others
+        log.exception("scheduled refresh failed")
+        done["refreshed"] = f"error: {type(exc).__name__}"
+    try:
+        with runtime.db.session() as session:
+            done["chats_deleted"] = chats.purge_expired(session, runtime.settings.chat_retention_days)
+            done["sessions_deleted"] = sessions.purge_expired(session)
+        if done["chats_deleted"]:
+            log.info("retention: %d chats older than %d days deleted", done["chats_deleted"],
+                     runtime.settings.chat_retention_days)
+    except Exception as exc:
+        log.exception("retention job failed")
+        done["chats_deleted"] = f"error: {type(exc).__name__}"
+    return done
+
+
+class Maintenance:
+    """Background thread running :func:`run_once` every ``interval`` seconds (first run after one interval)."""
+
+    def __init__(self, runtime: Any, principal: Principal, interval: float = 600.0):
+        self.runtime, self.principal, self.interval = runtime, principal, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="maintenance", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            run_once(self.runtime, self.principal)

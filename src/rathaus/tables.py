@@ -1,0 +1,7 @@
+"""Every table of rathaus in one metadata (for migrations and the schema check): core and capabilities."""
+
+from rathaus.assistants import chat_schema, schema  # noqa: F401  (registers their tables)
+from rathaus.core.schema import Base
+from rathaus.knowledge import schema as knowledge_schema  # noqa: F401
+
+metadata = Base.metadata
