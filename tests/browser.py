@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import httpx
 import uvicorn
 
-from conftest import free_port
+from conftest import MODEL_CACHE, free_port
 from rathaus.api.app import create_app
 from rathaus.runtime import Runtime
 
@@ -49,3 +49,17 @@ def chromium() -> Iterator:
             yield browser
         finally:
             browser.close()
+
+
+AXE_JS = MODEL_CACHE / "node" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[str]:
+    """Run the axe-core audit (WCAG 2.1 A/AA rules) on the page; one readable line per violation."""
+    if not AXE_JS.is_file():
+        raise RuntimeError(f"axe-core missing at {AXE_JS}; scripts/test installs it")
+    page.add_script_tag(path=str(AXE_JS))
+    result = page.evaluate(
+        "async () => await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa']}})")
+    return [f"{v['id']} ({v['impact']}): {v['help']} – {[n['target'] for n in v['nodes'][:3]]}"
+            for v in result["violations"] if v["impact"] in impacts]

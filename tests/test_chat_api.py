@@ -223,3 +223,76 @@ def test_uploads_that_cannot_be_used_are_problems(app_client, issuer: Issuer) ->
     empty = c.post(f"/api/v1/chats/{chat['id']}/documents", headers=anna)
     assert empty.status_code == 422
     assert c.get(f"/api/v1/chats/{chat['id']}", headers=anna).json()["has_documents"] is False
+
+
+class BrokenUpstream:
+    """An OpenAI-compatible server on loopback that streams three pieces of an answer, then drops the line."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                for piece in ("Die ", "Antwort ", "beginnt"):
+                    chunk = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "broken",
+                             "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.flush()
+                self.connection.shutdown(2)  # the model server dies mid-answer
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_port
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_model_failing_mid_stream_keeps_the_partial_answer(make_settings, models_file, issuer: Issuer,
+                                                          tmp_path) -> None:
+    upstream = BrokenUpstream()
+    catalogue = tmp_path / "models.yaml"
+    catalogue.write_text(models_file.read_text() + f"""
+  - name: broken-chat
+    kind: chat
+    provider: openai
+    base_url: http://127.0.0.1:{upstream.port}/v1
+    remote_model: broken
+    context_length: 2048
+    max_output_tokens: 64
+    parameters_b: 1
+    data_classes: [oeffentlich, intern]
+    hosting: eu-cloud
+    location: loopback
+""")
+    rt = Runtime(make_settings(models_file=catalogue, **issuer.settings()))
+    try:
+        with TestClient(create_app(rt)) as c:
+            anna = user(issuer, "anna", "KVR")
+            chat = new_chat(c, anna, model="local-chat")
+            first = send(c, anna, chat, "Sag Hallo.", chat["version"])
+            switched = c.patch(f"/api/v1/chats/{chat['id']}", headers=anna,
+                               json={"version": first["version"], "model": "broken-chat"}).json()
+            with c.stream("POST", f"/api/v1/chats/{chat['id']}/messages", headers=anna,
+                          json={"content": "Und weiter?", "version": switched["version"]}) as resp:
+                assert resp.status_code == 200
+                events = [json.loads(line[6:]) for line in resp.iter_lines() if line.startswith("data: ")]
+            kinds = [e["type"] for e in events]
+            assert kinds[0] == "start" and kinds.count("delta") == 3 and kinds[-1] == "error"
+            assert "broken-chat" in events[-1]["detail"]
+            saved = c.get(f"/api/v1/chats/{chat['id']}", headers=anna).json()["messages"]
+            assert [m["role"] for m in saved] == ["user", "assistant", "user", "assistant"]
+            assert saved[1]["content"] == first["message"]["content"]  # the earlier answer is untouched
+            assert saved[3]["status"] == "error" and saved[3]["content"] == "Die Antwort beginnt"
+    finally:
+        rt.close()
+        upstream.close()

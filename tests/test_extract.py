@@ -551,11 +551,13 @@ def test_text_errors(tmp_path: Path) -> None:
         extract_file(tmp_path / "fehlt.txt")
 
 
-def test_long_first_line_title_is_shortened() -> None:
+def test_long_first_line_is_no_title_the_file_name_is() -> None:
     line = " ".join(["Verwaltungsvorschrift"] * 30)
-    doc = extract_bytes(line.encode(), name="vv.txt")
-    assert doc.title is not None
-    assert len(doc.title) <= 201 and doc.title.endswith("…")
+    assert extract_bytes(line.encode(), name="vv.txt").title == "vv.txt"
+    assert extract_bytes(b"Kurzer Vermerk\n\n" + line.encode(), name="vv.txt").title == "Kurzer Vermerk"
+    heading = "# " + line
+    doc = extract_bytes(heading.encode(), name="vv.md")
+    assert doc.title is not None and len(doc.title) <= 201 and doc.title.endswith("…")
     assert line.startswith(doc.title[:-1])
 
 

@@ -89,6 +89,12 @@ def sign_in(c: TestClient, idp: OidcProvider, user: str = "anna", next_path: str
     return c.cookies[SESSION_COOKIE]
 
 
+def use_cookie(c: TestClient, value: str) -> None:
+    """Make the client send exactly this session cookie (as a browser that kept or forged it would)."""
+    c.cookies.delete(SESSION_COOKIE)
+    c.cookies.set(SESSION_COOKIE, value)
+
+
 def assert_failed_page(resp: httpx.Response, status: int, detail: str) -> None:
     """A short HTML error page with the reason, no trace, no session."""
     assert resp.status_code == status, resp.text
@@ -129,8 +135,7 @@ def test_page_without_session_goes_to_login_and_login_to_the_provider(app: App, 
     login_cookie = set_cookies(resp)[LOGIN_COOKIE_PREFIX + params["state"][:16]]
     assert f"Path={CALLBACK_PATH}" in login_cookie and "HttpOnly" in login_cookie
     assert "samesite=lax" in login_cookie.lower() and "Max-Age=600" in login_cookie
-    # the signed login cookie carries nothing the provider would need in clear: no code yet, no session
-    assert SESSION_COOKIE not in set_cookies(resp)
+    assert SESSION_COOKIE not in set_cookies(resp)  # no session before the callback
 
 
 def test_full_code_flow_creates_a_session(app: App, idp: OidcProvider) -> None:
@@ -144,7 +149,7 @@ def test_full_code_flow_creates_a_session(app: App, idp: OidcProvider) -> None:
     assert "Path=/" in session_cookie and f"Max-Age={8 * 3600}" in session_cookie
     assert "Secure" not in session_cookie  # cookie_secure=False in these plain-http tests
     login_cookie = next(v for k, v in cookies.items() if k.startswith(LOGIN_COOKIE_PREFIX))
-    assert "Max-Age=0" in login_cookie or "expires=Thu, 01 Jan 1970" in login_cookie  # one-time state is gone
+    assert "Max-Age=0" in login_cookie and f"Path={CALLBACK_PATH}" in login_cookie  # the one-time state is gone
 
     # the provider saw a correct PKCE exchange for the web client
     [token_request] = idp.token_requests
@@ -175,6 +180,18 @@ def test_session_cookie_is_stored_only_as_sha256(app: App, idp: OidcProvider) ->
     assert abs(lifetime - 8 * 3600) < 5
 
 
+def test_signing_in_again_replaces_the_previous_session(app: App, idp: OidcProvider) -> None:
+    rt, c = app
+    first = sign_in(c, idp, "anna")
+    second = sign_in(c, idp, "bernd")
+    assert first != second
+    [row] = sessions(rt)
+    assert row["id"] == hashlib.sha256(second.encode()).hexdigest() and row["principal"]["id"] == "bernd"
+    assert c.get("/api/v1/me").json()["name"] == "Bernd Berater"
+    use_cookie(c, first)
+    assert_problem(c.get("/api/v1/me"), 401, "expired or is unknown")
+
+
 def test_api_with_session_cookie_needs_csrf_for_unsafe_methods(app: App, idp: OidcProvider) -> None:
     rt, c = app
     cookie = sign_in(c, idp)
@@ -195,7 +212,7 @@ def test_api_with_session_cookie_needs_csrf_for_unsafe_methods(app: App, idp: Oi
     assert [chat["title"] for chat in c.get("/api/v1/chats").json()] == ["Mit Token"]
 
     # a cookie of a session that does not exist is not a sign-in
-    c.cookies.set(SESSION_COOKIE, "forged-" + cookie[7:])
+    use_cookie(c, "forged-" + cookie[7:])
     assert_problem(c.get("/api/v1/me"), 401, "web session has expired or is unknown")
 
 
@@ -211,6 +228,9 @@ def test_wrong_state_is_refused_before_the_code_is_redeemed(app: App, idp: OidcP
     assert_failed_page(resp, 400, "state missing, unknown or expired")
     no_state = c.get(CALLBACK_PATH, params={"code": query(callback)["code"]})
     assert_failed_page(no_state, 400, "state missing, unknown or expired")
+    odd = c.get(CALLBACK_PATH, params={"state": "a;b=c\r\nSet-Cookie: x=y", "code": "x"})
+    assert_failed_page(odd, 400, "state missing, unknown or expired")
+    assert "x" not in set_cookies(odd)
     assert idp.token_requests == [] and sessions(rt) == []
 
 
@@ -284,15 +304,16 @@ def test_bad_id_tokens_give_an_error_page_and_no_session(app: App, idp: OidcProv
 def test_cancelled_sign_in_at_the_provider(app: App, idp: OidcProvider) -> None:
     rt, c = app
     _, state = begin(c, "/?lang=en")
-    resp = c.get(CALLBACK_PATH, params={"error": "access_denied", "error_description": "user cancelled",
+    resp = c.get(CALLBACK_PATH, params={"error": "access_denied", "error_description": "user <b>cancelled</b>",
                                         "state": state})
-    assert_failed_page(resp, 400, "access_denied: user cancelled")
+    assert_failed_page(resp, 400, "access_denied: user &lt;b&gt;cancelled&lt;/b&gt;")
+    assert "<b>" not in resp.text
     assert 'href="/login?next=%2F%3Flang%3Den"' in resp.text  # try again returns to the page
     assert idp.token_requests == [] and sessions(rt) == []
 
 
 @pytest.mark.parametrize("target", ["//evil.example", "https://evil.example", "/\\evil", "/\\/evil.example",
-                                    "//evil.example/%2F..", "/%09/evil.example", " //evil.example",
+                                    "//evil.example/%2F..", "/\t/evil.example", "/\n/evil.example", " //evil.example",
                                     "javascript:alert(1)", "/logout"])
 def test_open_redirects_in_next_land_on_the_start_page(app: App, idp: OidcProvider, target: str) -> None:
     rt, c = app
@@ -321,7 +342,8 @@ def test_logout_with_csrf_deletes_the_session_and_ends_it_at_the_provider(app: A
     location = resp.headers["location"]
     assert location.startswith(idp.end_session_endpoint + "?")
     assert query(location) == {"post_logout_redirect_uri": "http://testserver/", "client_id": "rathaus-web"}
-    assert "Max-Age=0" in set_cookies(resp)[SESSION_COOKIE] or '""' in set_cookies(resp)[SESSION_COOKIE]
+    assert set_cookies(resp)[SESSION_COOKIE].startswith(f'{SESSION_COOKIE}=""; ')
+    assert "Max-Age=0" in set_cookies(resp)[SESSION_COOKIE]
     [left] = sessions(rt)
     assert left["id"] == hashlib.sha256(other.encode()).hexdigest()
 
@@ -331,7 +353,7 @@ def test_logout_with_csrf_deletes_the_session_and_ends_it_at_the_provider(app: A
     assert idp.logouts == [{"post_logout_redirect_uri": "http://testserver/", "client_id": "rathaus-web"}]
 
     # the old cookie is worthless now, even if the browser kept it
-    c.cookies.set(SESSION_COOKIE, cookie)
+    use_cookie(c, cookie)
     assert c.get("/").headers["location"] == "/login?next=%2F"
     assert_problem(c.get("/api/v1/me"), 401, "expired or is unknown")
 

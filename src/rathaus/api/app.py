@@ -19,7 +19,7 @@ from rathaus.assistants.definitions import ASSISTANTS_DIR, load_assistants
 from rathaus.core.observability import HTTP_REQUESTS
 from rathaus.core.settings import Settings, get_settings
 from rathaus.runtime import Runtime
-from rathaus.web import login, pages
+from rathaus.web import login, pages, workspace
 
 log = logging.getLogger(__name__)
 
@@ -100,5 +100,6 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None,
     app.include_router(chats.router)
     app.include_router(login.router)
     app.include_router(pages.router)
+    app.include_router(workspace.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     return app

@@ -88,13 +88,3 @@ class UserAssistantVersion(Base):
     snapshot: Mapped[dict[str, Any]] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(TS, server_default=sa.func.now())
 
-
-class WebSession(Base):
-    """Server-side sessions of the web UI (API replicas stay stateless)."""
-
-    __tablename__ = "web_sessions"
-    id: Mapped[str] = mapped_column(sa.Text, primary_key=True)  # SHA-256 of the cookie value
-    principal: Mapped[dict[str, Any]] = mapped_column()
-    csrf: Mapped[str] = mapped_column(sa.Text)
-    created_at: Mapped[dt.datetime] = mapped_column(TS, server_default=sa.func.now())
-    expires_at: Mapped[dt.datetime] = mapped_column(TS, index=True)

@@ -120,3 +120,14 @@ class AuditHead(Base):
     anchor_hash: Mapped[str] = mapped_column(sa.Text)
 
     __table_args__ = (sa.CheckConstraint("id = 1", name="ck_audit_head_single_row"),)
+
+
+class WebSession(Base):
+    """Server-side sessions of the web UI (API replicas stay stateless)."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[str] = mapped_column(sa.Text, primary_key=True)  # SHA-256 of the cookie value
+    principal: Mapped[dict[str, Any]] = mapped_column()
+    csrf: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
+    expires_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), index=True)

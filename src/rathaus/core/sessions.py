@@ -14,8 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from rathaus.assistants.chat_schema import WebSession
 from rathaus.core.auth import Principal
+from rathaus.core.schema import WebSession
 
 SESSION_COOKIE = "rathaus_session"
 _MAX_COOKIE_CHARS = 200

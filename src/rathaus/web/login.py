@@ -305,11 +305,19 @@ async def exchange_code(settings: Settings, meta: dict[str, Any], code: str, pen
     return body
 
 
-def _new_session(runtime: Runtime, principal: Principal) -> str:
+def _new_session(runtime: Runtime, principal: Principal, previous: str | None = None) -> str:
+    """A fresh session; the browser's previous one (if any) is ended, so signing in again leaves no orphan."""
     with runtime.db.session() as session:
         purge_expired(session)
+        if previous:
+            delete_session(session, previous)
         cookie, _ = create_session(session, principal, dt.timedelta(hours=runtime.settings.session_hours))
     return cookie
+
+
+def _unavailable(exc: IdentityProviderUnavailable) -> LoginFailed:
+    return LoginFailed(503, "Der Identitätsdienst ist nicht erreichbar. Bitte versuchen Sie es gleich noch einmal.",
+                       "The identity provider is unreachable. Please try again in a moment.", exc.detail)
 
 
 def error_page(failure: LoginFailed, next_path: str) -> HTMLResponse:
@@ -348,7 +356,11 @@ async def login(request: Request, runtime: RuntimeDep, next_path: str = Query("/
     if settings.auth_mode != "oidc":
         return RedirectResponse(target, status_code=303)
     client_id = _client_id(settings)
-    meta = await discovery(settings)
+    try:
+        meta = await discovery(settings)
+    except IdentityProviderUnavailable as exc:
+        log.warning("sign-in cannot start: %s", exc.detail)
+        return error_page(_unavailable(exc), target)
     state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(64)
     redirect_uri = str(request.url_for("auth_callback"))
     url = _with_query(meta["authorization_endpoint"], {
@@ -390,14 +402,12 @@ async def auth_callback(request: Request, runtime: RuntimeDep, code: str | None 
         principal = await run_in_threadpool(principal_from_tokens, settings, meta, tokens, pending["n"])
     except IdentityProviderUnavailable as exc:
         log.warning("sign-in failed: %s", exc.detail)
-        response: Response = error_page(LoginFailed(503, "Der Identitätsdienst ist nicht erreichbar.",
-                                                    "The identity provider is unreachable.", exc.detail),
-                                        pending["next"])
+        response: Response = error_page(_unavailable(exc), pending["next"])
     except LoginFailed as failure:
         log.warning("sign-in failed: %s", failure.detail)
         response = error_page(failure, pending["next"])
     else:
-        cookie = await run_in_threadpool(_new_session, runtime, principal)
+        cookie = await run_in_threadpool(_new_session, runtime, principal, request.cookies.get(SESSION_COOKIE))
         log.info("signed in: %s (%s)", principal.id, principal.department)
         response = RedirectResponse(pending["next"], status_code=303, headers={"Cache-Control": "no-store"})
         response.set_cookie(SESSION_COOKIE, cookie, max_age=settings.session_hours * 3600, path="/",

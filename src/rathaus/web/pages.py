@@ -22,6 +22,19 @@ HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals["csrf_token"] = csrf_token  # base.html: <meta name="csrf-token">, logout form
+
+
+def small_number(value: float | None, digits: int, lang: str = "de") -> str:
+    """A figure with ``digits`` decimals; tiny ones keep two significant digits (0,000036 rather than 0,0000)."""
+    v = float(value or 0)
+    text = f"{v:.2g}" if v and abs(v) < 10 ** (-digits + 1) else f"{v:.{digits}f}".rstrip("0").rstrip(".")
+    if "e" in text:
+        text = f"{v:.{min(12, digits + 6)}f}".rstrip("0")
+    text = text or "0"
+    return text.replace(".", ",") if lang == "de" else text
+
+
+templates.env.filters["small"] = small_number
 router = APIRouter(include_in_schema=False)
 
 

@@ -126,33 +126,10 @@ def audit_export(
 
 @router.get("/admin/overview", responses=ERRORS)
 def admin_overview(runtime: RuntimeDep, principal: PrincipalDep, month: MonthQuery = None) -> dict[str, Any]:
-    """Usage per department, assistant and model, chat activity, and published assistants (admin or auditor)."""
-    import sqlalchemy as sa
-
-    from rathaus.assistants import custom
-    from rathaus.assistants.chat_schema import Chat, Message
+    """Usage per department, assistant and model (chats, messages, tokens, €, Wh, gCO2e) and published
+    assistants for moderation (admin or auditor)."""
+    from rathaus.assistants.usage import overview
 
     principal.require_role(ADMIN_ROLE, AUDITOR_ROLE)
-    month = month or budgets.current_month()
-    start, end = metering.month_bounds(month)
-
-    def rows(by: str) -> list[dict[str, Any]]:
-        return [{k: float(v) if isinstance(v, Decimal) else v for k, v in asdict(r).items()}
-                for r in metering.report(session, by, month)]  # type: ignore[arg-type]
-
     with runtime.db.session() as session:
-        activity = session.execute(
-            sa.select(Chat.department, sa.func.count(sa.distinct(Chat.id)), sa.func.count(Message.id))
-            .outerjoin(Message, sa.and_(Message.chat_id == Chat.id, Message.created_at >= start,
-                                        Message.created_at < end))
-            .where(Chat.updated_at >= start).group_by(Chat.department)).all()
-        return {
-            "month": month,
-            "by_department": rows("department"), "by_use_case": rows("use-case"), "by_model": rows("model"),
-            "chats": [{"department": d, "chats": c, "messages": m} for d, c, m in activity],
-            "published_assistants": [
-                {"id": str(a.id), "name": a.name, "department": a.department, "visibility": a.visibility,
-                 "high_risk": bool(a.screening.get("high_risk")), "confirmed_at":
-                 a.confirmed_at.isoformat() if a.confirmed_at else None, "owner": a.owner}
-                for a in custom.published(session)],
-        }
+        return overview(session, month)

@@ -108,6 +108,9 @@ def _too_large(size: int, max_bytes: int) -> ExtractionError:
     return ExtractionError(f"file too large: {size / 1_000_000:.1f} MB (limit {max_bytes / 1_000_000:g} MB)")
 
 
+FIRST_LINE_TITLE_CHARS = 100
+
+
 def _shorten(text: str, limit: int = TITLE_MAX_CHARS) -> str:
     text = " ".join(text.split())
     if len(text) <= limit:
@@ -118,14 +121,18 @@ def _shorten(text: str, limit: int = TITLE_MAX_CHARS) -> str:
 
 
 def _fallback_title(doc: ExtractedDocument, name: str) -> str:
+    """A heading; else a short first line; else the file name (a long first line is a paragraph, not a title)."""
     for block in doc.blocks:
         if block.kind == "heading":
             return _shorten(doc.block_text(block))
+    base = re.split(r"[?#]", name, maxsplit=1)[0].replace("\\", "/").rstrip("/")
+    file_name = PurePosixPath(base).name
     for line in doc.text.splitlines():
         if line.strip():
-            return _shorten(line)
-    base = re.split(r"[?#]", name, maxsplit=1)[0].replace("\\", "/").rstrip("/")
-    return PurePosixPath(base).name or name
+            if len(" ".join(line.split())) <= FIRST_LINE_TITLE_CHARS or not file_name:
+                return _shorten(line)
+            break
+    return file_name or name
 
 
 def _language_sample(doc: ExtractedDocument) -> str:

@@ -124,7 +124,7 @@ class OpenAICompatibleChat:
         except openai.OpenAIError as exc:
             raise _translate(self.spec, exc) from exc
         parts: list[str] = []
-        finish = "stop"
+        finish: str | None = None
         usage = None
         try:
             for chunk in stream:
@@ -140,6 +140,9 @@ class OpenAICompatibleChat:
             raise _translate(self.spec, exc) from exc
         finally:
             stream.close()
+        if finish is None:  # every server ends a complete answer with a finish_reason; the line was cut
+            raise UpstreamError(f"model {self.spec.name!r}: the answer stream broke off before the end "
+                                f"(connection lost after {len(parts)} pieces)")
         text = "".join(parts)
         yield StreamEnd(
             prompt_tokens=usage.prompt_tokens if usage else self.count_tokens(messages),
