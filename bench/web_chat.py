@@ -55,8 +55,8 @@ def main() -> None:
         t0 = time.perf_counter()
         first = last = None
         tokens = 0
-        prepared = runtime.gateway.chat_stream(ctx, [ChatMessage("system", SYSTEM_PROMPT), ChatMessage("user", QUESTION)],
-                                               params=ChatParams(temperature=0.3, top_p=0.9))
+        messages = [ChatMessage("system", SYSTEM_PROMPT), ChatMessage("user", QUESTION)]
+        prepared = runtime.gateway.chat_stream(ctx, messages, params=ChatParams(temperature=0.3, top_p=0.9))
         for event in prepared.events():
             if isinstance(event, StreamDelta):
                 last = time.perf_counter()
