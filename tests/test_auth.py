@@ -19,13 +19,6 @@ from rathaus.core.errors import ConfigError
 from rathaus.runtime import Runtime
 
 
-@pytest.fixture(scope="module")
-def issuer() -> Iterator[Issuer]:
-    iss = Issuer()
-    yield iss
-    iss.close()
-
-
 @pytest.fixture
 def oidc(make_settings: Callable, issuer: Issuer) -> Iterator[tuple[Runtime, TestClient]]:
     rt = Runtime(make_settings(**issuer.settings()))

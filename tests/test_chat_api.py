@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
 
@@ -10,17 +9,11 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from conftest import pdf_bytes
 from oidc import Issuer
 from rathaus.api.app import create_app
 from rathaus.core.auth import local_principal
 from rathaus.runtime import Runtime
-
-
-@pytest.fixture(scope="module")
-def issuer() -> Iterator[Issuer]:
-    iss = Issuer()
-    yield iss
-    iss.close()
 
 
 @pytest.fixture
@@ -101,23 +94,12 @@ def test_bad_turns(app_client, issuer: Issuer) -> None:
     assert refused.status_code == 403
 
 
-def pdf(text: str) -> bytes:
-    from reportlab.pdfgen import canvas
-
-    buf = io.BytesIO()
-    c = canvas.Canvas(buf)
-    for i, line in enumerate(text.split("\n")):
-        c.drawString(60, 780 - 16 * i, line)
-    c.save()
-    return buf.getvalue()
-
-
 def test_documents_in_chat_are_cited_and_deleted_with_it(app_client, issuer: Issuer) -> None:
     rt, c = app_client
     anna = user(issuer, "anna", "KVR")
     chat = new_chat(c, anna, data_class="vertraulich")
     upload = c.post(f"/api/v1/chats/{chat['id']}/documents", headers=anna, files=[
-        ("files", ("vermerk.pdf", pdf("Vermerk Fuhrpark\nDer neue Elektrobus des Betriebshofs wird am 3. März "
+        ("files", ("vermerk.pdf", pdf_bytes("Vermerk Fuhrpark\nDer neue Elektrobus des Betriebshofs wird am 3. März "
                                       "ausgeliefert.\nDie Schulung der Fahrerinnen beginnt eine Woche später."),
                    "application/pdf")),
         ("files", ("bild.exe", b"MZ", "application/octet-stream")),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys
@@ -12,16 +11,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from conftest import pdf_bytes
 from oidc import Issuer
 from rathaus.api.app import create_app
 from rathaus.runtime import Runtime
-
-
-@pytest.fixture(scope="module")
-def issuer() -> Iterator[Issuer]:
-    iss = Issuer()
-    yield iss
-    iss.close()
 
 
 @pytest.fixture
@@ -34,17 +27,6 @@ def oidc_client(make_settings, issuer: Issuer) -> Iterator[TestClient]:
 
 def bearer(issuer: Issuer, **kw) -> dict[str, str]:
     return {"Authorization": "Bearer " + issuer.token(**kw)}
-
-
-def pdf_bytes(text: str) -> bytes:
-    from reportlab.pdfgen import canvas
-
-    buf = io.BytesIO()
-    c = canvas.Canvas(buf)
-    for i, line in enumerate(text.split("\n")):
-        c.drawString(60, 780 - 16 * i, line)
-    c.save()
-    return buf.getvalue()
 
 
 def test_upload_search_and_cross_department_isolation(oidc_client: TestClient, issuer: Issuer) -> None:

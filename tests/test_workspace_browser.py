@@ -6,7 +6,6 @@ of their own. Screenshots of the main screens go to docs/screenshots/.
 
 from __future__ import annotations
 
-import io
 import re
 import uuid
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from browser import axe_violations, chromium, live_server
-from conftest import MODEL_CACHE
+from conftest import MODEL_CACHE, pdf_bytes
 from oidc_provider import OidcProvider
 from rathaus.core.settings import Settings
 from rathaus.runtime import Runtime
@@ -36,7 +35,7 @@ LONG = 240_000  # ms: a model answer on 2 shared cores (other work may run besid
 def site(pg_data_dir: Path, models_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     # answers long enough to stop mid-stream and to hold a summary (the shared test catalogue caps at 16 tokens)
     catalogue = tmp_path_factory.mktemp("web-models") / "models.yaml"
-    catalogue.write_text(models_file.read_text().replace("max_output_tokens: 16", "max_output_tokens: 80", 1))
+    catalogue.write_text(models_file.read_text().replace("max_output_tokens: 16", "max_output_tokens: 160", 1))
     with OidcProvider(users=USERS) as idp:
         settings = Settings(_env_file=None, data_dir=pg_data_dir, cache_dir=MODEL_CACHE,  # type: ignore[call-arg]
                             database_name="t_" + uuid.uuid4().hex[:12], models_file=catalogue, llm_threads=2,
@@ -171,17 +170,6 @@ def test_two_tabs_and_other_users_get_clear_messages(site: dict[str, Any]) -> No
     assert "Sag Hallo" not in other.content()
 
 
-def pdf_bytes(lines: list[str]) -> bytes:
-    from reportlab.pdfgen import canvas
-
-    buf = io.BytesIO()
-    c = canvas.Canvas(buf)
-    for i, line in enumerate(lines):
-        c.drawString(60, 780 - 16 * i, line)
-    c.save()
-    return buf.getvalue()
-
-
 def test_upload_pdf_cited_answer_then_delete_removes_everything(site: dict[str, Any], tmp_path: Path) -> None:
     page = sign_in(site, "anna")
     page.select_option("#data-class", "vertraulich")
@@ -191,8 +179,8 @@ def test_upload_pdf_cited_answer_then_delete_removes_everything(site: dict[str, 
     page.click("#upload-button")
     page.wait_for_selector("#alert:has-text('tabelle.xlsx')")
     doc = tmp_path / "vermerk.pdf"
-    doc.write_bytes(pdf_bytes(["Vermerk Fuhrpark", "Der neue Elektrobus des Betriebshofs wird am 3. März ausgeliefert.",
-                               "Die Schulung der Fahrerinnen beginnt eine Woche später."]))
+    doc.write_bytes(pdf_bytes("Vermerk Fuhrpark\nDer neue Elektrobus des Betriebshofs wird am 3. März ausgeliefert.\n"
+                              "Die Schulung der Fahrerinnen beginnt eine Woche später."))
     page.set_input_files("#files", str(doc))
     page.click("#upload-button")
     page.wait_for_selector("#docs-on", timeout=LONG)
@@ -286,3 +274,39 @@ def test_share_assistant_within_department_screen_publish_and_moderate(site: dic
     # non-admins get a clear refusal on the admin page
     berta.goto(f"{site['url']}/admin")
     assert berta.locator("h1").inner_text() == "Kein Zugriff"
+
+
+NOTICE = ("Die Landeshauptstadt München erhebt für die Ausstellung eines Anwohnerparkausweises eine Gebühr von "
+          "30 Euro pro Jahr, wobei der Antrag frühestens sechs Wochen vor Ablauf des bisherigen Ausweises "
+          "gestellt werden kann und die Bearbeitung in der Regel innerhalb von 10 Arbeitstagen erfolgt, sofern "
+          "sämtliche erforderlichen Nachweise, insbesondere die Meldebescheinigung und der Fahrzeugschein, "
+          "vollständig vorliegen. Seit dem 1. April 2024 kann der Antrag auch vollständig online gestellt werden.")
+
+
+def test_summarise_and_simplify_show_their_checks(site: dict[str, Any]) -> None:
+    page = sign_in(site, "anna")
+    page.select_option("#mode", "summarise")
+    assert page.locator("#opt-length").is_visible() and not page.locator("#opt-level").is_visible()
+    page.select_option("#opt-length", "kurz")
+    page.fill("#prompt", NOTICE)
+    page.click("#send")
+    summary = answer_done(page)
+    checks = summary.locator(".details").inner_text()
+    assert "Zahlen geprüft" in checks
+    verified, total = map(int, re.search(r"Zahlen geprüft\s+(\d+)/(\d+)", checks).groups())  # type: ignore[union-attr]
+    assert verified == total or "⚠" in checks  # unverified numbers are never shown without a warning
+    cid = chat_id(page)
+    meta = sql(site, "SELECT meta FROM chat_messages WHERE chat_id = :id AND role = 'assistant'", id=cid)[0][0]
+    assert meta["tool"] == "summarise" and meta["metrics"]["total_tokens"] > 0
+
+    page.select_option("#mode", "simplify")
+    page.select_option("#opt-level", "B1")
+    page.fill("#prompt", NOTICE)
+    page.click("#send")
+    simple = answer_done(page, 2)
+    details = simple.locator(".details").inner_text()
+    before, after = (float(x.replace(",", ".")) for x in
+                     re.search(r"WSTF ([\d,]+) → ([\d,]+)", details).groups())  # type: ignore[union-attr]
+    assert after < before  # the shown score: easier than the original
+    assert "B1" in details
+    shot(page, "simplify.png")

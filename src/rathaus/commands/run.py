@@ -51,6 +51,7 @@ def up(host: HostOpt = None, port: PortOpt = None) -> None:
         scheduler.start()
         url = f"http://{host}:{port}/"
         console.print(f"[bold]rathaus[/] läuft / is running: [link]{url}[/link]  (Strg+C / Ctrl+C beendet)")
+        console.print(f"Assistent für Beschäftigte / employee assistant: [link]{url}chat[/link]")
         uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
     finally:
         scheduler.stop()
