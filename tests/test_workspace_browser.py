@@ -127,7 +127,7 @@ def test_sign_in_stream_stop_keyboard_and_audit(site: dict[str, Any]) -> None:
     answer = answer_done(page, 2)
     footprint = answer.locator(".footprint").inner_text()
     assert re.search(r"\d+ Token · [\d,]+ € · [\d,]+ Wh · [\d,]+ g CO₂e", footprint), footprint
-    assert answer.locator(".body li, .body p").count() >= 1
+    assert answer.locator(".body > *").count() >= 1  # rendered from Markdown (list, paragraph or code block)
     # copy, regenerate, edit-and-resend
     answer.locator("button", has_text="Kopieren").click()
     page.wait_for_selector("#status:has-text('Kopiert')")
@@ -301,7 +301,7 @@ def test_summarise_and_simplify_show_their_checks(site: dict[str, Any]) -> None:
 
     page.select_option("#mode", "simplify")
     page.select_option("#opt-level", "B1")
-    page.fill("#prompt", NOTICE)
+    page.fill("#prompt", NOTICE.split(". Seit")[0] + ".")  # one long sentence keeps the model's work short
     page.click("#send")
     simple = answer_done(page, 2)
     details = simple.locator(".details").inner_text()
