@@ -138,6 +138,7 @@ def main() -> None:
     from rathaus.core.auth import local_principal
     from rathaus.core.classification import DataClass
     from rathaus.core.settings import Settings
+    from rathaus.models.catalog import load_catalog
     from rathaus.models.gateway import CallContext
     from rathaus.runtime import Runtime
 
@@ -155,41 +156,45 @@ def main() -> None:
         texts = {text for _, text in chosen}
         rows = [{k: v for k, v in d.items() if k not in DUMP_ONLY} for d in done if d["text"] in texts]
         chosen = [(name, text) for name, text in chosen if text not in {d["text"] for d in done}]
-    with Runtime(settings) as rt:
-        ctx = CallContext(principal=local_principal(settings), data_class=DataClass.INTERN, use_case="bench:writing")
-        rt.gateway.warm_up()
-        model = rt.catalog.defaults.chat
-        for name, text in tqdm(chosen, desc="passages"):
-            row: dict[str, Any] = {"source": name, "words": len(rd.words_of(text))}
-            t0 = time.perf_counter()
-            summary = tools.summarise(rt, ctx, text, length="mittel")
-            row["summary_s"] = time.perf_counter() - t0
-            lead3 = tools.check_numbers(text, tools.lead_sentences(text, 3))
-            row.update(
-                source_numbers=summary.checks["source_numbers"], summary_kept=summary.checks["source_numbers_kept"],
-                summary_numbers=summary.checks["numbers_in_summary"],
-                summary_verified=summary.checks["numbers_verified"], summary_fallback=summary.fallback,
-                summary_rounds=summary.rounds, lead3_kept=lead3["source_numbers_kept"],
-                summary_words=len(rd.words_of(summary.text)), lead3_words=len(rd.words_of(tools.lead_sentences(text))),
-            )
-            t0 = time.perf_counter()
-            simple = tools.simplify(rt, ctx, text, level="B1", max_rounds=args.max_rounds)
-            row["simplify_s"] = time.perf_counter() - t0
-            rules = rd.measure(tools.rule_simplify(text, "B1"))
-            row.update(
-                wstf_before=simple.extra["before"]["wstf"], wstf_after=simple.extra["after"]["wstf"],
-                asw_before=simple.extra["before"]["avg_sentence_words"],
-                asw_after=simple.extra["after"]["avg_sentence_words"], met=simple.extra["met"],
-                rules_wstf=rules.wstf, rules_asw=rules.avg_sentence_words, rules_met=rd.meets(rules, "B1"),
-                simplify_rounds=simple.rounds, simplify_kept=simple.checks["source_numbers_kept"],
-                rewritten=simple.checks["sentences_rewritten"], rejected=simple.checks["rewrites_rejected"],
-            )
-            rows.append(row)
-            if args.dump:
-                with args.dump.open("a", encoding="utf-8") as out:
-                    out.write(json.dumps({**row, "text": text, "summary": summary.text, "simple": simple.text,
-                                          "summary_checks": summary.checks, "simplify_checks": simple.checks},
-                                         ensure_ascii=False) + "\n")
+    model = load_catalog(settings.models_file).defaults.chat
+    if chosen:  # (with --resume, all passages may be done already: then only the figures are computed)
+        with Runtime(settings) as rt:
+            ctx = CallContext(principal=local_principal(settings), data_class=DataClass.INTERN,
+                              use_case="bench:writing")
+            rt.gateway.warm_up()
+            for name, text in tqdm(chosen, desc="passages"):
+                row: dict[str, Any] = {"source": name, "words": len(rd.words_of(text))}
+                t0 = time.perf_counter()
+                summary = tools.summarise(rt, ctx, text, length="mittel")
+                row["summary_s"] = time.perf_counter() - t0
+                lead3 = tools.check_numbers(text, tools.lead_sentences(text, 3))
+                row.update(
+                    source_numbers=summary.checks["source_numbers"],
+                    summary_kept=summary.checks["source_numbers_kept"],
+                    summary_numbers=summary.checks["numbers_in_summary"],
+                    summary_verified=summary.checks["numbers_verified"], summary_fallback=summary.fallback,
+                    summary_rounds=summary.rounds, lead3_kept=lead3["source_numbers_kept"],
+                    summary_words=len(rd.words_of(summary.text)),
+                    lead3_words=len(rd.words_of(tools.lead_sentences(text))),
+                )
+                t0 = time.perf_counter()
+                simple = tools.simplify(rt, ctx, text, level="B1", max_rounds=args.max_rounds)
+                row["simplify_s"] = time.perf_counter() - t0
+                rules = rd.measure(tools.rule_simplify(text, "B1"))
+                row.update(
+                    wstf_before=simple.extra["before"]["wstf"], wstf_after=simple.extra["after"]["wstf"],
+                    asw_before=simple.extra["before"]["avg_sentence_words"],
+                    asw_after=simple.extra["after"]["avg_sentence_words"], met=simple.extra["met"],
+                    rules_wstf=rules.wstf, rules_asw=rules.avg_sentence_words, rules_met=rd.meets(rules, "B1"),
+                    simplify_rounds=simple.rounds, simplify_kept=simple.checks["source_numbers_kept"],
+                    rewritten=simple.checks["sentences_rewritten"], rejected=simple.checks["rewrites_rejected"],
+                )
+                rows.append(row)
+                if args.dump:
+                    with args.dump.open("a", encoding="utf-8") as out:
+                        out.write(json.dumps({**row, "text": text, "summary": summary.text, "simple": simple.text,
+                                              "summary_checks": summary.checks, "simplify_checks": simple.checks},
+                                             ensure_ascii=False) + "\n")
 
     n = len(rows)
     with_numbers = [r for r in rows if r["source_numbers"]]
@@ -222,6 +227,8 @@ def main() -> None:
         "simplify_rewrites_rejected_mean": mean(r["rejected"] for r in rows),
         "simplify_seconds_per_text": mean(r["simplify_s"] for r in rows),
         "simplify_seconds_p50": median([r["simplify_s"] for r in rows]),
+        "summary_seconds_p50": median([r["summary_s"] for r in rows]),
+        "seconds_per_text_p50": median([r["summary_s"] + r["simplify_s"] for r in rows]),
         "seconds_per_text": mean(r["summary_s"] + r["simplify_s"] for r in rows),
         **machine(),
     }

@@ -368,6 +368,14 @@ def test_brainstorm_outline_and_mindmap() -> None:
                                                        "      Wartezeit kürzer"]
 
 
+def test_mermaid_node_texts_are_safe_and_short() -> None:
+    roots = [tools.Node("Ziele (2025): schneller; [online]", [tools.Node("Erstellen einer effizienten und intuitiven "
+                                                                        "Kommunikation zwischen den Menschen")])]
+    lines = tools.mermaid_mindmap("Thema \"KI\"", roots).split("\n")
+    assert lines == ["mindmap", "  root((Thema KI))", "    Ziele 2025 schneller online",
+                     "      Erstellen einer effizienten und intuitiven Kommunikation …"]
+
+
 def test_brainstorm_without_usable_outline_gets_a_template() -> None:
     result = tools.brainstorm(fake("Das ist eine gute Idee."), CTX, "Neues Parkraumkonzept")
     assert result.fallback and result.checks["is_outline"] and "# Neues Parkraumkonzept" in result.text

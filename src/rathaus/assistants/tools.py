@@ -1416,8 +1416,12 @@ def render_outline(topic: str, roots: list[Node]) -> str:
     return "\n".join(lines)
 
 
-def _mermaid_text(text: str) -> str:
-    return " ".join(re.sub(r"[()\[\]{}<>\"`#:;]", " ", text).split())[:80] or "…"
+def _mermaid_text(text: str, limit: int = 60) -> str:
+    """Node text without characters that Mermaid reads as shapes or syntax, cut at a word boundary."""
+    clean = " ".join(re.sub(r"[()\[\]{}<>\"`#:;]", " ", text).split())
+    if len(clean) > limit:
+        clean = clean[:limit].rsplit(" ", 1)[0] + " …"
+    return clean or "…"
 
 
 def mermaid_mindmap(topic: str, roots: list[Node]) -> str:
