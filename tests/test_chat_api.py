@@ -89,6 +89,15 @@ def test_bad_turns(app_client, issuer: Issuer) -> None:
                          ({"action": "edit", "edit_seq": 7, "content": "x", "version": chat["version"]}, 400)):
         resp = c.post(f"/api/v1/chats/{chat['id']}/messages", headers=anna, json={**body, "stream": False})
         assert resp.status_code == status, resp.text
+    # an option the chat's mode does not take is refused before anything is saved
+    tool = new_chat(c, anna, mode="summarise")
+    wrong = c.post(f"/api/v1/chats/{tool['id']}/messages", headers=anna,
+                   json={"content": "Ein Text.", "version": tool["version"], "stream": False,
+                         "options": {"length": "kurz", "level": "A2"}})
+    assert wrong.status_code == 400 and wrong.headers["content-type"].startswith("application/problem+json")
+    assert "level" in wrong.json()["detail"] and "length" in wrong.json()["detail"]
+    kept = c.get(f"/api/v1/chats/{tool['id']}", headers=anna).json()
+    assert kept["messages"] == [] and kept["version"] == tool["version"]
     # a cloud model is not offered for personal data
     refused = c.post("/api/v1/chats", headers=anna, json={"data_class": "personenbezogen", "model": "cloud-chat"})
     assert refused.status_code == 403

@@ -52,14 +52,15 @@ CSRF_HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def _load_session(runtime: Runtime, cookie: str) -> tuple[Principal, str] | None:
+def load_session(runtime: Runtime, cookie: str) -> tuple[Principal, str] | None:
+    """(principal, CSRF token) of a live web session, else None."""
     with runtime.db.session() as session:
         return get_session(session, cookie)
 
 
 async def _session_principal(request: Request, runtime: Runtime, cookie: str) -> Principal:
     """The principal of the web UI session; unsafe methods must echo the session's CSRF token."""
-    found = await run_in_threadpool(_load_session, runtime, cookie)
+    found = await run_in_threadpool(load_session, runtime, cookie)
     if found is None:
         raise Unauthenticated("the web session has expired or is unknown; please sign in again")
     principal, csrf = found

@@ -28,6 +28,8 @@ from rathaus.models.types import ChatMessage, ChatParams, StreamDelta
 Action = Literal["send", "regenerate", "edit"]
 MAX_MESSAGE_CHARS = 20_000
 CHARS_PER_TOKEN = 3.5
+TOOL_OPTIONS = {"chat": set(), "summarise": {"length"}, "simplify": {"level", "max_rounds"}, "translate": {"target"},
+                "draft": {"kind", "recipient"}, "brainstorm": set()}
 SYSTEM_PROMPT = (
     "Du bist der KI-Assistent der Stadtverwaltung für ihre Beschäftigten. Antworte sachlich, freundlich und "
     "korrekt, in der Sprache der Frage (meist Deutsch). Gliedere längere Antworten mit Markdown (Listen, "
@@ -49,6 +51,7 @@ class Turn:
         with runtime.db.session() as session:
             chat = chats.get(session, principal, chat_id, lock=True)
             chats.check_version(chat, version)
+            _check_options(chat.mode, self.options)
             history = chats.messages(session, chat)
             if action == "edit":
                 target = next((m for m in history if m.seq == edit_seq and m.role == "user"), None)
@@ -177,8 +180,6 @@ class Turn:
             self._save("", "error", {"error": exc.detail, "tool": self.mode})
             yield {"type": "error", "detail": exc.detail}
             return
-        except TypeError as exc:  # an option the tool does not take
-            raise BadRequest(f"{self.mode}: {exc}") from exc
         meta = {"tool": self.mode, "metrics": result.metrics, "checks": result.checks, "rounds": result.rounds,
                 "fallback": result.fallback, "extra": result.extra}
         yield {"type": "final", "message": self._save(result.text, "ok", meta)}
@@ -195,6 +196,14 @@ class Turn:
                 return message_json(message, chat.version)
         except RathausError:
             return {}
+
+
+def _check_options(mode: str, options: dict[str, Any]) -> None:
+    """Options the chat's mode does not take are refused before anything is saved."""
+    unknown = sorted(k for k, v in options.items() if v is not None and k not in TOOL_OPTIONS[mode])
+    if unknown:
+        raise BadRequest(f"mode {mode!r} takes no option {', '.join(unknown)}; it takes "
+                         f"{', '.join(sorted(TOOL_OPTIONS[mode])) or 'none'}")
 
 
 def message_json(message: Any, version: int | None = None) -> dict[str, Any]:

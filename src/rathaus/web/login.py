@@ -35,10 +35,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from rathaus.api.deps import CSRF_HEADER, RuntimeDep
+from rathaus.api.deps import CSRF_HEADER, RuntimeDep, load_session
 from rathaus.core.auth import Principal, claim
 from rathaus.core.errors import ConfigError, Forbidden, IdentityProviderUnavailable, RathausError
-from rathaus.core.sessions import SESSION_COOKIE, create_session, delete_session, get_session, purge_expired
+from rathaus.core.sessions import SESSION_COOKIE, create_session, delete_session, purge_expired
 from rathaus.core.settings import Settings
 from rathaus.runtime import Runtime
 
@@ -416,11 +416,6 @@ async def auth_callback(request: Request, runtime: RuntimeDep, code: str | None 
     return response
 
 
-def _find_session(runtime: Runtime, cookie: str) -> tuple[Principal, str] | None:
-    with runtime.db.session() as session:
-        return get_session(session, cookie)
-
-
 def _drop_session(runtime: Runtime, cookie: str) -> None:
     with runtime.db.session() as session:
         delete_session(session, cookie)
@@ -431,7 +426,7 @@ async def logout(request: Request, runtime: RuntimeDep) -> Response:
     """End the session (CSRF token as header X-CSRF-Token or form field csrf_token), then sign out at the issuer."""
     settings = runtime.settings
     cookie = request.cookies.get(SESSION_COOKIE)
-    found = await run_in_threadpool(_find_session, runtime, cookie) if cookie else None
+    found = await run_in_threadpool(load_session, runtime, cookie) if cookie else None
     target = "/"
     if found is not None:
         sent = request.headers.get(CSRF_HEADER)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse
@@ -15,6 +15,7 @@ from rathaus.core.auth import Principal
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import Unauthenticated
 from rathaus.models.routing import allowed_models
+from rathaus.runtime import Runtime
 from rathaus.web.i18n import language, texts
 from rathaus.web.login import LoginRequired
 
@@ -52,22 +53,36 @@ async def page_principal(request: Request, runtime: RuntimeDep) -> Principal:
 PagePrincipalDep = Annotated[Principal, Depends(page_principal)]
 
 
+def page_context(request: Request, runtime: Runtime, principal: Principal) -> dict[str, Any]:
+    """What every signed-in page's template needs: texts, language, settings, principal."""
+    lang = language(request)
+    return {"t": texts(lang), "lang": lang, "other_lang": "en" if lang == "de" else "de",
+            "settings": runtime.settings, "principal": principal}
+
+
+def render_page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    """The template as a response that remembers the chosen language."""
+    response = templates.TemplateResponse(request, name, context, status_code=status)
+    response.set_cookie("lang", context["lang"], samesite="lax", httponly=True)
+    return response
+
+
+def models_by_class(runtime: Runtime) -> dict[str, list[str]]:
+    """Chat models cleared for each data class (the model choices a page may offer)."""
+    return {dc.value: [m.name for m in allowed_models(runtime.catalog, "chat", dc)] for dc in DataClass}
+
+
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request, runtime: RuntimeDep, principal: PagePrincipalDep) -> HTMLResponse:
-    lang = language(request)
     month = budgets.current_month()
     with runtime.db.session() as session:
         usage = metering.report(session, "department", month, principal.department)
-    allowed = {dc.value: [m.name for m in allowed_models(runtime.catalog, "chat", dc)] for dc in DataClass}
-    response = templates.TemplateResponse(request, "index.html", {
-        "t": texts(lang), "lang": lang, "other_lang": "en" if lang == "de" else "de",
-        "settings": runtime.settings, "principal": principal, "models": runtime.catalog.enabled(),
+    return render_page(request, "index.html", {
+        **page_context(request, runtime, principal), "models": runtime.catalog.enabled(),
         "usage": usage[0] if usage else None, "month": month, "data_classes": list(DataClass),
-        "allowed": allowed, "default_class": DataClass.INTERN.value,
+        "allowed": models_by_class(runtime), "default_class": DataClass.INTERN.value,
         "assistants": list(request.app.state.assistants.values()), "base_url": str(request.base_url).rstrip("/"),
     })
-    response.set_cookie("lang", lang, samesite="lax", httponly=True)
-    return response
 
 
 @router.get("/embed/{name}", response_class=HTMLResponse)

@@ -20,9 +20,7 @@ from rathaus.assistants.conversation import message_json
 from rathaus.core.auth import ADMIN_ROLE, AUDITOR_ROLE, Principal
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import NotFound
-from rathaus.models.routing import allowed_models
-from rathaus.web.i18n import language, texts
-from rathaus.web.pages import PagePrincipalDep, templates
+from rathaus.web.pages import PagePrincipalDep, models_by_class, page_context, render_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -31,15 +29,8 @@ LANGUAGES = {"en": "English", "tr": "Türkçe", "ar": "العربية", "uk": "�
              "hr": "Hrvatski", "ro": "Română", "it": "Italiano", "el": "Ελληνικά", "de": "Deutsch"}
 
 
-def _base(request: Request, runtime: Any, principal: Principal) -> dict[str, Any]:
-    lang = language(request)
-    return {"t": texts(lang), "lang": lang, "other_lang": "en" if lang == "de" else "de",
-            "settings": runtime.settings, "principal": principal}
-
-
 def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
-    response = templates.TemplateResponse(request, name, context, status_code=status)
-    response.set_cookie("lang", context["lang"], samesite="lax", httponly=True)
+    response = render_page(request, name, context, status)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -48,10 +39,6 @@ def _error(request: Request, base: dict[str, Any], status: int) -> HTMLResponse:
     t = base["t"]
     title, text = (t["not_found"], t["not_found_text"]) if status == 404 else (t["forbidden"], t["forbidden_text"])
     return _page(request, "error.html", {**base, "heading": title, "text": text}, status)
-
-
-def _allowed(runtime: Any) -> dict[str, list[str]]:
-    return {dc.value: [m.name for m in allowed_models(runtime.catalog, "chat", dc)] for dc in DataClass}
 
 
 def _sidebar(session: Any, principal: Principal) -> list[dict[str, Any]]:
@@ -72,7 +59,7 @@ def chat_view(chat_id: str, request: Request, runtime: RuntimeDep, principal: Pa
 
 def _chat(request: Request, runtime: Any, principal: Principal, chat_id: str | None, assistant_id: str | None,
           link: str | None) -> HTMLResponse:
-    base = _base(request, runtime, principal)
+    base = page_context(request, runtime, principal)
     with runtime.db.session() as session:
         history = _sidebar(session, principal)
         chat, messages, assistant = None, [], None
@@ -93,7 +80,7 @@ def _chat(request: Request, runtime: Any, principal: Principal, chat_id: str | N
                 assistant = custom.as_json(custom.get_usable(session, principal, assistant_id, link), principal)
         except NotFound:
             return _error(request, {**base, "history": history}, 404)
-    config = {"chat": chat, "allowed": _allowed(runtime), "assistant": assistant, "link": link,
+    config = {"chat": chat, "allowed": models_by_class(runtime), "assistant": assistant, "link": link,
               "upload_mb": runtime.settings.upload_max_mb, "t": {k: v for k, v in base["t"].items()}}
     return _page(request, "chat.html", {
         **base, "history": history, "chat": chat, "messages": messages, "assistant": assistant,
@@ -105,12 +92,13 @@ def _chat(request: Request, runtime: Any, principal: Principal, chat_id: str | N
 
 @router.get("/assistants", response_class=HTMLResponse)
 def assistants_page(request: Request, runtime: RuntimeDep, principal: PagePrincipalDep) -> HTMLResponse:
-    base = _base(request, runtime, principal)
+    base = page_context(request, runtime, principal)
     with runtime.db.session() as session:
         usable = [custom.as_json(a, principal) for a in custom.list_usable(session, principal)]
     return _page(request, "assistants.html", {
         **base, "own": [a for a in usable if a["own"]], "shared": [a for a in usable if not a["own"]],
-        "edit": None, "versions": [], "data_classes": [dc.value for dc in DataClass], "allowed": _allowed(runtime),
+        "edit": None, "versions": [], "data_classes": [dc.value for dc in DataClass],
+        "allowed": models_by_class(runtime),
     })
 
 
@@ -118,7 +106,7 @@ def assistants_page(request: Request, runtime: RuntimeDep, principal: PagePrinci
 def assistant_page(assistant_id: str, request: Request, runtime: RuntimeDep, principal: PagePrincipalDep,
                    link: str | None = None) -> HTMLResponse:
     """The owner edits here; anyone else allowed to use the assistant sees its card and starts a chat."""
-    base = _base(request, runtime, principal)
+    base = page_context(request, runtime, principal)
     with runtime.db.session() as session:
         try:
             a = custom.as_json(custom.get_usable(session, principal, assistant_id, link), principal)
@@ -129,13 +117,13 @@ def assistant_page(assistant_id: str, request: Request, runtime: RuntimeDep, pri
     return _page(request, "assistants.html", {
         **base, "own": [x for x in usable if x["own"]], "shared": [x for x in usable if not x["own"]],
         "edit": a, "versions": versions, "link": link, "data_classes": [dc.value for dc in DataClass],
-        "allowed": _allowed(runtime), "base_url": str(request.base_url).rstrip("/"),
+        "allowed": models_by_class(runtime), "base_url": str(request.base_url).rstrip("/"),
     })
 
 
 @router.get("/admin", response_class=HTMLResponse)
 def admin_page(request: Request, runtime: RuntimeDep, principal: PagePrincipalDep) -> HTMLResponse:
-    base = _base(request, runtime, principal)
+    base = page_context(request, runtime, principal)
     if not principal.roles & {ADMIN_ROLE, AUDITOR_ROLE}:
         return _error(request, base, 403)
     from rathaus.assistants.usage import overview
