@@ -169,6 +169,26 @@ def test_summarise_asks_for_missing_key_points() -> None:
     assert "Kernpunkte des Textes" in rt.gateway.calls[1][0][1].content
 
 
+def test_a_copied_long_sentence_is_cut_to_its_main_clause() -> None:
+    copied = ("Die Stadt erhebt für die Ausstellung eines Anwohnerparkausweises eine Gebühr von 30 Euro pro Jahr, "
+              "wobei der Antrag frühestens sechs Wochen vor Ablauf des bisherigen Ausweises gestellt werden kann "
+              "und die Bearbeitung in der Regel innerhalb von 10 Arbeitstagen erfolgt.")
+    rt = fake(f"Zusammenfassung: {copied}\nKernpunkte:\n- Gebühr 30 Euro pro Jahr")
+    result = tools.summarise(rt, CTX, copied + " " + SOURCE, length="kurz")
+    assert result.text.startswith("Die Stadt erhebt für die Ausstellung eines Anwohnerparkausweises eine Gebühr "
+                                  "von 30 Euro pro Jahr.\n\n**Kernpunkte**")
+    assert result.checks["trimmed"]
+    # no safe cut (first clause too short or no comma): the sentence stays whole
+    assert tools._main_clause("Kurz, aber sonst folgt ein sehr langer Satz ohne Ende.", 5).startswith("Kurz, aber")
+
+
+def test_output_cut_at_the_limit_loses_only_its_unfinished_sentence() -> None:
+    assert tools._drop_unfinished("Der Antrag kostet 30 Euro. Seit dem 1. April 202") == "Der Antrag kostet 30 Euro."
+    assert tools._drop_unfinished("Am 1. April 2024 beginnt es. Dann kommt der") == "Am 1. April 2024 beginnt es."
+    assert tools._drop_unfinished("- Punkt eins\n- Punkt zw") == "- Punkt eins"
+    assert tools._drop_unfinished("Fertig.") == "Fertig."
+
+
 def test_parse_summary_handles_markdown_labels() -> None:
     summary, points = tools.parse_summary("**Zusammenfassung:** Satz eins.\nSatz zwei.\n\n### Kernpunkte\n"
                                           "1. A\n2. B\n* C")
@@ -212,12 +232,35 @@ def test_simplify_rejects_rewrites_that_change_numbers_or_script() -> None:
               "Wir prüfen die Aufenthaltsgenehmigungsunterlagen.")
     result = tools.simplify(rt, CTX, text, max_rounds=2)
     assert "8 Wochen" not in result.text and "中" not in result.text and "ungefähr" not in result.text
-    assert result.checks["sentences_rewritten"] == 0 and result.rounds == 2
-    assert result.checks["rejected_reasons"] == {"numbers": 1, "script": 1}
+    assert result.checks["sentences_rewritten"] == 0 and result.rounds == 4  # each sentence asked twice
+    reasons = result.checks["rejected_reasons"]
+    assert reasons["numbers"] == 1 and reasons["script"] == 1 and sum(reasons.values()) == 4
     assert tools.accept_rewrite("Wir prüfen die Unterlagen.", "Die Ausländerbehörde kontrolliert alles.", "B1") == (
         None, "new content")
     assert result.extra["chosen"] in ("rules", "rules + words") and result.fallback  # B1 not reached
     assert result.checks["source_numbers_kept"] == 1.0
+
+
+def test_a_rewrite_line_with_an_invented_figure_is_dropped() -> None:
+    original = ("Der Antrag muss spätestens 6 Wochen vor Ablauf gestellt werden, wobei die Bearbeitung in der Regel "
+                "innerhalb von 10 Arbeitstagen erfolgt, sofern alle nötigen Nachweise vollständig vorliegen.")
+    rewrite = ("Stellen Sie den Antrag 6 Wochen vor dem Ablauf.\nDas geht bis zum 01.07.2025.\n"
+               "Die Bearbeitung dauert 10 Arbeitstage.\nAlle Nachweise müssen da sein.")
+    kept, reason = tools.accept_rewrite(original, rewrite, "B1")
+    assert reason == "ok" and "2025" not in kept and "10 Arbeitstage" in kept and "6 Wochen" in kept
+    # a figure of the original that is lost still rejects the rewrite
+    lost = ("Stellen Sie den Antrag spätestens 6 Wochen vor dem Ablauf.\n"
+            "Die Bearbeitung dauert meist nicht lange, wenn alle nötigen Nachweise vollständig da sind.")
+    assert tools.accept_rewrite(original, lost, "B1") == (None, "numbers")
+
+
+def test_a_rejected_sentence_is_asked_once_more() -> None:
+    good = "Stellen Sie den Antrag 6 Wochen vor dem Ende. Legen Sie alle Unterlagen bei."
+    rt = fake("Sie haben 8 Wochen Zeit für den Antrag auf Verlängerung der Erlaubnis.", good)
+    result = tools.simplify(rt, CTX, HARD.split(";")[0] + ".", level="B1", max_rounds=3)
+    assert result.rounds == 2 and result.checks["sentences_rewritten"] == 1
+    assert result.checks["rejected_reasons"] == {"numbers": 1} and "Legen Sie alle Unterlagen bei." in result.text
+    assert rt.gateway.calls[0][1].seed != rt.gateway.calls[1][1].seed
 
 
 def test_simplify_easy_text_needs_no_model() -> None:

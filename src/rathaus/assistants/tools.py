@@ -219,9 +219,9 @@ def _drop_unfinished(text: str) -> str:
         return text
     lines = text.split("\n")
     last = lines[-1]
-    cut = max(last.rfind(". "), last.rfind("! "), last.rfind("? "))
-    if cut > 0:
-        lines[-1] = last[:cut + 1]
+    sentences = rd.sentences(last)  # the segmenter knows "1. April" and "z. B." are no sentence ends
+    if len(sentences) > 1:
+        lines[-1] = last[:last.rfind(sentences[-1])].rstrip()
     elif len(lines) > 1:
         lines = lines[:-1]
     return "\n".join(lines).rstrip()
@@ -468,6 +468,18 @@ def _first_words(text: str, limit: int) -> str:
     return " ".join(kept) if len(kept) < len(rd.sentences(text)) else text
 
 
+def _main_clause(sentence: str, limit: int) -> str:
+    """A sentence longer than ``limit`` words cut to its leading clause (before the first comma) when that
+    clause has 6 to ``limit`` words; else the sentence unchanged. The small model often copies a long source
+    sentence as its "summary": this keeps the statement and drops the subordinate detail."""
+    if len(rd.words_of(sentence)) <= limit:
+        return sentence
+    head = sentence.split(", ")[0].rstrip(".;:")
+    if head != sentence and 6 <= len(rd.words_of(head)) <= limit:
+        return head + "."
+    return sentence
+
+
 def _clip_point(sentence: str, limit: int = 16) -> str:
     """A source sentence as a key point: without quotes, cut after its first clause when that is long enough."""
     sentence = sentence.strip(' "„“*')
@@ -552,6 +564,8 @@ def summarise(runtime: Any, ctx: Any, text: str, *, model: str | None = None, le
     # key points of at most 14 words
     cap = max(25, min(int(spec["words"]), int(0.4 * len(rd.words_of(source)))))
     short = _first_words(summary, cap)
+    if len(rd.words_of(short)) > cap:  # a single sentence over the cap (often copied from the source)
+        short = _main_clause(short, cap)
     clipped = [_clip_point(p, 14) for p in points[: int(spec["points"]) + 1]]
     trimmed = short != summary or clipped != points
     summary, points = short, clipped
@@ -604,6 +618,7 @@ SIMPLIFY_EXAMPLE = (
 EXAMPLE_STEMS = ("parkausweis", "anwohner", "online", "datenschutz", "beantrag", "antragsverfahren")
 LEVEL_WORDS = {"A2": 8, "B1": 10}
 MAX_REWRITES_PER_PASS = 10
+MAX_ASKS_PER_SENTENCE = 2  # a rejected rewrite is tried once more in the next pass, with another seed
 
 
 def _letters_only(text: str) -> str:
@@ -737,6 +752,10 @@ def accept_rewrite(original: str, rewrite: str, level: str,
     rewrite = re.sub(r"^\s*(?:satz|sätze)\s*:\s*", "", rewrite, flags=re.IGNORECASE)
     rewrite = re.sub(r"\n*\s*schwere wörter\s*:.*$", "", rewrite, flags=re.IGNORECASE | re.DOTALL)
     lines = [_BULLET.sub("", line).strip() for line in rewrite.split("\n") if line.strip()]
+    # a line with a figure the original lacks (often the example's date) is dropped; whether every figure
+    # of the original is still there is checked below
+    honest = [line for line in lines if not check_numbers(original, line)["unverified_numbers"]]
+    lines = honest or lines
     rewrite = " ".join(line if line.endswith((".", "!", "?", ":")) else line + "." for line in lines)
     rewrite, _ = dedupe_sentences(rewrite)
     if not rewrite:
@@ -802,7 +821,7 @@ def simplify(runtime: Any, ctx: Any, text: str, *, model: str | None = None, lev
     if replaced_words:
         candidates.append(("rules + words", words_text))
     blocks = _blocks(words_text)
-    tried: set[str] = set()  # sentences the model has already been asked about
+    asked: dict[str, int] = {}  # how often the model was asked about a sentence (a rejected one: once more)
     passes = rewritten = 0
     rejected: dict[str, int] = {}
     if rd.meets(before, level):  # type: ignore[arg-type]
@@ -811,7 +830,7 @@ def simplify(runtime: Any, ctx: Any, text: str, *, model: str | None = None, lev
         if rd.meets(rd.measure(_render(blocks)), level):  # type: ignore[arg-type]
             break
         hard = [(bi, si) for bi, b in enumerate(blocks) if b.kind != "heading" for si, s in enumerate(b.sentences)
-                if _norm_sentence(s) not in tried
+                if asked.get(_norm_sentence(s), 0) < MAX_ASKS_PER_SENTENCE
                 and (len(rd.words_of(s)) > max_sentence or (len(rd.words_of(s)) > 8 and _hard_words(s)))]
         if not hard:
             break
@@ -820,7 +839,7 @@ def simplify(runtime: Any, ctx: Any, text: str, *, model: str | None = None, lev
         replacements: dict[tuple[int, int], list[str]] = {}
         for bi, si in hard[:MAX_REWRITES_PER_PASS]:
             sentence = blocks[bi].sentences[si]
-            tried.add(_norm_sentence(sentence))
+            asked[_norm_sentence(sentence)] = asked.get(_norm_sentence(sentence), 0) + 1
             messages = [ChatMessage("system", system), ChatMessage("user", SIMPLIFY_EXAMPLE[0]),
                         ChatMessage("assistant", SIMPLIFY_EXAMPLE[1]), ChatMessage("user", sentence)]
             n_tokens = min(calls.spec.max_output_tokens, 2 * calls.text_tokens(sentence) + 48)
@@ -832,8 +851,8 @@ def simplify(runtime: Any, ctx: Any, text: str, *, model: str | None = None, lev
             else:
                 rewritten += 1
                 replacements[(bi, si)] = rd.sentences(better) or [better]
-                tried.update(_norm_sentence(p) for p in replacements[(bi, si)]
-                             if len(rd.words_of(p)) <= max_sentence)  # short model sentences: done
+                asked.update({_norm_sentence(p): MAX_ASKS_PER_SENTENCE for p in replacements[(bi, si)]
+                              if len(rd.words_of(p)) <= max_sentence})  # short model sentences: done
         for bi, b in enumerate(blocks):
             b.sentences = [part for si, s in enumerate(b.sentences) for part in replacements.get((bi, si), [s])]
         if replacements:

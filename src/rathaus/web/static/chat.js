@@ -93,6 +93,15 @@
   }
   function el(tag, cls, text) { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; }
 
+  const SHARES = new Set(["source_numbers_kept", "compression", "script_share", "copy_share", "points_covered"]);
+  function checkValue(k, v) {
+    const pair = (x) => (x && typeof x === "object" ? `${x.from} → ${x.to}` : String(x));
+    if (typeof v === "boolean") return v ? "✓" : "✗";
+    if (typeof v === "number") return SHARES.has(k) ? `${fmt(100 * v, 0)} %` : String(v);
+    if (Array.isArray(v)) return v.map(pair).join(", ");
+    if (v && Array.isArray(v.replaced)) return v.replaced.map(pair).join(", ");
+    return v ? String(v) : "";
+  }
   function renderDetails(li, meta) {
     const box = li.querySelector(".details");
     box.innerHTML = "";
@@ -114,14 +123,17 @@
       const x = meta.extra || {}, c = meta.checks || {};
       if (x.before && x.after) {
         add(t.readability, `WSTF ${fmt(x.before.wstf, 1)} → ${fmt(x.after.wstf, 1)} (${x.before.level} → ${x.after.level}); ` +
-          `Ø ${fmt(x.before.avg_sentence_words, 1)} → ${fmt(x.after.avg_sentence_words, 1)} Wörter/Satz`);
+          `Ø ${fmt(x.before.avg_sentence_words, 1)} → ${fmt(x.after.avg_sentence_words, 1)} ${t.words_per_sentence}`);
         add(t.level, `${x.level}: ${x.met ? "✓ " + t.target_met : "✗ " + t.target_missed}`);
       }
-      if (c.numbers_in_summary !== undefined) add(t.numbers_ok, `${c.numbers_verified}/${c.numbers_in_summary}` +
+      const inText = c.numbers_in_summary !== undefined ? c.numbers_in_summary : c.numbers_in_text;
+      if (inText !== undefined) add(t.numbers_ok, `${c.numbers_verified}/${inText}` +
         (c.unverified_numbers && c.unverified_numbers.length ? ` (⚠ ${c.unverified_numbers.join(", ")})` : ""));
-      for (const [k, v] of Object.entries(c)) {
-        if (["numbers_in_summary", "numbers_verified", "unverified_numbers"].includes(k)) continue;
-        if (typeof v === "boolean" || typeof v === "number" || typeof v === "string") add(k, typeof v === "boolean" ? (v ? "✓" : "✗") : String(v));
+      for (const [k, v] of Object.entries(c)) {  // only checks with a label; empty lists say nothing
+        const label = t["chk_" + k];
+        if (!label || (k === "unverified_numbers" && inText !== undefined)) continue;
+        const shown = checkValue(k, v);
+        if (shown) add(label, shown);
       }
       if (meta.rounds) add(t.rounds, String(meta.rounds));
       box.append(el("h3", "", t.checks), dl);
@@ -217,7 +229,7 @@
   function options() {
     const names = { summarise: ["length"], simplify: ["level"], translate: ["target"], draft: ["kind", "recipient"] }[mode.value] || [];
     const out = {};
-    for (const n of names) { const v = form.elements[n].value.trim(); if (v) out[n] = v; }
+    for (const n of names) { const v = form.elements.namedItem(n).value.trim(); if (v) out[n] = v; }  // not elements[n]: "length" is the collection's own
     return out;
   }
 
@@ -293,7 +305,7 @@
     } catch (err) {
       li.classList.remove("pending");
       if (err.name === "AbortError") { li.classList.add("cancelled"); say(t.stopped); }
-      else showAlert(t.lost, true);
+      else { console.error(err); showAlert(t.lost, true); }
     } finally {
       state.controller = null;
       await resync(userLi, li);
