@@ -1,0 +1,1 @@
+"""Oversight: bias evaluations, reports and system cards."""
