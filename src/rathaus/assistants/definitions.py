@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rathaus.core.errors import ConfigError, NotFound
+from rathaus.safety.policy import SafetyPolicy
 
 ASSISTANTS_DIR = Path(__file__).resolve().parent.parent / "config" / "assistants"
 Texts = dict[str, str]
@@ -33,12 +34,6 @@ class Contact(BaseModel):
         return " – ".join(parts)
 
 
-class Safeguards(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    personal_data: Literal["pseudonymise", "block", "allow"] = "pseudonymise"
-    content_guard: Literal["block", "warn", "log"] = "block"
-
-
 class Assistant(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -60,7 +55,7 @@ class Assistant(BaseModel):
     max_answer_tokens: int = Field(default=120, ge=16, le=1024)
     rephrase: bool = Field(default=False, description="Let the model answer in its own words (strong models only)")
     min_similarity: float | None = Field(default=None, ge=-1, le=1)
-    safeguards: Safeguards = Field(default_factory=Safeguards)
+    safeguards: SafetyPolicy = Field(default_factory=SafetyPolicy)
     rate_limit_per_minute: int = Field(default=20, ge=1, le=10_000)
 
     @model_validator(mode="after")

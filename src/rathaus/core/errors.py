@@ -70,6 +70,14 @@ class DataClassNotAllowed(Forbidden):
     code, title = "data-class-not-allowed", "Model not cleared for this data class"
 
 
+class PersonalDataBlocked(Forbidden):
+    code, title = "personal-data-blocked", "Personal data may not go to this model"
+
+
+class ContentRefused(RathausError):
+    status, code, title = 422, "content-refused", "Refused by the content guard"
+
+
 class NotFound(RathausError):
     status, code, title = 404, "not-found", "Not found"
 

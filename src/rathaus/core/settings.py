@@ -99,6 +99,18 @@ class Settings(BaseSettings):
     )
     upload_max_mb: int = Field(default=20, ge=1, le=500, description="Largest file accepted into a chat.")
 
+    # --- Safeguards (defaults for calls without an assistant's own policy; see rathaus.safety.policy) ------
+    safety_personal_data: Literal["pseudonymise", "block", "allow"] = Field(
+        default="pseudonymise",
+        description="Personal data in prompts for models not cleared for 'personenbezogen'.",
+    )
+    safety_content_guard: Literal["block", "warn", "log"] = Field(
+        default="warn",
+        description="Content guard on input and answers (employees may need to work on offensive letters: warn).",
+    )
+    safety_guard_threshold: float | None = Field(default=None, gt=0, lt=1,
+                                                 description="Guard threshold (empty: the shipped default).")
+
     # --- Audit ----------------------------------------------------------------------------------------
     audit_retention_days: int = Field(default=365)
     audit_store_raw: bool = Field(

@@ -28,6 +28,8 @@ from rathaus.models.catalog import Catalog, ModelSpec
 from rathaus.models.providers import build_provider
 from rathaus.models.routing import Route, resolve
 from rathaus.models.types import ChatMessage, ChatParams, StreamDelta, StreamEnd
+from rathaus.safety.layer import RequestSafety
+from rathaus.safety.policy import SafetyPolicy
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ class CallContext:
     reroute: bool | None = None
     sources: list[Any] = field(default_factory=list)
     safeguards: dict[str, Any] = field(default_factory=dict)
+    policy: SafetyPolicy | None = None  # None: the settings' defaults
 
 
 @dataclass
@@ -78,6 +81,9 @@ class ChatOutcome:
     request_id: str
     rerouted_from: str | None = None
     audit_seq: int | None = None
+    safety: dict[str, Any] = field(default_factory=dict)  # guard verdicts, personal data counts (no values)
+    warnings: list[str] = field(default_factory=list)  # e.g. "content-guard:output" in warn mode
+    replaced: bool = False  # the answer was withheld by the content guard (text is the refusal)
 
 
 @dataclass
@@ -93,27 +99,42 @@ class PreparedStream:
     """A chat stream whose checks have passed; iterate ``events()`` to run it."""
 
     def __init__(self, gateway: Gateway, ctx: CallContext, route: Route, messages: list[ChatMessage],
-                 params: ChatParams, reservation: budgets.Reservation, prompt_tokens: int):
-        self.gateway, self.ctx, self.route = gateway, ctx, route
+                 params: ChatParams, reservation: budgets.Reservation, prompt_tokens: int, safety: RequestSafety):
+        self.gateway, self.ctx, self.route, self.safety = gateway, ctx, route, safety
         self.messages, self.params = messages, params
         self.reservation, self.prompt_tokens = reservation, prompt_tokens
         self.model = route.spec.name
 
     def events(self) -> Iterator[StreamDelta | ChatOutcome]:
+        """Deltas as the user may see them (placeholders restored, guard applied), then the outcome. When the
+        guard withholds the answer the model is stopped; the outcome's text is the refusal (``replaced``)."""
         gw, spec = self.gateway, self.route.spec
         provider = gw.provider(spec)
         parts: list[str] = []
         end: StreamEnd | None = None
         status = "cancelled"
+        shown_text = ""
         t0, cpu0 = time.perf_counter(), time.process_time()
         source = provider.chat_stream(self.messages, self.params)
+        guarded = self.safety.stream()
         try:
             for event in source:
                 if isinstance(event, StreamDelta):
                     parts.append(event.text)
-                    yield event
+                    released = guarded.feed(event.text)
+                    if released:
+                        yield StreamDelta(released)
+                    if guarded.stopped:
+                        end = StreamEnd(self.prompt_tokens, len(parts), "content_filter",
+                                        time.process_time() - cpu0)
+                        break
                 else:
                     end = event
+            rest, shown_text = guarded.finish()
+            if guarded.stopped and end is not None:
+                end.finish_reason = "content_filter"
+            if rest:
+                yield StreamDelta(rest)
             status = "ok"
         except RathausError:
             status = "error"
@@ -129,8 +150,9 @@ class PreparedStream:
             text = "".join(parts)
             outcome = gw._finish(self.ctx, self.route, self.messages, text, end.prompt_tokens,
                                  end.completion_tokens, end.finish_reason, t0, end.cpu_seconds, self.reservation,
-                                 status, operation="chat.stream")
+                                 status, operation="chat.stream", safety=self.safety)
         if status == "ok":
+            outcome.text = shown_text
             yield outcome
 
 
@@ -170,12 +192,30 @@ class Gateway:
             raise
 
     # --- chat --------------------------------------------------------------------------------------
+    def policy(self, ctx: CallContext) -> SafetyPolicy:
+        s = self.settings
+        return ctx.policy or SafetyPolicy(personal_data=s.safety_personal_data, content_guard=s.safety_content_guard,
+                                          guard_threshold=s.safety_guard_threshold)
+
+    def _safeguard(self, ctx: CallContext, route: Route, messages: list[ChatMessage]
+                   ) -> tuple[RequestSafety, list[ChatMessage]]:
+        """The messages the model may see; a refusal by a safeguard is audited like any other."""
+        safety = RequestSafety(self.policy(ctx), route.spec.allows(DataClass.PERSONENBEZOGEN))
+        try:
+            return safety, safety.inbound(messages)
+        except RathausError as exc:
+            ctx.safeguards.update(safety.report, data_class_route="allowed")
+            self._refused(ctx, route.spec.name, "chat", exc)
+            raise
+
     def _prepare(self, ctx: CallContext, model: str | None, messages: list[ChatMessage],
-                 params: ChatParams | None) -> tuple[Route, ChatParams, budgets.Reservation, int]:
+                 params: ChatParams | None) -> tuple[Route, ChatParams, budgets.Reservation, int, RequestSafety,
+                                                     list[ChatMessage]]:
         if not messages:
             raise BadRequest("at least one message is needed")
         route = self.route(ctx, model, "chat")
         spec = route.spec
+        safety, messages = self._safeguard(ctx, route, messages)
         provider = self.provider(spec)
         prompt_tokens = provider.count_tokens(messages)
         room = spec.context_length - prompt_tokens
@@ -199,24 +239,29 @@ class Gateway:
         max_eur = energy.cost_eur(prompt_tokens, params.max_tokens, spec.price_in_per_1m_eur, spec.price_out_per_1m_eur)
         with self.db.session() as session:
             reservation = budgets.reserve(session, ctx.principal.department, max_eur, prompt_tokens + params.max_tokens)
-        return route, params, reservation, prompt_tokens
+        return route, params, reservation, prompt_tokens, safety, messages
 
     def chat(self, ctx: CallContext, messages: list[ChatMessage], model: str | None = None,
              params: ChatParams | None = None) -> ChatOutcome:
-        route, params, reservation, prompt_tokens = self._prepare(ctx, model, messages, params)
+        route, params, reservation, prompt_tokens, safety, messages = self._prepare(ctx, model, messages, params)
         t0 = time.perf_counter()
         try:
             result = self.provider(route.spec).chat(messages, params)
         except Exception:
-            self._finish(ctx, route, messages, "", prompt_tokens, 0, "error", t0, None, reservation, "error", "chat")
+            self._finish(ctx, route, messages, "", prompt_tokens, 0, "error", t0, None, reservation, "error", "chat",
+                         safety=safety)
             raise
-        return self._finish(ctx, route, messages, result.text, result.prompt_tokens, result.completion_tokens,
-                            result.finish_reason, t0, result.cpu_seconds, reservation, "ok", "chat")
+        shown = safety.outbound(result.text)
+        outcome = self._finish(ctx, route, messages, result.text, result.prompt_tokens, result.completion_tokens,
+                               "content_filter" if safety.replaced else result.finish_reason, t0, result.cpu_seconds,
+                               reservation, "ok", "chat", safety=safety)
+        outcome.text = shown
+        return outcome
 
     def chat_stream(self, ctx: CallContext, messages: list[ChatMessage], model: str | None = None,
                     params: ChatParams | None = None) -> PreparedStream:
-        route, params, reservation, prompt_tokens = self._prepare(ctx, model, messages, params)
-        return PreparedStream(self, ctx, route, messages, params, reservation, prompt_tokens)
+        route, params, reservation, prompt_tokens, safety, messages = self._prepare(ctx, model, messages, params)
+        return PreparedStream(self, ctx, route, messages, params, reservation, prompt_tokens, safety)
 
     # --- embeddings --------------------------------------------------------------------------------
     def embed(self, ctx: CallContext, texts: list[str], model: str | None = None,
@@ -263,8 +308,12 @@ class Gateway:
     def _finish(self, ctx: CallContext, route: Route, inputs: Any, output: str, prompt_tokens: int,
                 completion_tokens: int, finish_reason: str, t0: float, cpu_seconds: float | None,
                 reservation: budgets.Reservation, status: str, operation: str,
-                output_hash: str | None = None) -> ChatOutcome:
+                output_hash: str | None = None, safety: RequestSafety | None = None) -> ChatOutcome:
+        """Meter, settle and audit one call. ``inputs``/``output`` are what the model saw and wrote (pseudonymised
+        when the safeguards pseudonymised), so raw audit storage never holds values the model did not get."""
         spec = route.spec
+        if safety is not None:
+            ctx.safeguards.update(safety.report)
         latency = time.perf_counter() - t0
         m = self._metrics(spec, prompt_tokens, completion_tokens, latency, cpu_seconds)
         p = ctx.principal
@@ -300,7 +349,9 @@ class Gateway:
         MODEL_ENERGY_WH.labels(spec.name).inc(m.energy_wh)
         MODEL_COST_EUR.labels(spec.name).inc(float(m.cost_eur))
         return ChatOutcome(text=output, model=spec.name, finish_reason=finish_reason, data_class=ctx.data_class,
-                           metrics=m, request_id=ctx.request_id, rerouted_from=route.rerouted_from, audit_seq=seq)
+                           metrics=m, request_id=ctx.request_id, rerouted_from=route.rerouted_from, audit_seq=seq,
+                           safety=dict(safety.report) if safety else {},
+                           warnings=list(safety.warnings) if safety else [], replaced=bool(safety and safety.replaced))
 
     def _refused(self, ctx: CallContext, model: str | None, kind: str, exc: RathausError) -> None:
         """A refusal is a safeguard decision: it goes to the audit log and the usage records."""
@@ -315,7 +366,7 @@ class Gateway:
                 audit.append(session, audit.AuditEntry(
                     actor=p.id, department=p.department, use_case=ctx.use_case, action="model.refused",
                     model=model, data_class=ctx.data_class.value,
-                    safeguards={"data_class_route": "refused", "reason": exc.code},
+                    safeguards={"data_class_route": "refused", **ctx.safeguards, "reason": exc.code},
                     details={"request_id": ctx.request_id, "detail": exc.detail},
                 ), key=self.audit_key)
         except RathausError:
