@@ -203,7 +203,7 @@ class Answerer:
     def _ctx(self, safeguards: dict[str, Any] | None = None, sources: list[Any] | None = None) -> CallContext:
         return CallContext(principal=self.payer, data_class=self.data_class,
                            use_case=f"assistant:{self.assistant.name}", safeguards=safeguards or {},
-                           sources=sources or [])
+                           sources=sources or [], policy=self.assistant.safeguards)
 
     def _evidence(self, question: str, hits: list[Hit], lang: str) -> tuple[list[ev.Evidence], int]:
         cands, injected = ev.candidates(hits)

@@ -136,12 +136,15 @@ class Turn:
         finally:
             source.close()
             meta: dict[str, Any] = {"model": self._prepared.model}
+            text = "".join(parts)
             if outcome is not None:
                 meta.update(metrics=outcome.metrics.as_dict(), model=outcome.model,
-                            rerouted_from=outcome.rerouted_from, finish_reason=outcome.finish_reason)
+                            rerouted_from=outcome.rerouted_from, finish_reason=outcome.finish_reason,
+                            safety=outcome.safety, warnings=outcome.warnings, withheld=outcome.replaced)
+                text = outcome.text  # as the user may see it (a withheld answer is the refusal)
             if error:
                 meta["error"] = error
-            saved = self._save("".join(parts), status, meta)
+            saved = self._save(text, status, meta)
         if status == "ok":
             yield {"type": "final", "message": saved}
 

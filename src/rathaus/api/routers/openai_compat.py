@@ -25,6 +25,7 @@ from rathaus.api.problems import PROBLEM_SCHEMA
 from rathaus.core.errors import BadRequest, RathausError
 from rathaus.models.gateway import CallContext, ChatOutcome, Metrics
 from rathaus.models.types import ChatMessage, ChatParams, StreamDelta
+from rathaus.safety.layer import REFUSAL
 
 router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -125,15 +126,18 @@ def _messages(req: ChatCompletionRequest) -> list[ChatMessage]:
     return out
 
 
-def _rathaus(outcome_model: str, metrics: Metrics, ctx: CallContext, rerouted_from: str | None,
-             audit_seq: int | None = None) -> dict[str, Any]:
+def _rathaus(outcome: ChatOutcome, ctx: CallContext) -> dict[str, Any]:
+    """The rathaus extension of a completion: footprint, routing, audit entry and the safeguards' verdicts."""
     return {
-        **metrics.as_dict(),
-        "model": outcome_model,
+        **outcome.metrics.as_dict(),
+        "model": outcome.model,
         "data_class": ctx.data_class.value,
-        "rerouted_from": rerouted_from,
+        "rerouted_from": outcome.rerouted_from,
         "request_id": ctx.request_id,
-        "audit_seq": audit_seq,
+        "audit_seq": outcome.audit_seq,
+        "safety": outcome.safety,
+        "warnings": outcome.warnings,
+        "withheld": outcome.replaced,
     }
 
 
@@ -184,7 +188,7 @@ async def chat_completions(req: ChatCompletionRequest, runtime: RuntimeDep, ctx:
             "usage": {"prompt_tokens": outcome.metrics.prompt_tokens,
                       "completion_tokens": outcome.metrics.completion_tokens,
                       "total_tokens": outcome.metrics.prompt_tokens + outcome.metrics.completion_tokens},
-            "rathaus": _rathaus(outcome.model, outcome.metrics, ctx, outcome.rerouted_from, outcome.audit_seq),
+            "rathaus": _rathaus(outcome, ctx),
         }
         return JSONResponse(body, headers=_metric_headers(outcome.metrics, outcome.model, ctx))
 
@@ -209,9 +213,9 @@ async def chat_completions(req: ChatCompletionRequest, runtime: RuntimeDep, ctx:
                 if isinstance(item, StreamDelta):
                     yield chunk({"content": item.text})
                 else:
-                    extra: dict[str, Any] = {
-                        "rathaus": _rathaus(item.model, item.metrics, ctx, item.rerouted_from, item.audit_seq)
-                    }
+                    if item.replaced:  # the guard withheld the rest: say so in the text
+                        yield chunk({"content": ("\n\n" if item.text != REFUSAL else "") + REFUSAL})
+                    extra: dict[str, Any] = {"rathaus": _rathaus(item, ctx)}
                     if include_usage:
                         extra["usage"] = {
                             "prompt_tokens": item.metrics.prompt_tokens,
@@ -268,6 +272,7 @@ async def embeddings(req: EmbeddingRequest, runtime: RuntimeDep, ctx: ContextDep
         "data": [{"object": "embedding", "index": i, "embedding": _encode(v, req.encoding_format)}
                  for i, v in enumerate(outcome.vectors)],
         "usage": {"prompt_tokens": outcome.metrics.prompt_tokens, "total_tokens": outcome.metrics.prompt_tokens},
-        "rathaus": _rathaus(outcome.model, outcome.metrics, ctx, outcome.rerouted_from),
+        "rathaus": {**outcome.metrics.as_dict(), "model": outcome.model, "data_class": ctx.data_class.value,
+                    "rerouted_from": outcome.rerouted_from, "request_id": ctx.request_id},
     }
     return JSONResponse(body, headers=_metric_headers(outcome.metrics, outcome.model, ctx))
