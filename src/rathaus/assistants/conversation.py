@@ -184,7 +184,7 @@ class Turn:
             yield {"type": "error", "detail": exc.detail}
             return
         meta = {"tool": self.mode, "metrics": result.metrics, "checks": result.checks, "rounds": result.rounds,
-                "fallback": result.fallback, "extra": result.extra}
+                "fallback": result.fallback, "extra": result.extra, "warnings": result.warnings}
         yield {"type": "final", "message": self._save(result.text, "ok", meta)}
 
     def _save(self, text: str, status: str, meta: dict[str, Any]) -> dict[str, Any]:

@@ -70,6 +70,7 @@ class ToolResult:
     metrics: dict[str, Any] = field(default_factory=dict)
     fallback: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # the safeguards' warnings (e.g. content-guard:output)
 
 
 # ======================================================================================================
@@ -100,6 +101,7 @@ class _Calls:
         self.spec = self.gateway.route(ctx, model, "chat").spec
         self.rounds = 0
         self.metrics = empty_metrics()
+        self.warnings: set[str] = set()
 
     @property
     def name(self) -> str:
@@ -140,7 +142,13 @@ class _Calls:
                                 params=ChatParams(max_tokens=n, temperature=temperature, seed=seed))
         self.rounds += 1
         add_metrics(self.metrics, out.metrics.as_dict())
+        self.warnings.update(getattr(out, "warnings", None) or [])
         return out.text or "", getattr(out, "finish_reason", "stop") or "stop"
+
+    def result(self, result: ToolResult) -> ToolResult:
+        """The tool's result with the safeguards' warnings of all its calls."""
+        result.warnings = sorted(self.warnings)
+        return result
 
 
 def _clean_input(text: Any, tool: str) -> str:
@@ -582,8 +590,8 @@ def summarise(runtime: Any, ctx: Any, text: str, *, model: str | None = None, le
         "has_summary": bool(summary), "retried": retried, "structure_repaired": repaired, "trimmed": trimmed,
         "compression": round(len(rd.words_of(composed)) / max(1, len(rd.words_of(source))), 3),
     }
-    return ToolResult(shown, checks, calls.rounds, calls.metrics, bool(unverified) or repaired,
-                      {"length": length, "input_truncated": truncated, "model": calls.name})
+    return calls.result(ToolResult(shown, checks, calls.rounds, calls.metrics, bool(unverified) or repaired,
+                                   {"length": length, "input_truncated": truncated, "model": calls.name}))
 
 
 def _cut(text: str, share: float) -> str:
@@ -882,7 +890,7 @@ def simplify(runtime: Any, ctx: Any, text: str, *, model: str | None = None, lev
              "passes": passes, "chosen": label, "rules_wstf": rd.measure(rules).wstf, "model": calls.name,
              "candidates": [{"name": n, "wstf": rd.measure(t).wstf} for n, t in candidates]}
     fallback = not met or bool(numbers["unverified_numbers"] or numbers["missing_numbers"])
-    return ToolResult(shown, checks, calls.rounds, calls.metrics, fallback, extra)
+    return calls.result(ToolResult(shown, checks, calls.rounds, calls.metrics, fallback, extra))
 
 
 # ======================================================================================================
@@ -1057,7 +1065,7 @@ def translate(runtime: Any, ctx: Any, text: str, *, model: str | None = None, ta
                   retries=retries)
     extra = {"target": target, "language_name": en_name, "native_name": native, "source_language": detected,
              "model": calls.name}
-    return ToolResult(shown, checks, calls.rounds, calls.metrics, not overall["ok"] or not result, extra)
+    return calls.result(ToolResult(shown, checks, calls.rounds, calls.metrics, not overall["ok"] or not result, extra))
 
 
 # ======================================================================================================
@@ -1312,7 +1320,7 @@ def draft(runtime: Any, ctx: Any, text: str, *, model: str | None = None, kind: 
               "gender_fair": {"replaced": replaced, "flagged": flagged}, "retried": retried}
     fallback = any(r in ("subject", "salutation", "closing", "points appended") for r in repairs) or not raw
     extra = {"kind": kind, "recipient": recipient, "model": calls.name}
-    return ToolResult(text_out, checks, calls.rounds, calls.metrics, fallback, extra)
+    return calls.result(ToolResult(text_out, checks, calls.rounds, calls.metrics, fallback, extra))
 
 
 # ======================================================================================================
@@ -1499,4 +1507,5 @@ def brainstorm(runtime: Any, ctx: Any, text: str, *, model: str | None = None) -
         markdown += "\n\n> Hinweis: Die Beschreibung war für das Modell zu lang; genutzt wurde nur der Anfang."
     extra = {"mermaid": mermaid_mindmap(topic, roots), "topic": topic, "model": calls.name,
              "input_truncated": truncated}
-    return ToolResult(markdown, checks, calls.rounds, calls.metrics, fallback or not outline_ok(roots), extra)
+    return calls.result(ToolResult(markdown, checks, calls.rounds, calls.metrics,
+                                   fallback or not outline_ok(roots), extra))
