@@ -125,6 +125,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "numbers_ok": "Zahlen geprüft",
         "rounds": "Durchgänge",
         "words_per_sentence": "Wörter/Satz",
+        "guard_warned": "⚠ Der Inhaltsfilter hält diesen Text für möglicherweise abwertend oder diskriminierend. "
+                        "Bitte prüfen Sie ihn, bevor Sie ihn weitergeben.",
+        "guard_withheld": "Die Antwort wurde vom Inhaltsfilter zurückgehalten.",
+        "pii_pseudonymised": "Personenbezogene Daten wurden vor dem Modell verborgen (Platzhalter) und in der Antwort "
+                             "wieder eingesetzt",
         "chk_source_numbers_kept": "Zahlen der Vorlage übernommen",
         "chk_key_points": "Kernpunkte",
         "chk_compression": "Länge gegenüber dem Original",
@@ -317,6 +322,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "numbers_ok": "numbers checked",
         "rounds": "rounds",
         "words_per_sentence": "words/sentence",
+        "guard_warned": "⚠ The content guard considers this text possibly offensive or discriminatory. Please check "
+                        "it before passing it on.",
+        "guard_withheld": "The answer was withheld by the content guard.",
+        "pii_pseudonymised": "Personal data was hidden from the model (placeholders) and put back into the answer",
         "chk_source_numbers_kept": "figures of the source kept",
         "chk_key_points": "key points",
         "chk_compression": "length compared with the original",

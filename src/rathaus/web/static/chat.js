@@ -117,6 +117,11 @@
       }
       box.append(ol);
     }
+    const warned = (meta.warnings || []).filter((w) => w.startsWith("content-guard"));
+    if (warned.length || meta.withheld) box.append(el("p", "notice warn", meta.withheld ? t.guard_withheld : t.guard_warned));
+    const found = (meta.safety || {}).personal_data_found || {};
+    const kinds = Object.entries(found).map(([k, n]) => `${n}× ${k}`).join(", ");
+    if (kinds && (meta.safety || {}).personal_data_action === "pseudonymised") box.append(el("p", "notice", `${t.pii_pseudonymised}: ${kinds}`));
     if (meta.tool) {
       const dl = el("dl", "facts checks");
       const add = (k, v) => { dl.append(el("dt", "", k), el("dd", "", v)); };
