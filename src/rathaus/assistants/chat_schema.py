@@ -68,6 +68,7 @@ class UserAssistant(Base):
     link_token: Mapped[str | None] = mapped_column(sa.Text, unique=True)
     published: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
     screening: Mapped[dict[str, Any]] = mapped_column(server_default="{}")
+    safeguards: Mapped[dict[str, Any]] = mapped_column(server_default="{}")  # rathaus.safety.policy.SafetyPolicy
     confirmed_by: Mapped[str | None] = mapped_column(sa.Text)
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(TS)
     unpublished_reason: Mapped[str | None] = mapped_column(sa.Text)

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any, Literal
 
-from rathaus.assistants import chats
+from rathaus.assistants import chats, custom
 from rathaus.assistants.chat_schema import Chat, UserAssistant
 from rathaus.core.auth import Principal
 from rathaus.core.classification import DataClass
@@ -76,6 +76,8 @@ class Turn:
             self.model = chat.model
             self.collection = _collection_name(session, chat)
             self.system = _system_prompt(session, principal, chat)
+            assistant = session.get(UserAssistant, chat.assistant_id) if chat.assistant_id else None
+            self.policy = custom.policy(assistant)  # None: the platform's defaults
             self.history = [ChatMessage(m.role, m.content) for m in chats.messages(session, chat)
                             if m.role in ("user", "assistant") and m.status != "error"]
             self.question = content
@@ -84,7 +86,8 @@ class Turn:
     # --- preparation (errors here become HTTP problems) --------------------------------------------
     def _ctx(self) -> CallContext:
         use_case = "chat" if self.mode == "chat" else f"tool:{self.mode}"
-        return CallContext(principal=self.principal, data_class=self.data_class, use_case=use_case)
+        return CallContext(principal=self.principal, data_class=self.data_class, use_case=use_case,
+                           policy=self.policy)
 
     def _prepare(self) -> Any:
         if self.mode != "chat" or self.collection:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from rathaus.assistants.chat_schema import UserAssistant, UserAssistantVersion
@@ -25,9 +26,10 @@ from rathaus.core.auth import ADMIN_ROLE, Principal
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from rathaus.models.gateway import CallContext
+from rathaus.safety.policy import SafetyPolicy
 
 EDITABLE = ("name", "description", "system_prompt", "starter_prompts", "data_class", "model", "visibility",
-            "share_departments")
+            "share_departments", "safeguards")
 
 # Annex III areas relevant to a city administration, with words that point to them.
 ANNEX_III: dict[str, tuple[str, list[str]]] = {
@@ -111,7 +113,20 @@ def _validate(data: dict[str, Any]) -> dict[str, Any]:
         raise BadRequest("visibility must be private, link or departments")
     if "share_departments" in out:
         out["share_departments"] = sorted({d.strip() for d in out["share_departments"] if d and d.strip()})[:50]
+    if "safeguards" in out:
+        raw = out["safeguards"]
+        try:
+            out["safeguards"] = SafetyPolicy.model_validate(raw.model_dump() if hasattr(raw, "model_dump") else raw
+                                                            ).model_dump()
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise BadRequest(f"safeguards.{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
     return out
+
+
+def policy(a: UserAssistant | None) -> SafetyPolicy | None:
+    """The assistant's safeguard policy (None: the platform defaults)."""
+    return SafetyPolicy.model_validate(a.safeguards) if a is not None and a.safeguards else None
 
 
 def _snapshot(a: UserAssistant) -> dict[str, Any]:
@@ -188,7 +203,8 @@ def update(session: Session, principal: Principal, assistant_id: str, data: dict
         setattr(a, key, value)
     if a.visibility == "link" and not a.link_token:
         a.link_token = secrets.token_urlsafe(24)
-    if {"system_prompt", "visibility", "share_departments", "data_class"} & changed.keys() and a.published:
+    if {"system_prompt", "visibility", "share_departments", "data_class", "safeguards"} & changed.keys() \
+            and a.published:
         a.published = False  # a changed purpose needs a new screening before others use it again
         a.unpublished_reason = "geändert – bitte erneut veröffentlichen / changed – publish again"
     a.version += 1
@@ -299,6 +315,7 @@ def as_json(a: UserAssistant, principal: Principal) -> dict[str, Any]:
         "data_class": a.data_class, "model": a.model, "visibility": a.visibility,
         "share_departments": a.share_departments, "published": a.published, "version": a.version,
         "department": a.department, "own": own, "updated_at": a.updated_at.isoformat(),
+        "safeguards": a.safeguards or None,
     }
     if own:
         data |= {"system_prompt": a.system_prompt, "link_token": a.link_token, "screening": a.screening,

@@ -19,6 +19,7 @@ from rathaus.assistants import chats, custom
 from rathaus.assistants.conversation import MAX_MESSAGE_CHARS, Turn, message_json, new_collection_name
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import BadRequest, PayloadTooLarge, RathausError, UnsupportedMediaType
+from rathaus.safety.policy import SafetyPolicy
 
 router = APIRouter(prefix="/api/v1", tags=["Employee assistant"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -63,6 +64,7 @@ class AssistantIn(BaseModel):
     model: str | None = Field(default=None, max_length=100)
     visibility: Literal["private", "link", "departments"] | None = None
     share_departments: list[Annotated[str, Field(max_length=100)]] | None = Field(default=None, max_length=50)
+    safeguards: SafetyPolicy | None = None
     version: int | None = None
 
 
