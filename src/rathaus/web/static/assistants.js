@@ -28,6 +28,7 @@
       starter_prompts: f.starter_prompts.value.split("\n").map((s) => s.trim()).filter(Boolean),
       data_class: f.data_class.value, visibility: f.visibility.value,
       share_departments: f.share_departments.value.split(",").map((s) => s.trim()).filter(Boolean),
+      safeguards: { personal_data: f.personal_data.value, content_guard: f.content_guard.value },
     };
     const id = form.dataset.id;
     if (id) body.version = Number(form.dataset.version);
