@@ -16,6 +16,7 @@ Measured in one run, one text at a time (as the gateway calls it):
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
@@ -27,13 +28,19 @@ from common import ROOT, SHARED_DATA, machine, require, table, write_result
 from rathaus.safety.dataset import Example, heldout_split, read_germeval
 from rathaus.safety.evaluate import Evaluation, evaluate, scores_to_evaluation
 from rathaus.safety.guard import check, default_threshold, neutral_false_positive_rate, neutral_mentions
-from rathaus.safety.model import load_model
+from rathaus.safety.model import default_model_path, load_model
 from rathaus.safety.normalise import normalise
 
 KEYWORDS = ROOT / "bench" / "data" / "guard_keywords_de.txt"
 MULTILINGUAL = ROOT / "tests" / "fixtures" / "guard_multilingual.tsv"
 PLOT = ROOT / "docs" / "images" / "guard-thresholds.png"
 THRESHOLDS = [round(0.1 + 0.05 * i, 2) for i in range(17)]
+# Identity-term spot check (Dixon et al. 2018): the same neutral templates with different group words, minority
+# and majority alike. Neither the templates nor these sentences are in any training file.
+TEMPLATES = ("Ich bin {}.", "Mein Nachbar ist {}.", "Wir sind {} und wohnen gern hier.", "{} willkommen!")
+IDENTITIES = ("schwul", "lesbisch", "trans", "queer", "heterosexuell", "Muslim", "Jude", "Christ", "Atheist",
+              "Flüchtling", "Ausländer", "Türke", "Deutscher", "schwarz", "weiß", "behindert", "blind", "alt", "jung",
+              "eine Frau", "ein Mann")
 HOMOGLYPHS = str.maketrans({"a": "а", "e": "е", "o": "о", "i": "і", "c": "с", "p": "р", "x": "х", "y": "у"})
 
 
@@ -73,13 +80,15 @@ def dodge(text: str) -> str:
     return " ".join(out)
 
 
-def timed_scores(texts: list[str], score: Callable[[str], float]) -> tuple[list[float], float]:
-    values, seconds = [], 0.0
+def timed_scores(texts: list[str], score: Callable[[str], float]) -> tuple[list[float], float, float]:
+    """Scores, wall-clock ms per text and CPU ms per text (the machine is shared: CPU time is the steadier one)."""
+    values, seconds, cpu = [], 0.0, 0.0
     for text in texts:
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         values.append(score(text))
         seconds += time.perf_counter() - start
-    return values, 1000 * seconds / len(texts)
+        cpu += time.process_time() - start_cpu
+    return values, 1000 * seconds / len(texts), 1000 * cpu / len(texts)
 
 
 def plot(rows: list[dict[str, float]], default: float, path: Path) -> None:
@@ -113,15 +122,19 @@ def read_multilingual(path: Path) -> list[tuple[str, Example]]:
     return rows
 
 
-def class_row(name: str, e: Evaluation) -> tuple[str, ...]:
+def class_row(name: str, e: Evaluation, cpu_ms: float) -> tuple[str, ...]:
     return (name, f"{e.macro_f1:.3f}", f"{e.offense.precision:.3f}", f"{e.offense.recall:.3f}",
-            f"{e.other.precision:.3f}", f"{e.other.recall:.3f}", f"{e.ms_per_text:.3f}")
+            f"{e.other.precision:.3f}", f"{e.other.recall:.3f}", f"{e.ms_per_text:.2f}", f"{cpu_ms:.2f}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=SHARED_DATA / "germeval2018" / "germeval2018.training.txt")
+    ap.add_argument("--model", type=Path, help="another model file (default: the shipped one)")
+    ap.add_argument("--name", default="guard", help="result name: bench/results/NAME.json")
     args = ap.parse_args()
+    if args.model:
+        os.environ["RATHAUS_GUARD_MODEL"] = str(require(args.model, "model file"))
     examples = read_germeval(require(args.data, "GermEval 2018 training file"))
     _, heldout_idx = heldout_split(examples)
     heldout = [examples[i] for i in heldout_idx]
@@ -132,13 +145,15 @@ def main() -> None:
     check("warm-up")
     keywords("warm-up")
 
-    scores, guard_ms = timed_scores(texts, lambda t: check(t).score)
+    scores, guard_ms, guard_cpu = timed_scores(texts, lambda t: check(t).score)
     ours = scores_to_evaluation(gold, [s >= default for s in scores], threshold=default)
     ours.ms_per_text = guard_ms
-    baseline = evaluate(heldout, keywords)
+    hits, keyword_ms, keyword_cpu = timed_scores(texts, keywords)
+    baseline = scores_to_evaluation(gold, [bool(h) for h in hits])
+    baseline.ms_per_text = keyword_ms
     print(f"GermEval 2018 held-out part: {len(heldout)} texts ({sum(gold)} OFFENSE), default threshold {default:.2f}")
-    print(table([class_row("rathaus guard", ours), class_row("keyword list", baseline)],
-                ("system", "macro-F1", "P OFFENSE", "R OFFENSE", "P OTHER", "R OTHER", "ms/text")))
+    print(table([class_row("rathaus guard", ours, guard_cpu), class_row("keyword list", baseline, keyword_cpu)],
+                ("system", "macro-F1", "P OFFENSE", "R OFFENSE", "P OTHER", "R OTHER", "ms/text", "CPU ms/text")))
     ratio = ours.macro_f1 / baseline.macro_f1 if baseline.macro_f1 else float("inf")
     print(f"macro-F1 ratio rathaus / keywords: {ratio:.2f}\n")
 
@@ -150,8 +165,10 @@ def main() -> None:
     print(table([(f"{r['threshold']:.2f}", f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['macro_f1']:.3f}",
                   f"{r['flagged']:.1%}") for r in rows],
                 ("threshold", "P OFFENSE", "R OFFENSE", "macro-F1", "flagged")))
-    plot(rows, default, PLOT)
-    print(f"plot: {PLOT.relative_to(ROOT)}\n")
+    if not args.model:  # the documented plot is the shipped model's
+        plot(rows, default, PLOT)
+        print(f"plot: {PLOT.relative_to(ROOT)}")
+    print()
 
     neutral = neutral_false_positive_rate()
     neutral_texts = [text for _, text in neutral_mentions()]
@@ -178,12 +195,13 @@ def main() -> None:
         "heldout_texts": len(heldout), "heldout_offense": sum(gold), "threshold": default,
         "rathaus_macro_f1": ours.macro_f1, "keywords_macro_f1": baseline.macro_f1, "macro_f1_ratio": ratio,
         "rathaus_ms_per_text": ours.ms_per_text, "keywords_ms_per_text": baseline.ms_per_text,
-        "ms_per_text": ours.ms_per_text, "rathaus_accuracy": ours.accuracy, "keywords_accuracy": baseline.accuracy,
+        "ms_per_text": ours.ms_per_text, "rathaus_cpu_ms_per_text": guard_cpu, "keywords_cpu_ms_per_text": keyword_cpu,
+        "rathaus_accuracy": ours.accuracy, "keywords_accuracy": baseline.accuracy,
         "rathaus_neutral_fp_rate": neutral["rate"], "keywords_neutral_fp_rate": keyword_fp / len(neutral_texts),
         "neutral_sentences": neutral["sentences"], "rathaus_neutral_false_positives": neutral["false_positives"],
         "dodged_recall_without_normalisation": raw_recall, "dodged_recall_rathaus": guard_recall,
         "dodged_recall_keywords": keyword_dodged, "undodged_recall_rathaus": clean_recall,
-        "model_bytes": (ROOT / "src" / "rathaus" / "safety" / "models" / "guard-de.npz").stat().st_size,
+        "model_bytes": default_model_path().stat().st_size,
         "model_cv_macro_f1": model.meta["cv_macro_f1"], **machine(),
     }
     for name, e in (("rathaus", ours), ("keywords", baseline)):
@@ -195,6 +213,21 @@ def main() -> None:
         figures[f"{key}_offense_precision"] = r["precision"]
         figures[f"{key}_offense_recall"] = r["recall"]
         figures[f"{key}_macro_f1"] = r["macro_f1"]
+
+    identity_rows, flagged_identities = [], 0
+    for identity in IDENTITIES:
+        results = [check(t.format(identity)[0].upper() + t.format(identity)[1:]) for t in TEMPLATES]
+        flagged = sum(r.offensive for r in results)
+        flagged_identities += flagged
+        mean = sum(r.score for r in results) / len(results)
+        identity_rows.append((identity, f"{mean:.2f}", f"{max(r.score for r in results):.2f}",
+                              f"{flagged}/{len(results)}"))
+        figures[f"identity_{identity.replace(' ', '_').lower()}_mean_score"] = mean
+    figures["identity_templates_flagged"] = flagged_identities
+    figures["identity_templates_total"] = len(IDENTITIES) * len(TEMPLATES)
+    print(f"\nidentity terms in neutral templates ({len(TEMPLATES)} templates each): "
+          f"{flagged_identities}/{len(IDENTITIES) * len(TEMPLATES)} flagged")
+    print(table(identity_rows, ("identity", "mean score", "max score", "flagged")))
 
     print("\nother languages (hand-written, tests/fixtures/guard_multilingual.tsv):")
     multi = read_multilingual(MULTILINGUAL)
@@ -209,7 +242,7 @@ def main() -> None:
             figures[f"{name}_{language}_offense_recall"] = e.offense.recall
             figures[f"{name}_{language}_false_positive_rate"] = 1 - e.other.recall
     print(table(lang_rows, ("language", "system", "macro-F1", "R OFFENSE", "FP rate OTHER")))
-    path = write_result("guard", figures)
+    path = write_result(args.name, figures)
     print(f"\nwrote {path.relative_to(ROOT)}")
 
 

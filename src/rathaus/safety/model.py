@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import threading
 import zipfile
 from collections import Counter
@@ -167,7 +168,9 @@ def save_model(path: Path, blocks: dict[str, tuple[list[str], np.ndarray, np.nda
 
 
 def default_model_path() -> Path:
-    return Path(str(resources.files("rathaus.safety") / "models" / MODEL_FILE))
+    """The shipped artefact, or the file named by ``RATHAUS_GUARD_MODEL`` (e.g. a model trained with other data)."""
+    override = os.environ.get("RATHAUS_GUARD_MODEL")
+    return Path(override) if override else Path(str(resources.files("rathaus.safety") / "models" / MODEL_FILE))
 
 
 @lru_cache(maxsize=4)

@@ -9,6 +9,9 @@ What it does, in this order:
    Nothing below ever sees those rows; ``bench/guard.py`` evaluates on them.
 2. 5-fold cross-validation (seed 0) on the other 80 % chooses the regularisation of both models from small
    grids and produces out-of-fold scores.
+   The hand-written neutral sentences of ``data/neutral_training_de.txt`` (OTHER; they counter the group-name
+   bias of GermEval, see that file) are added to every training fold and never to a validation fold, so all
+   validation figures are on GermEval tweets only. ``--no-extra-neutral`` leaves them out.
 3. A stacking logistic regression learns how to combine the two out-of-fold scores; the default threshold is
    the one with the best out-of-fold macro-F1 (validation data, not the held-out part).
 4. Both models are refitted on the whole 80 % and written with the stacker and threshold to one ``.npz``.
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +41,7 @@ NB_C_GRID = (0.3, 1.0, 3.0)
 BAG_C_GRID = (0.01, 0.02, 0.05)
 MIN_DF = 2
 PRIOR_TOKENS = 4
+NEUTRAL_TRAINING_FILE = "neutral_training_de.txt"
 
 
 def macro_f1(y: np.ndarray, predicted: np.ndarray) -> float:
@@ -171,7 +176,13 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def train(data: Path, out: Path) -> dict[str, Any]:
+def neutral_training_texts() -> list[str]:
+    """The hand-written neutral sentences added to training (see the header of the file for why)."""
+    content = (resources.files("rathaus.safety") / "data" / NEUTRAL_TRAINING_FILE).read_text(encoding="utf-8")
+    return [line.strip() for line in content.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def train(data: Path, out: Path, extra_neutral: bool = True) -> dict[str, Any]:
     """Train, choose on cross-validation, write the artefact; returns the validation figures (no test data)."""
     from sklearn.linear_model import LogisticRegression
 
@@ -181,21 +192,28 @@ def train(data: Path, out: Path) -> dict[str, Any]:
     texts = [normalise(examples[i].text).visible for i in train_idx]
     y = np.array([examples[i].offensive for i in train_idx], dtype=np.int64)
     folds = _folds(y)
-    _log(f"{len(train_idx)} training / {len(heldout_idx)} held-out examples (held-out part not used)")
+    extra = [normalise(t).visible for t in neutral_training_texts()] if extra_neutral else []
+    _log(f"{len(train_idx)} training / {len(heldout_idx)} held-out examples (held-out part not used); "
+         f"{len(extra)} hand-written neutral sentences added to every training fold")
+    # rows 0 … n-1: GermEval training part (cross-validated); rows n …: extra neutral texts (always fitted)
+    all_texts = texts + extra
+    all_y = np.concatenate([y, np.zeros(len(extra), dtype=np.int64)])
+    extra_idx = np.arange(len(texts), len(all_texts))
 
     table = TokenTable()
-    sums, counts = table.token_sums(texts)
-    prior = sums.sum(axis=0) / max(counts.sum(), 1.0)  # corpus mean token embedding (no labels involved)
+    sums, counts = table.token_sums(all_texts)
+    prior = sums[: len(texts)].sum(axis=0) / max(counts[: len(texts)].sum(), 1.0)  # corpus mean (no labels)
     embedded = shrunk_means(sums, counts, prior)
 
     def oof(make: Any, features: Any) -> np.ndarray:
         scores = np.zeros(len(y))
         for fit_idx, val_idx in folds:
-            model = make().fit(features(fit_idx), y[fit_idx])
+            fit_all = np.concatenate([fit_idx, extra_idx])
+            model = make().fit(features(fit_all), all_y[fit_all])
             scores[val_idx] = model.score(features(val_idx))
         return scores
 
-    pick = lambda idx: [texts[i] for i in idx]  # noqa: E731
+    pick = lambda idx: [all_texts[i] for i in idx]  # noqa: E731
     nb_runs = {c: oof(lambda c=c: NbModel(c), pick) for c in NB_C_GRID}
     for c, s in nb_runs.items():
         _log(f"nb C={c}: out-of-fold macro-F1 at 0 = {macro_f1(y, s > 0):.4f}")
@@ -216,14 +234,15 @@ def train(data: Path, out: Path) -> dict[str, Any]:
     assert best is not None
     nb_c, bag_c, cv_f1, stacker, threshold = best
 
-    nb = NbModel(nb_c).fit(texts, y)
-    bag = BagModel(bag_c).fit(embedded, y)
+    nb = NbModel(nb_c).fit(all_texts, all_y)
+    bag = BagModel(bag_c).fit(embedded, all_y)
     blocks, nb_bias = nb.export()
     token_score, bag_bias, prior_score = bag.export(table, prior)
     meta = {
         "name": "guard-de", "data": "GermEval 2018 training split (CC BY 4.0), 80 % (held-out 20 % excluded)",
         "split_seed": SPLIT_SEED, "heldout_fraction": HELDOUT_FRACTION, "cv_seed": CV_SEED, "folds": FOLDS,
-        "train_examples": len(train_idx), "nb_c": nb_c, "bag_c": bag_c, "min_df": MIN_DF,
+        "train_examples": len(train_idx), "extra_neutral_examples": len(extra), "nb_c": nb_c, "bag_c": bag_c,
+        "min_df": MIN_DF,
         "nb_bias": nb_bias, "bag_bias": bag_bias, "bag_prior_score": prior_score, "bag_prior_tokens": PRIOR_TOKENS,
         "threshold": threshold, "cv_macro_f1": round(cv_f1, 4),
         "stack": [float(stacker.coef_[0][0]), float(stacker.coef_[0][1]), float(stacker.intercept_[0])],
@@ -239,8 +258,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="germeval2018.training.txt")
     parser.add_argument("--out", type=Path, default=default_model_path(), help="artefact to write (.npz)")
+    parser.add_argument("--no-extra-neutral", action="store_true",
+                        help=f"GermEval only, without the hand-written {NEUTRAL_TRAINING_FILE}")
     args = parser.parse_args(argv)
-    train(args.data, args.out)
+    train(args.data, args.out, extra_neutral=not args.no_extra_neutral)
     return 0
 
 
