@@ -158,7 +158,7 @@ def main() -> None:
     print(f"macro-F1 ratio rathaus / keywords: {ratio:.2f}\n")
 
     rows = []
-    for t in THRESHOLDS:
+    for t in sorted({*THRESHOLDS, default}):
         e = scores_to_evaluation(gold, [s >= t for s in scores])
         rows.append({"threshold": t, "precision": e.offense.precision, "recall": e.offense.recall,
                      "macro_f1": e.macro_f1, "flagged": sum(s >= t for s in scores) / len(scores)})
@@ -208,6 +208,7 @@ def main() -> None:
         for cls, f in (("offense", e.offense), ("other", e.other)):
             figures[f"{name}_{cls}_precision"] = f.precision
             figures[f"{name}_{cls}_recall"] = f.recall
+    figures["rathaus_flagged_share"] = sum(s >= default for s in scores) / len(scores)
     for r in rows:
         key = f"threshold_{r['threshold']:.2f}"
         figures[f"{key}_offense_precision"] = r["precision"]

@@ -82,6 +82,14 @@ def test_check_many_keeps_order() -> None:
     assert all(isinstance(r, GuardResult) for r in results)
 
 
+def test_other_languages_are_named_as_not_covered() -> None:
+    english = check("The citizens' office is open from eight in the morning on weekdays.")
+    assert english.language == "en" and any(r.startswith("Sprache nicht abgedeckt") for r in english.reasons)
+    german = check(NEUTRAL[0])
+    assert german.language == "de" and not any(r.startswith("Sprache") for r in german.reasons)
+    assert check("Hallo").language is None  # too short to tell
+
+
 # --- threshold ----------------------------------------------------------------------------------------
 def test_threshold_decides_the_label() -> None:
     text = "Die Regierung hat wieder mal versagt."
