@@ -167,6 +167,12 @@ def check_many(texts: Iterable[str], threshold: float | None = None) -> list[Gua
     return [check(text, threshold) for text in texts]
 
 
+def warm_up() -> None:
+    """Load everything a first check would load (model, tokenizer, homoglyph table, language model), so that
+    timing loops and the first request of a server do not pay for it."""
+    check("Dies ist ein kurzer Text, der den Inhaltsfilter vor der ersten Anfrage lädt: Ｉd\u200biот.")
+
+
 def default_threshold() -> float:
     """The threshold stored with the shipped model (chosen on cross-validation, not on test data)."""
     return load_model().threshold
