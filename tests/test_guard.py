@@ -228,6 +228,14 @@ def test_windows_cover_every_word_and_overlap() -> None:
     assert windows[1].split()[0] in windows[0].split()
 
 
+def test_one_huge_word_is_split_into_windows() -> None:
+    result = check("x" * 30_000 + "Arschloch")
+    assert result.chunks >= 60  # windows of at most 500 characters, even without any space
+    assert result.label == "offensive"  # the character n-grams still find the insult glued to the end
+    assert check("x" * 30_000).label == "ok"
+    assert all(len(w) <= 500 for w in chunks("y" * 5_000))
+
+
 def test_too_large_input_is_refused() -> None:
     with pytest.raises(PayloadTooLarge, match="at most"):
         check("a" * (MAX_CHARS + 1))

@@ -70,7 +70,7 @@ def chunks(text: str, size: int = CHUNK_CHARS, overlap_words: int = CHUNK_OVERLA
     """Windows of about ``size`` characters on word boundaries, overlapping by a few words."""
     if len(text) <= size:
         return [text]
-    words = text.split()
+    words = [part for word in text.split() for part in (word[i:i + size] for i in range(0, len(word), size))]
     windows: list[str] = []
     start = 0
     while start < len(words):
