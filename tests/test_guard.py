@@ -90,6 +90,18 @@ def test_other_languages_are_named_as_not_covered() -> None:
     assert check("Hallo").language is None  # too short to tell
 
 
+def test_other_languages_neutral_sentences_pass_and_are_marked() -> None:
+    """The model is German-only (docs/safety-guard.md): it misses most English/Turkish insults, but it must
+    not flag their neutral sentences, and it must say that the language is not covered."""
+    rows = [line.split("\t") for line in (FIXTURES / "guard_multilingual.tsv").read_text("utf-8").splitlines()
+            if line and not line.startswith("#")]
+    neutral = [text for _, label, text in rows if label == "OTHER"]
+    assert len(neutral) == 20
+    results = check_many(neutral)
+    assert [r.label for r in results] == ["ok"] * 20
+    assert sum(r.language in ("en", "tr") for r in results) >= 18
+
+
 # --- threshold ----------------------------------------------------------------------------------------
 def test_threshold_decides_the_label() -> None:
     text = "Die Regierung hat wieder mal versagt."
