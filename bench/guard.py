@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, SHARED_DATA, machine, require, table, write_result
 from rathaus.safety.dataset import Example, heldout_split, read_germeval
 from rathaus.safety.evaluate import Evaluation, evaluate, scores_to_evaluation
-from rathaus.safety.guard import check, default_threshold, neutral_false_positive_rate, neutral_mentions
+from rathaus.safety.guard import check, default_threshold, neutral_false_positive_rate, neutral_mentions, warm_up
 from rathaus.safety.model import default_model_path, load_model
 from rathaus.safety.normalise import normalise
 
@@ -142,7 +142,7 @@ def main() -> None:
     texts = [e.text for e in heldout]
     default = default_threshold()
     keywords = KeywordGuard()
-    check("warm-up")
+    warm_up()
     keywords("warm-up")
 
     scores, guard_ms, guard_cpu = timed_scores(texts, lambda t: check(t).score)
@@ -158,7 +158,7 @@ def main() -> None:
     print(f"macro-F1 ratio rathaus / keywords: {ratio:.2f}\n")
 
     rows = []
-    for t in THRESHOLDS:
+    for t in sorted({*THRESHOLDS, default}):
         e = scores_to_evaluation(gold, [s >= t for s in scores])
         rows.append({"threshold": t, "precision": e.offense.precision, "recall": e.offense.recall,
                      "macro_f1": e.macro_f1, "flagged": sum(s >= t for s in scores) / len(scores)})
@@ -208,6 +208,7 @@ def main() -> None:
         for cls, f in (("offense", e.offense), ("other", e.other)):
             figures[f"{name}_{cls}_precision"] = f.precision
             figures[f"{name}_{cls}_recall"] = f.recall
+    figures["rathaus_flagged_share"] = sum(s >= default for s in scores) / len(scores)
     for r in rows:
         key = f"threshold_{r['threshold']:.2f}"
         figures[f"{key}_offense_precision"] = r["precision"]

@@ -82,6 +82,26 @@ def test_check_many_keeps_order() -> None:
     assert all(isinstance(r, GuardResult) for r in results)
 
 
+def test_other_languages_are_named_as_not_covered() -> None:
+    english = check("The citizens' office is open from eight in the morning on weekdays.")
+    assert english.language == "en" and any(r.startswith("Sprache nicht abgedeckt") for r in english.reasons)
+    german = check(NEUTRAL[0])
+    assert german.language == "de" and not any(r.startswith("Sprache") for r in german.reasons)
+    assert check("Hallo").language is None  # too short to tell
+
+
+def test_other_languages_neutral_sentences_pass_and_are_marked() -> None:
+    """The model is German-only (docs/safety-guard.md): it misses most English/Turkish insults, but it must
+    not flag their neutral sentences, and it must say that the language is not covered."""
+    rows = [line.split("\t") for line in (FIXTURES / "guard_multilingual.tsv").read_text("utf-8").splitlines()
+            if line and not line.startswith("#")]
+    neutral = [text for _, label, text in rows if label == "OTHER"]
+    assert len(neutral) == 20
+    results = check_many(neutral)
+    assert [r.label for r in results] == ["ok"] * 20
+    assert sum(r.language in ("en", "tr") for r in results) >= 18
+
+
 # --- threshold ----------------------------------------------------------------------------------------
 def test_threshold_decides_the_label() -> None:
     text = "Die Regierung hat wieder mal versagt."
@@ -218,6 +238,14 @@ def test_windows_cover_every_word_and_overlap() -> None:
     assert all(len(w) <= 60 for w in windows)
     assert {w for window in windows for w in window.split()} == set(words)
     assert windows[1].split()[0] in windows[0].split()
+
+
+def test_one_huge_word_is_split_into_windows() -> None:
+    result = check("x" * 30_000 + "Arschloch")
+    assert result.chunks >= 60  # windows of at most 500 characters, even without any space
+    assert result.label == "offensive"  # the character n-grams still find the insult glued to the end
+    assert check("x" * 30_000).label == "ok"
+    assert all(len(w) <= 500 for w in chunks("y" * 5_000))
 
 
 def test_too_large_input_is_refused() -> None:

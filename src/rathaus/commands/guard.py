@@ -24,11 +24,11 @@ def eval_guard(
     """Macro-F1, precision/recall per class and ms per text of the content guard on a labelled file."""
     from rathaus.safety.dataset import read_germeval
     from rathaus.safety.evaluate import evaluate
-    from rathaus.safety.guard import check, default_threshold
+    from rathaus.safety.guard import check, default_threshold, warm_up
 
     examples = read_germeval(file)
     limit = default_threshold() if threshold is None else threshold
-    check("warm-up")  # load the model outside the timed loop
+    warm_up()  # load the model outside the timed loop
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=console, transient=True, disable=as_json) as progress:
         task = progress.add_task(f"checking {file.name}", total=len(examples))
@@ -41,7 +41,7 @@ def eval_guard(
             "offense": {k: round(v, 4) for k, v in vars(result.offense).items()},
             "other": {k: round(v, 4) for k, v in vars(result.other).items()}}, indent=2))
         return
-    table = Table(title=f"Inhaltsfilter / content guard: {file.name}, {result.examples} texts, threshold {limit:.2f}")
+    table = Table(title=f"{file.name}: {result.examples} Texte / texts, threshold {limit:.2f}")
     for column in ("class", "precision", "recall", "F1", "support"):
         table.add_column(column)
     for name, figures in (("OFFENSE", result.offense), ("OTHER", result.other)):

@@ -26,18 +26,24 @@ def model_text(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
-@lru_cache(maxsize=200_000)
+CACHED_WORD_CHARS = 40  # n-grams of words up to this length are cached (long "words" would only fill memory)
+
+
 def _word_char_ngrams(word: str, lo: int, hi: int) -> tuple[str, ...]:
     padded = f" {word} "
     size = len(padded)
     return tuple(padded[i:i + n] for n in range(lo, min(hi, size) + 1) for i in range(size - n + 1))
 
 
+_cached_word_char_ngrams = lru_cache(maxsize=100_000)(_word_char_ngrams)
+
+
 def char_ngrams_of(prepared: str, lo: int = 2, hi: int = 5) -> list[str]:
-    """``char_ngrams`` of a text that already went through ``model_text`` (n-grams of each word are cached)."""
+    """``char_ngrams`` of a text that already went through ``model_text`` (n-grams of short words are cached)."""
     grams: list[str] = []
     for word in prepared.split():
-        grams.extend(_word_char_ngrams(word, lo, hi))
+        make = _cached_word_char_ngrams if len(word) <= CACHED_WORD_CHARS else _word_char_ngrams
+        grams.extend(make(word, lo, hi))
     return grams
 
 

