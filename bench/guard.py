@@ -25,11 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, SHARED_DATA, machine, require, table, write_result
-from rathaus.safety.dataset import Example, heldout_split, read_germeval
-from rathaus.safety.evaluate import Evaluation, evaluate, scores_to_evaluation
 from rathaus.safety.guard import check, default_threshold, neutral_false_positive_rate, neutral_mentions, warm_up
-from rathaus.safety.model import default_model_path, load_model
-from rathaus.safety.normalise import normalise
+from rathaus.safety.guard.dataset import Example, heldout_split, read_germeval
+from rathaus.safety.guard.evaluate import Evaluation, evaluate, scores_to_evaluation
+from rathaus.safety.guard.model import default_model_path, load_model
+from rathaus.safety.guard.normalisation import normalise
 
 KEYWORDS = ROOT / "bench" / "data" / "guard_keywords_de.txt"
 MULTILINGUAL = ROOT / "tests" / "fixtures" / "guard_multilingual.tsv"

@@ -10,8 +10,6 @@ import pytest
 
 from rathaus.cli import main
 from rathaus.core.errors import BadRequest, PayloadTooLarge
-from rathaus.safety import normalise as norm
-from rathaus.safety.dataset import Example, heldout_split, read_germeval
 from rathaus.safety.guard import (
     MAX_CHARS,
     GuardResult,
@@ -21,7 +19,9 @@ from rathaus.safety.guard import (
     default_threshold,
     neutral_false_positive_rate,
 )
-from rathaus.safety.model import GuardModel, default_model_path, load_model, save_model
+from rathaus.safety.guard import normalisation as norm
+from rathaus.safety.guard.dataset import Example, heldout_split, read_germeval
+from rathaus.safety.guard.model import GuardModel, default_model_path, load_model, save_model
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

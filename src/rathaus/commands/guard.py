@@ -22,9 +22,9 @@ def eval_guard(
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
     """Macro-F1, precision/recall per class and ms per text of the content guard on a labelled file."""
-    from rathaus.safety.dataset import read_germeval
-    from rathaus.safety.evaluate import evaluate
     from rathaus.safety.guard import check, default_threshold, warm_up
+    from rathaus.safety.guard.dataset import read_germeval
+    from rathaus.safety.guard.evaluate import evaluate
 
     examples = read_germeval(file)
     limit = default_threshold() if threshold is None else threshold

@@ -5,7 +5,7 @@
 
 What it does, in this order:
 
-1. Reads the file and splits off the held-out 20 % (``rathaus.safety.dataset.heldout_split``, seed 2018).
+1. Reads the file and splits off the held-out 20 % (``rathaus.safety.guard.dataset.heldout_split``, seed 2018).
    Nothing below ever sees those rows; ``bench/guard.py`` evaluates on them.
 2. 5-fold cross-validation (seed 0) on the other 80 % chooses the regularisation of both models from small
    grids and produces out-of-fold scores.
@@ -16,7 +16,7 @@ What it does, in this order:
    the one with the best out-of-fold macro-F1 (validation data, not the held-out part).
 4. Both models are refitted on the whole 80 % and written with the stacker and threshold to one ``.npz``.
 
-Needs scikit-learn (training only; prediction is plain numpy, see ``rathaus.safety.model``).
+Needs scikit-learn (training only; prediction is plain numpy, see ``rathaus.safety.guard.model``).
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from rathaus.safety.dataset import HELDOUT_FRACTION, SPLIT_SEED, heldout_split, read_germeval
-from rathaus.safety.features import char_ngrams, model_text, word_ngrams
-from rathaus.safety.model import default_model_path, save_model, sentencepiece_model_path
-from rathaus.safety.normalise import normalise
+from rathaus.safety.guard.dataset import HELDOUT_FRACTION, SPLIT_SEED, heldout_split, read_germeval
+from rathaus.safety.guard.features import char_ngrams, model_text, word_ngrams
+from rathaus.safety.guard.model import default_model_path, save_model, sentencepiece_model_path
+from rathaus.safety.guard.normalisation import normalise
 
 CV_SEED = 0
 FOLDS = 5

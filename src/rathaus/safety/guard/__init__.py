@@ -3,9 +3,9 @@
     from rathaus.safety.guard import check
     result = check("Du bist ein I d i o t")   # GuardResult(label="offensive", score=0.9…, reasons=[…])
 
-The text is first normalised against the usual dodges (``rathaus.safety.normalise``: zero-width characters,
+The text is first normalised against the usual dodges (``rathaus.safety.guard.normalisation``: zero-width characters,
 homoglyphs, spaced-out letters, leetspeak, HTML/Markdown with hidden parts), then the visible and the hidden
-text are classified separately by the shipped model (``rathaus.safety.model``, trained on GermEval 2018, see
+text are classified separately by the shipped model (``rathaus.safety.guard.model``, trained on GermEval 2018, see
 docs/safety-guard.md). The higher of the two scores decides; hidden text is always named in the reasons.
 
 Size: texts longer than ``CHUNK_CHARS`` are classified in overlapping windows of about that size (the model
@@ -26,8 +26,8 @@ from importlib import resources
 from typing import Any, Literal
 
 from rathaus.core.errors import BadRequest, PayloadTooLarge
-from rathaus.safety.model import GuardModel, load_model
-from rathaus.safety.normalise import normalise
+from rathaus.safety.guard.model import GuardModel, load_model
+from rathaus.safety.guard.normalisation import normalise
 
 CHUNK_CHARS = 500
 CHUNK_OVERLAP_WORDS = 8

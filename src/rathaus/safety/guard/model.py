@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from rathaus.safety.features import char_ngrams, char_ngrams_of, model_text, word_ngrams, word_ngrams_of
+from rathaus.safety.guard.features import char_ngrams, char_ngrams_of, model_text, word_ngrams, word_ngrams_of
 
 MODEL_FILE = "guard-de.npz"
 
@@ -78,7 +78,7 @@ def _unpack_terms(array: np.ndarray) -> list[str]:
 
 
 class GuardModel:
-    """Loads the ``.npz`` artefact and scores texts that ``rathaus.safety.normalise`` has already prepared."""
+    """Loads the ``.npz`` artefact and scores texts that ``rathaus.safety.guard.normalisation`` has already prepared."""
 
     def __init__(self, path: Path):
         with np.load(path, allow_pickle=False) as z:

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rathaus.safety.dataset import Example
+from rathaus.safety.guard.dataset import Example
 
 
 @dataclass
