@@ -174,3 +174,31 @@ def test_openai_api_answers_refusals_as_problems(make_settings, issuer: Issuer) 
             assert ok.json()["rathaus"]["withheld"] is False
     finally:
         runtime.close()
+
+
+@pytest.mark.model
+def test_own_assistant_policy_is_stored_validated_and_applied(make_settings, issuer: Issuer, cloud_server: str) -> None:
+    runtime = Runtime(make_settings(**issuer.settings()))
+    try:
+        with TestClient(create_app(runtime)) as c:
+            anna = {"Authorization": "Bearer " + issuer.token(sub="anna", department="KVR")}
+            bad = c.post("/api/v1/my-assistants", headers=anna, json={
+                "name": "Briefhilfe", "system_prompt": "Du hilfst bei Briefen.",
+                "safeguards": {"personal_data": "sometimes"}})
+            assert bad.status_code == 422  # the body model names the field
+            made = c.post("/api/v1/my-assistants", headers=anna, json={
+                "name": "Briefhilfe", "system_prompt": "Du hilfst bei Briefen.", "model": "cloud-chat",
+                "safeguards": {"personal_data": "block", "content_guard": "log"}})
+            assert made.status_code == 201, made.text
+            assistant = made.json()
+            assert assistant["safeguards"] == {"personal_data": "block", "content_guard": "log",
+                                               "guard_threshold": None}
+            chat = c.post("/api/v1/chats", headers=anna, json={"assistant_id": assistant["id"],
+                                                               "data_class": "intern", "model": "cloud-chat"}).json()
+            resp = c.post(f"/api/v1/chats/{chat['id']}/messages", headers=anna,
+                          json={"content": PERSONAL, "version": chat["version"], "stream": False})
+            assert resp.status_code == 403 and resp.json()["type"].endswith("/personal-data-blocked")
+            kept = c.get(f"/api/v1/chats/{chat['id']}", headers=anna).json()
+            assert all("Anna" not in json.dumps(m.get("meta") or {}) for m in kept["messages"])
+    finally:
+        runtime.close()
