@@ -1,7 +1,7 @@
 """Own assistants carry their safeguard policy (personal data, content guard, threshold).
 
-Revision ID: 0005_assistant_safeguards
-Revises: 0004_employee
+Revision ID: 0006_assistant_safeguards
+Revises: 0005_bias_evals
 Create Date: 2026-11-22
 """
 
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
-revision = "0005_assistant_safeguards"
-down_revision = "0004_employee"
+revision = "0006_assistant_safeguards"
+down_revision = "0005_bias_evals"
 branch_labels = None
 depends_on = None
 
