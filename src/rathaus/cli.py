@@ -13,7 +13,7 @@ import typer
 from pydantic import ValidationError
 from typer.exceptions import TyperException
 
-from rathaus.commands import admin, db, knowledge, models, run
+from rathaus.commands import admin, db, governance, knowledge, models, run
 from rathaus.config_check import settings_problems
 from rathaus.core.errors import RathausError
 
@@ -36,6 +36,7 @@ app.add_typer(admin.config_app, name="config")
 app.add_typer(knowledge.kb_app, name="kb")
 app.add_typer(knowledge.assistants_app, name="assistants")
 app.add_typer(knowledge.eval_app, name="eval")
+knowledge.eval_app.command("bias")(governance.eval_bias)
 app.command("ask")(knowledge.ask)
 
 EXIT_USAGE = 2
