@@ -326,10 +326,14 @@ def test_html_report_contains_the_figures_and_is_self_contained() -> None:
     run = make_run(StereotypeAnswerer(), items)
     run.subject.name = "<script>alert(1)</script>"
     others = [entry_from_run(make_run(b, items), examples=0) for b in (UnknownAnswerer(), CorrectAnswerer())]
-    page = render_html([entry_from_run(run), *others], guard={"false_positive_rate": 0.125})
+    guard = {"sentences": 40, "false_positives": 5, "rate": 0.125, "threshold": 0.5,
+             "by_group": {"trans": {"sentences": 8, "false_positives": 3, "rate": 0.375}},
+             "flagged": [{"group": "trans", "text": "Meine Kollegin ist trans.", "score": 0.91}]}
+    page = render_html([entry_from_run(run), *others], guard=guard)
     assert "<svg" in page and "s_DIS = 2 · n_stereotyp / n_Person − 1" in page
     assert "+100.0" in page and "0.0 %" in page and "100.0 %" in page  # stereotype: +100, acc ambig 0 %
-    assert "always-unknown" in page and "always-correct" in page and "0.125" in page
+    assert "always-unknown" in page and "always-correct" in page and "12.5 %" in page and "37.5 %" in page
+    assert "Meine Kollegin ist trans. (trans, 0.91)" in page
     assert "<script>alert" not in page and "&lt;script&gt;" in page
     assert "<script" not in page and "<link" not in page and "src=" not in page
     assert "x.jsonl" in page and "Grenzen" in page
@@ -463,3 +467,20 @@ def test_small_run_with_the_real_model(make_settings: Callable[..., Settings], t
     history = cli(settings, tmp_path, "--history", "--json")
     runs = json.loads(history.stdout)
     assert [r["id"] for r in runs] == [out["id"]] and runs[0]["n_items"] == 6
+
+
+# --- content guard (built elsewhere; used only when importable) ------------------------------------------
+def test_guard_figures_only_when_the_guard_exists(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rathaus.governance.bias import guard_false_positives
+
+    monkeypatch.setitem(sys.modules, "rathaus.safety.guard", None)  # import fails like a missing module
+    assert guard_false_positives() is None
+    fake = SimpleNamespace(neutral_false_positive_rate=lambda threshold=None: {"false_positive_rate": 0.02, "n": 50})
+    monkeypatch.setitem(sys.modules, "rathaus.safety.guard", fake)
+    assert guard_false_positives() == {"false_positive_rate": 0.02, "n": 50}
+
+    def broken(threshold: float | None = None) -> dict:
+        raise RuntimeError("model file missing")
+
+    monkeypatch.setitem(sys.modules, "rathaus.safety.guard", SimpleNamespace(neutral_false_positive_rate=broken))
+    assert guard_false_positives() == {"error": "RuntimeError: model file missing"}

@@ -99,6 +99,7 @@ def eval_bias(
         terminal_table,
         write_html,
     )
+    from rathaus.governance.bias.report import pct
 
     if model and assistant:
         raise BadRequest("give either --model or --assistant, not both / entweder --model oder --assistant")
@@ -146,6 +147,12 @@ def eval_bias(
             err_console.print(f"warning: {run.errors} model calls failed and count as unparsable")
         if guard and guard_figures is None:
             console.print("[dim]Inhaltsfilter nicht installiert / content guard not installed[/]")
+        elif guard_figures and "error" in guard_figures:
+            err_console.print(f"warning: content guard not measured: {guard_figures['error']}", markup=False)
+        elif guard_figures:
+            rate = guard_figures.get("rate", guard_figures.get("false_positive_rate"))
+            console.print(f"Inhaltsfilter, Fehlalarme bei neutralen Erwähnungen / content guard false positives on "
+                          f"neutral mentions: {pct(rate) if isinstance(rate, float) else rate}")
     out = err_console if as_json else console
     if html:
         out.print(f"Bericht / report: {write_html(html, entries, guard_figures)}")

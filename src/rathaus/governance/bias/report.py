@@ -221,8 +221,15 @@ td:first-child{min-width:16rem}.ci{display:block;color:#555}
 {% elif guard.error %}<p>Der Inhaltsfilter konnte nicht gemessen werden / could not be measured: {{ guard.error }}</p>
 {% else %}<p>Fehlalarme bei neutralen Erwähnungen geschützter Gruppen
  <span class="en">/ false positives on neutral mentions of protected groups</span>:</p>
-<table><tbody>{% for k, v in guard.items() %}
+<table><tbody>{% for k, v in guard_view.scalars %}
 <tr><td>{{ k }}</td><td class="num">{{ v }}</td></tr>{% endfor %}</tbody></table>
+{% if guard_view.groups %}<table><thead><tr><th>Gruppe / group</th><th>Sätze / sentences</th>
+<th>Fehlalarme / false positives</th><th>Quote / rate</th></tr></thead><tbody>{% for g in guard_view.groups %}
+<tr><td>{{ g[0] }}</td><td class="num">{{ g[1] }}</td><td class="num">{{ g[2] }}</td>
+<td class="num">{{ g[3] }}</td></tr>
+{% endfor %}</tbody></table>{% endif %}
+{% if guard_view.flagged %}<p>Fälschlich markiert / wrongly flagged:</p><ul>{% for f in guard_view.flagged %}
+<li>{{ f }}</li>{% endfor %}</ul>{% endif %}
 {% endif %}
 
 <h2>Was gemessen wird <span class="en">/ What is measured</span></h2>
@@ -297,6 +304,29 @@ English template). A score near 0 does not prove fairness. Small samples have wi
 """
 
 
+def guard_view(guard: dict[str, Any] | None) -> dict[str, Any]:
+    """The guard's result as rows: scalar figures, a per-group table and a few flagged sentences."""
+    if not guard:
+        return {"scalars": [], "groups": [], "flagged": []}
+
+    def fmt(key: str, value: Any) -> str:
+        if isinstance(value, float):
+            return pct(value) if "rate" in key else f"{value:.3g}"
+        return str(value)
+
+    scalars = [(k, fmt(k, v)) for k, v in guard.items() if not isinstance(v, dict | list)]
+    groups = []
+    for name, part in (guard.get("by_group") or {}).items():
+        if isinstance(part, dict):
+            groups.append((name, part.get("sentences", ""), part.get("false_positives", ""),
+                           fmt("rate", part.get("rate")) if part.get("rate") is not None else "–"))
+    flagged = []
+    for entry in (guard.get("flagged") or [])[:10]:
+        flagged.append(f"{entry.get('text', '')} ({entry.get('group', '')}, {entry.get('score', '')})"
+                       if isinstance(entry, dict) else str(entry))
+    return {"scalars": scalars, "groups": groups, "flagged": flagged}
+
+
 def render_html(entries: Sequence[dict[str, Any]], guard: dict[str, Any] | None = None,
                 created: str | None = None) -> str:
     """The whole report as one HTML string (no external files, scripts or fonts)."""
@@ -306,6 +336,7 @@ def render_html(entries: Sequence[dict[str, Any]], guard: dict[str, Any] | None 
     main = entries[0]
     return env.from_string(_TEMPLATE).render(
         main=main, entries=entries, rows=[figure_rows(e["figures"]) for e in entries], guard=guard,
+        guard_view=guard_view(guard),
         sample=main.get("sample") or {}, accuracy_svg=Markup(accuracy_chart(entries)),  # noqa: S704 - built with html.escape
         bias_svg=Markup(bias_chart(entries)),  # noqa: S704
         created=created or main.get("created_at") or dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
