@@ -155,6 +155,15 @@ def test_a_file_without_usable_items_is_one_readable_error(tmp_path: Path, conte
     assert "\n" not in info.value.detail and "bad.jsonl: no usable GG-BBQ item" in info.value.detail
 
 
+def test_huge_file_is_refused_before_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rathaus.governance.bias import items as items_module
+
+    path = write_jsonl(tmp_path / "huge.jsonl", [record()] * 50)
+    monkeypatch.setattr(items_module, "MAX_FILE_BYTES", 1000)
+    with pytest.raises(BadRequest, match=r"huge\.jsonl: file too large"):
+        load_items(path)
+
+
 def test_missing_paths_and_empty_folders(tmp_path: Path) -> None:
     with pytest.raises(BadRequest, match="no such file"):
         load_items(tmp_path / "nope.jsonl")

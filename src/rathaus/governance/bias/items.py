@@ -34,6 +34,7 @@ QUESTION_TYPES = ("negative", "non_negative")
 CONTEXT_TYPES = ("ambiguous_context", "disambiguous_context")
 MAX_LINE_CHARS = 20_000
 MAX_FIELD_CHARS = 5_000
+MAX_FILE_BYTES = 200_000_000  # GG-BBQ subset 2 is ~10 MB; anything far larger is not a question set
 UNKNOWN_TAG = "unknown"
 # Group words of BBQ's metadata, mapped to the answer tags used in choice_info (as BBQ's own analysis
 # script does: man/men/boy → M, woman/women/girl → F, every "trans…" group → the trans person's answer).
@@ -237,6 +238,10 @@ def load_items(paths: Iterable[Path] | Path) -> LoadResult:
     result = LoadResult(items=[])
     seen: set[str] = set()
     for path in files:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise BadRequest(f"{path.name}: file too large for a question set ({size // 1_000_000} MB, at most "
+                             f"{MAX_FILE_BYTES // 1_000_000} MB) / Datei zu groß")
         data = path.read_bytes()
         name = path.name if path.name not in seen else str(path)
         seen.add(path.name)
