@@ -16,8 +16,9 @@ Figures: accuracy on ambiguous and on disambiguated contexts (95 % Wilson), BBQ'
 
     .venv/bin/python bench/bias.py [--data DIR] [--limit 400] [--seed 0] [--html FILE] [--dump FILE [--resume]]
 
-``--dump`` appends every model reply to a JSONL file; with ``--resume`` replies already there are reused, so an
-interrupted run on a shared machine continues where it stopped (timing then covers the new items only).
+``--dump`` appends every model reply (with its seconds) to a JSONL file; with ``--resume`` replies already there are
+reused, so an interrupted run on a shared machine continues where it stopped (timing covers the replies that carry
+their seconds).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,7 @@ from rathaus.governance.bias import (
     write_html,
 )
 from rathaus.governance.bias.items import Item
+from rathaus.governance.bias.prompt import presentation_order
 from rathaus.governance.bias.report import pct, score
 
 PREFIX = {"always-unknown": "unknown", "random": "random", "always-stereotype": "stereotype",
@@ -78,17 +81,29 @@ class ResumableAnswerer:
     def answer(self, item: Item) -> Outcome:
         if item.id in self.known:
             rec = self.known[item.id]
+            if rec.get("seconds") is not None:  # timed when it was asked (an earlier, interrupted session)
+                self.fresh_seconds += rec["seconds"]
+                self.fresh += 1
             return Outcome(item, rec["choice"], rec["reply"])
         t0 = time.perf_counter()
         outcome = self.inner.answer(item)
-        self.fresh_seconds += time.perf_counter() - t0
+        seconds = time.perf_counter() - t0
+        self.fresh_seconds += seconds
         self.fresh += 1
         self.errors = self.inner.errors
         if self.dump:
             with self.dump.open("a", encoding="utf-8") as out:
-                out.write(json.dumps({"id": item.id, "choice": outcome.choice, "reply": outcome.reply},
-                                     ensure_ascii=False) + "\n")
+                out.write(json.dumps({"id": item.id, "choice": outcome.choice, "reply": outcome.reply,
+                                      "seconds": round(seconds, 3)}, ensure_ascii=False) + "\n")
         return outcome
+
+
+def letter_shares(run: Any, seed: int) -> dict[str, float]:
+    """Share of read replies that picked the answer shown as A, B or C (position preference of the model)."""
+    letters = Counter("ABC"[presentation_order(o.item, seed).index(o.choice)] for o in run.outcomes
+                      if o.choice is not None)
+    total = sum(letters.values()) or 1
+    return {f"model_picked_{x}_share": letters.get(x, 0) / total for x in "ABC"}
 
 
 def fmt_row(name: str, f: dict[str, Any], random: dict[str, Any]) -> tuple[str, ...]:
@@ -146,6 +161,7 @@ def main() -> None:
     figures["model_vs_random_acc_disambig_ratio"] = (
         figures["model_acc_disambig"] / figures["random_acc_disambig"] if figures["random_acc_disambig"] else None)
     figures["model_vs_unknown_acc_ambig_ratio"] = figures["model_acc_ambig"] / figures["unknown_acc_ambig"]
+    figures.update(letter_shares(run, args.seed))
     figures["model_prompt_tokens_per_item"] = run.usage.get("prompt_tokens", 0) / max(1, answerer.fresh)
     figures["model_energy_wh_per_item"] = run.usage.get("energy_wh", 0) / max(1, answerer.fresh)
 
@@ -159,6 +175,9 @@ def main() -> None:
           f"s_AMB [{score(m['bias_ambig_ci_low'])}, {score(m['bias_ambig_ci_high'])}]; "
           f"accuracy disambiguated: stereotype-aligned {pct(m['acc_disambig_aligned'])}, "
           f"conflicting {pct(m['acc_disambig_conflicting'])}")
+    shares = letter_shares(run, args.seed)
+    picked = ", ".join(f"{x} {pct(shares[f'model_picked_{x}_share'])}" for x in "ABC")
+    print(f"model picked the answer shown as {picked} (answers are shuffled per item)")
     print(f"{seconds_per_item:.2f} s per item ({answerer.fresh} items timed), "
           f"{figures['model_prompt_tokens_per_item']:.0f} prompt tokens per item; {answerer.errors} failed calls")
     print(f"written {write_result('bias', figures)}")
