@@ -13,7 +13,7 @@ import typer
 from pydantic import ValidationError
 from typer.exceptions import TyperException
 
-from rathaus.commands import admin, db, guard, knowledge, models, run, safety
+from rathaus.commands import admin, db, governance, guard, knowledge, models, run, safety
 from rathaus.config_check import settings_problems
 from rathaus.core.errors import RathausError
 
@@ -39,6 +39,7 @@ app.add_typer(knowledge.eval_app, name="eval")
 knowledge.eval_app.command("guard")(guard.eval_guard)
 app.add_typer(guard.guard_app, name="guard")
 knowledge.eval_app.command("pii")(safety.eval_pii)
+knowledge.eval_app.command("bias")(governance.eval_bias)
 app.command("ask")(knowledge.ask)
 
 EXIT_USAGE = 2

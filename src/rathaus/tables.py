@@ -2,6 +2,7 @@
 
 from rathaus.assistants import chat_schema, schema  # noqa: F401  (registers their tables)
 from rathaus.core.schema import Base
+from rathaus.governance import schema as governance_schema  # noqa: F401
 from rathaus.knowledge import schema as knowledge_schema  # noqa: F401
 
 metadata = Base.metadata
