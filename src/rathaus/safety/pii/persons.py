@@ -17,31 +17,194 @@ from collections.abc import Iterator
 from rathaus.safety.pii.lexicon import PARTICLES, Lexicon
 from rathaus.safety.pii.tokens import Token
 
-HONORIFICS = frozenset("herr herrn frau hr fr frl fräulein familie fam mr mrs ms".split())
-ACADEMIC = frozenset("dr prof dipl ing med jur rer nat phil pol oec habil h c mag msc bsc mba ll m dres "
-                     "professor professorin doktor".split())
-ROLES = frozenset(
-    "bürgermeister bürgermeisterin oberbürgermeister oberbürgermeisterin stadtrat stadträtin minister ministerin "
-    "präsident präsidentin abgeordnete abgeordneter kollege kollegin direktor direktorin richter richterin "
-    "pfarrer pfarrerin rechtsanwalt rechtsanwältin anwalt anwältin staatsanwalt staatsanwältin kommissar "
-    "kommissarin referent referentin sachbearbeiter sachbearbeiterin leiter leiterin vorsitzende vorsitzender "
-    "landrat landrätin senator senatorin botschafter botschafterin konsul konsulin pastor pastorin".split()
+HONORIFICS = frozenset(["herr", "herrn", "frau", "hr", "fr", "frl", "fräulein", "familie", "fam", "mr", "mrs", "ms"])
+ACADEMIC = frozenset(
+    [
+        "dr",
+        "prof",
+        "dipl",
+        "ing",
+        "med",
+        "jur",
+        "rer",
+        "nat",
+        "phil",
+        "pol",
+        "oec",
+        "habil",
+        "h",
+        "c",
+        "mag",
+        "msc",
+        "bsc",
+        "mba",
+        "ll",
+        "m",
+        "dres",
+        "professor",
+        "professorin",
+        "doktor",
+    ]
 )
-GREETINGS = frozenset("liebe lieber hallo hi moin servus grüß".split())
-CLOSINGS = frozenset("grüßen grüssen grüße grüsse gruß gruss gez".split())
+ROLES = frozenset(
+    [
+        "bürgermeister",
+        "bürgermeisterin",
+        "oberbürgermeister",
+        "oberbürgermeisterin",
+        "stadtrat",
+        "stadträtin",
+        "minister",
+        "ministerin",
+        "präsident",
+        "präsidentin",
+        "abgeordnete",
+        "abgeordneter",
+        "kollege",
+        "kollegin",
+        "direktor",
+        "direktorin",
+        "richter",
+        "richterin",
+        "pfarrer",
+        "pfarrerin",
+        "rechtsanwalt",
+        "rechtsanwältin",
+        "anwalt",
+        "anwältin",
+        "staatsanwalt",
+        "staatsanwältin",
+        "kommissar",
+        "kommissarin",
+        "referent",
+        "referentin",
+        "sachbearbeiter",
+        "sachbearbeiterin",
+        "leiter",
+        "leiterin",
+        "vorsitzende",
+        "vorsitzender",
+        "landrat",
+        "landrätin",
+        "senator",
+        "senatorin",
+        "botschafter",
+        "botschafterin",
+        "konsul",
+        "konsulin",
+        "pastor",
+        "pastorin",
+    ]
+)
+GREETINGS = frozenset(["liebe", "lieber", "hallo", "hi", "moin", "servus", "grüß"])
+CLOSINGS = frozenset(["grüßen", "grüssen", "grüße", "grüsse", "gruß", "gruss", "gez"])
 FIELDS = frozenset(
-    "name vorname vornamen nachname familienname geburtsname antragsteller antragstellerin ansprechpartner "
-    "ansprechpartnerin sachbearbeiter sachbearbeiterin kontaktperson absender absenderin empfänger empfängerin "
-    "inhaber inhaberin mieter mieterin vermieter vermieterin patient patientin kind ehegatte ehegattin "
-    "erziehungsberechtigte erziehungsberechtigter vertreter vertreterin bevollmächtigte bevollmächtigter "
-    "unterzeichner unterzeichnerin verfasser verfasserin".split()
+    [
+        "name",
+        "vorname",
+        "vornamen",
+        "nachname",
+        "familienname",
+        "geburtsname",
+        "antragsteller",
+        "antragstellerin",
+        "ansprechpartner",
+        "ansprechpartnerin",
+        "sachbearbeiter",
+        "sachbearbeiterin",
+        "kontaktperson",
+        "absender",
+        "absenderin",
+        "empfänger",
+        "empfängerin",
+        "inhaber",
+        "inhaberin",
+        "mieter",
+        "mieterin",
+        "vermieter",
+        "vermieterin",
+        "patient",
+        "patientin",
+        "kind",
+        "ehegatte",
+        "ehegattin",
+        "erziehungsberechtigte",
+        "erziehungsberechtigter",
+        "vertreter",
+        "vertreterin",
+        "bevollmächtigte",
+        "bevollmächtigter",
+        "unterzeichner",
+        "unterzeichnerin",
+        "verfasser",
+        "verfasserin",
+    ]
 )
 # capitalised words that follow a cue but are not names
 NOT_NAMES = frozenset(
-    "sie ihr ihre ihnen ich wir er es der die das den dem des ein eine einen einem und oder mit von vom zu zur "
-    "zum im in am an auf für bitte danke vielen herzlichen gruß grüße grüßen kollegen kolleginnen damen herren "
-    "alle allen team mitarbeiter mitarbeiterin leserin leser bürgerin bürger kunde kundin antrag bescheid "
-    "hallo guten tag morgen abend".split()
+    [
+        "sie",
+        "ihr",
+        "ihre",
+        "ihnen",
+        "ich",
+        "wir",
+        "er",
+        "es",
+        "der",
+        "die",
+        "das",
+        "den",
+        "dem",
+        "des",
+        "ein",
+        "eine",
+        "einen",
+        "einem",
+        "und",
+        "oder",
+        "mit",
+        "von",
+        "vom",
+        "zu",
+        "zur",
+        "zum",
+        "im",
+        "in",
+        "am",
+        "an",
+        "auf",
+        "für",
+        "bitte",
+        "danke",
+        "vielen",
+        "herzlichen",
+        "gruß",
+        "grüße",
+        "grüßen",
+        "kollegen",
+        "kolleginnen",
+        "damen",
+        "herren",
+        "alle",
+        "allen",
+        "team",
+        "mitarbeiter",
+        "mitarbeiterin",
+        "leserin",
+        "leser",
+        "bürgerin",
+        "bürger",
+        "kunde",
+        "kundin",
+        "antrag",
+        "bescheid",
+        "hallo",
+        "guten",
+        "tag",
+        "morgen",
+        "abend",
+    ]
 )
 
 
@@ -61,21 +224,38 @@ def _skip(tokens: list[Token], i: int, words: frozenset[str]) -> int:
 
 def _name_run(tokens: list[Token], i: int, lex: Lexicon, text: str, max_words: int = 4) -> int:
     """End (exclusive token index) of a name starting at ``i``, 0 words when ``tokens[i]`` is not a name."""
-    if i >= len(tokens) or not _is_name_word(tokens[i]):
+    if i + 1 < len(tokens) and tokens[i].text.lower() in PARTICLES and _is_name_word(tokens[i + 1]):
+        end = i + 2  # "Herr von Brunn", "Frau de Vries"
+    elif i < len(tokens) and _is_name_word(tokens[i]):
+        end = i + 1
+    else:
         return i
-    end = i + 1
-    while end < len(tokens) and end - i < max_words and "\n" not in text[tokens[end - 1].end:tokens[end].start]:
+    while end < len(tokens) and end - i < max_words and "\n" not in text[tokens[end - 1].end : tokens[end].start]:
         token = tokens[end]
         if token.text.lower() in PARTICLES and end + 1 < len(tokens) and _is_name_word(tokens[end + 1]):
             end += 2
             continue
         previous = tokens[end - 1].text
-        if _is_name_word(token) and (lex.is_first(previous) or lex.is_last(token.text) or lex.is_first(token.text)
-                                     or previous.lower() in PARTICLES):
+        if _is_name_word(token) and (
+            lex.is_first(previous)
+            or lex.is_last(token.text)
+            or lex.is_first(token.text)
+            or previous.lower() in PARTICLES
+        ):
             end += 1
             continue
         break
     return end
+
+
+TITLE_WORDS = HONORIFICS | ACADEMIC | ROLES
+
+
+def trim_titles(tokens: list[Token], first: int, stop: int) -> int:
+    """First token of a tagged name after any salutation, title or role the tagger included ("Herr Dr.")."""
+    while first < stop - 1 and (tokens[first].text.lower() in TITLE_WORDS or tokens[first].text in ".-"):
+        first += 1
+    return first
 
 
 def cue_persons(tokens: list[Token], lex: Lexicon, text: str) -> Iterator[tuple[int, int, float, str]]:
@@ -102,7 +282,7 @@ def cue_persons(tokens: list[Token], lex: Lexicon, text: str) -> Iterator[tuple[
             j = i + 1
             while j < n and tokens[j].text in ",.:":
                 j += 1
-            if j < n and (low == "gez" or "\n" in text[tokens[i].end:tokens[j].start]):
+            if j < n and (low == "gez" or "\n" in text[tokens[i].end : tokens[j].start]):
                 j = _skip(tokens, j, HONORIFICS | ACADEMIC)
                 end = _name_run(tokens, j, lex, text, max_words=3)
                 if end > j:
