@@ -28,6 +28,7 @@ from common import SHARED_DATA, machine, require, table, write_result
 from rathaus.safety.pii import detect
 from rathaus.safety.pii.evaluate import Evaluation, evaluate_detector, rathaus_finder
 from rathaus.safety.pii.germeval import read_germeval
+from rathaus.safety.pii.wordclass import default_classifier
 
 PATTERN_KINDS = ("IBAN", "STEUER_ID", "TELEFON", "EMAIL", "KFZ")
 PRESIDIO_TYPES = {  # Presidio entity -> our kind
@@ -90,10 +91,11 @@ def _iban(rng: random.Random) -> str:
 
 def _tax_id(rng: random.Random) -> str:
     from stdnum.de import idnr
+    from stdnum.iso7064 import mod_11_10
 
     while True:
         body = str(rng.randint(1, 9)) + "".join(rng.choice(string.digits) for _ in range(9))
-        number = body + idnr.calc_check_digit(body)
+        number = body + mod_11_10.calc_check_digit(body)
         if idnr.is_valid(number):
             return f"{number[:2]} {number[2:5]} {number[5:8]} {number[8:]}" if rng.random() < 0.4 else number
 
@@ -127,7 +129,7 @@ def _email(rng: random.Random) -> str:
     first = rng.choice(["anna", "mehmet", "lukas", "fatma", "jan", "olga", "lea", "nikos", "sara", "tim"])
     last = rng.choice(["meier", "yilmaz", "nowak", "schmidt", "papadopoulos", "kowalski", "huber", "ali"])
     sep = rng.choice([".", "_", "-", ""])
-    domain = rng.choice(["example.org", "muenchen.de", "web.de", "mail-provider.com", "stadt.example"])
+    domain = rng.choice(["example.org", "muenchen.de", "web.de", "mail-provider.com", "posteo.de"])
     return f"{first}{sep}{last}{rng.randint(1, 99) if rng.random() < 0.3 else ''}@{domain}"
 
 
@@ -205,10 +207,12 @@ def main() -> None:
                 if k in ("PERSON", "ORT")]
 
     rathaus_finder(" ".join(test[0].tokens))  # load the tagger and word classifier before timing
+    presidio_names(" ".join(test[0].tokens))
     results: dict[str, Evaluation] = {}
     systems = (("rathaus", rathaus_finder), ("rathaus_high_recall", lambda t: rathaus_finder(t, high_recall=True)),
                ("presidio", presidio_names))
     for system, finder in systems:
+        default_classifier()._cache.clear()  # every system starts cold: no word embedding cached
         results[system] = evaluate_detector(test, finder)
         figures[f"{system}_ms_per_sentence"] = results[system].ms_per_sentence
         for typ, s in results[system].scores.items():

@@ -76,6 +76,7 @@ def test_phone_numbers() -> None:
 
 def test_phone_near_miss() -> None:
     assert "TELEFON" not in kinds("Das Aktenzeichen lautet 12.03.1985 und die Summe 1.234,56 Euro.")
+    assert "TELEFON" not in kinds("Siehe S. 383–387; es waren 1.692 Familien und 2345-6789 Stück.")
 
 
 def test_email() -> None:

@@ -7,6 +7,7 @@ features. Features are plain strings (binary indicator features in CRFsuite); th
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 
@@ -75,6 +76,7 @@ def shape(word: str) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=65536)
 def _short_shape(word: str) -> str:
     return _SHAPE_RUNS.sub(r"\1", shape(word))
 

@@ -54,6 +54,7 @@ _SCRIPTS = ("LATIN", "CYRILLIC", "GREEK", "ARABIC")
 _UMLAUT_E = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
 
+@functools.lru_cache(maxsize=65536)
 def variants(word: str) -> tuple[str, ...]:
     """Casefolded spellings to look up: as written, umlauts as ae/oe/ue, and without accents (Schröder, Bermúdez)."""
     folded = word.casefold()

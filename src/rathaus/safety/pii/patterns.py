@@ -51,14 +51,22 @@ _PHONE_CONTEXT = re.compile(
 )
 
 
+_NOT_A_PHONE = re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d{1,5}\s?[–-]\s?\d{1,5}")  # 1.692 / pages 383–387
+
+
 def phones(text: str) -> Iterator[Candidate]:
+    """Numbers ``phonenumbers`` calls valid; without a context word ("Tel.", "mobil") at least 7 digits and
+    not shaped like a thousands figure or a range, which it would also accept."""
     import phonenumbers
 
     if sum(c.isdigit() for c in text[:200_000]) < 5:
         return
     for match in phonenumbers.PhoneNumberMatcher(text, "DE", leniency=phonenumbers.Leniency.VALID, max_tries=1_000_000):
-        score = 0.97 if _context(text, match.start, match.end, _PHONE_CONTEXT) else 0.85
-        yield Candidate(k.TELEFON, match.start, match.end, score, "phonenumbers")
+        context = _context(text, match.start, match.end, _PHONE_CONTEXT)
+        digits = sum(c.isdigit() for c in match.raw_string)
+        if not context and (digits < 7 or _NOT_A_PHONE.fullmatch(match.raw_string.strip())):
+            continue
+        yield Candidate(k.TELEFON, match.start, match.end, 0.97 if context else 0.85, "phonenumbers")
 
 
 # --- IBAN --------------------------------------------------------------------------------------------

@@ -258,22 +258,27 @@ def trim_titles(tokens: list[Token], first: int, stop: int) -> int:
     return first
 
 
+_SALUTATION_SKIP = HONORIFICS | ACADEMIC
+
+
 def cue_persons(tokens: list[Token], lex: Lexicon, text: str) -> Iterator[tuple[int, int, float, str]]:
-    """(first token, stop token, score, detector) of names found by cues."""
+    """(first token, stop token, score, detector) of names found by cues. Linear: every token is looked at
+    a bounded number of times (after a cue the scan resumes behind what the cue consumed)."""
     n = len(tokens)
     i = 0
     while i < n:
         low = tokens[i].text.lower()
         found: tuple[int, int, float, str] | None = None
-        if low in HONORIFICS or low in ("dr", "prof") or (low == "geehrte" or low == "geehrter"):
-            j = _skip(tokens, i + 1, HONORIFICS | ACADEMIC) if low not in ("dr", "prof") else _skip(tokens, i, ACADEMIC)
+        resume = i + 1
+        if low in HONORIFICS or low in ("dr", "prof", "geehrte", "geehrter"):
+            j = _skip(tokens, i, ACADEMIC) if low in ("dr", "prof") else _skip(tokens, i + 1, _SALUTATION_SKIP)
             j = _skip(tokens, j, ROLES)
             end = _name_run(tokens, j, lex, text)
             if end > j:
                 found = (j, end, 0.92 if low in HONORIFICS else 0.85, "cue:title")
+            resume = max(resume, j)
         elif low in GREETINGS and i + 1 < n and lex.is_first(tokens[i + 1].text) and _is_name_word(tokens[i + 1]):
-            end = _name_run(tokens, i + 1, lex, text)
-            found = (i + 1, end, 0.85, "cue:greeting")
+            found = (i + 1, _name_run(tokens, i + 1, lex, text), 0.85, "cue:greeting")
         elif low in FIELDS and i + 1 < n and tokens[i + 1].text == ":":
             end = _name_run(tokens, i + 2, lex, text)
             if end > i + 2:
@@ -282,17 +287,18 @@ def cue_persons(tokens: list[Token], lex: Lexicon, text: str) -> Iterator[tuple[
             j = i + 1
             while j < n and tokens[j].text in ",.:":
                 j += 1
+            resume = max(resume, j)
             if j < n and (low == "gez" or "\n" in text[tokens[i].end : tokens[j].start]):
-                j = _skip(tokens, j, HONORIFICS | ACADEMIC)
+                j = _skip(tokens, j, _SALUTATION_SKIP)
                 end = _name_run(tokens, j, lex, text, max_words=3)
                 if end > j:
                     found = (j, end, 0.85, "cue:closing")
+                resume = max(resume, j)
         elif lex.is_first(tokens[i].text) and _is_name_word(tokens[i]) and i + 1 < n:
             end = _name_run(tokens, i, lex, text)
             if end > i + 1 and lex.is_last(tokens[end - 1].text):
                 found = (i, end, 0.75, "lexicon:first+last")
         if found:
             yield found
-            i = found[1]
-        else:
-            i += 1
+            resume = max(resume, found[1])
+        i = resume
