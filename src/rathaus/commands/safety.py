@@ -32,6 +32,8 @@ def eval_pii(
     sentences = sentences[:limit]
     if not sentences:
         raise BadRequest(f"{file.name}: no sentences in part {part!r}")
+    with console.status("loading the tagger …"):
+        rathaus_finder("Frau Anna Schmidt aus Regensburg")  # load models outside the timing
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=console, transient=True) as progress:
         task = progress.add_task("tagging", total=len(sentences))
@@ -40,7 +42,7 @@ def eval_pii(
     mode = ", high recall" if high_recall else ""
     table = Table(title=f"PII: {file.name} ({part}{mode}), {result.sentences} sentences, "
                         f"{result.ms_per_sentence:.1f} ms per sentence")
-    for col in ("type", "gold", "found", "precision", "recall", "F1", "partial P", "partial R", "partial F1"):
+    for col in ("type", "gold", "found", "P", "R", "F1", "partial P", "partial R", "partial F1"):
         table.add_column(col, justify="right" if col != "type" else "left")
     for typ, s in result.scores.items():
         table.add_row(typ, str(s.gold), str(s.predicted), f"{s.precision:.3f}", f"{s.recall:.3f}", f"{s.f1:.3f}",
