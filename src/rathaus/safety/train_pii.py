@@ -25,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from rathaus.core.errors import BadRequest
 from rathaus.safety.pii.features import sentence_features
 from rathaus.safety.pii.germeval import Scores, Sentence, read_germeval, score, spans_from_tags
 from rathaus.safety.pii.lexicon import LEXICON_FILE, MODELS, build_lexicon, lexicon_from
@@ -88,8 +89,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=Path("/work/shared/data/germeval2014-ner/NER-de-dev.tsv"))
     ap.add_argument("--out", type=Path, default=MODELS, help="directory for the model files (default: the package)")
     args = ap.parse_args(argv)
+    try:
+        import faker  # noqa: F401
+        import names  # noqa: F401
+    except ImportError as exc:
+        print(f"train_pii: {exc.name} is missing; install the test extra (pip install -e '.[test]')", file=sys.stderr)
+        return 2
+    try:
+        sentences = read_germeval(args.data)
+    except BadRequest as exc:
+        print(f"train_pii: {exc.detail}", file=sys.stderr)
+        return 2
     started = time.perf_counter()
-    sentences = read_germeval(args.data)
     parts = {p: [s for s in sentences if s.part == p] for p in ("train", "validation", "test")}
     print("split:", {p: len(v) for p, v in parts.items()}, file=sys.stderr)
     out: Path = args.out
