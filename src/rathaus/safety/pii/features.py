@@ -13,51 +13,12 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from rathaus.safety.pii.lexicon import PARTICLES, Lexicon
+from rathaus.safety.pii.lexicon import PARTICLES, Lexicon, words
 
-CUES = frozenset(
-    [
-        "herr",
-        "herrn",
-        "frau",
-        "fr",
-        "hr",
-        "dr",
-        "prof",
-        "professor",
-        "professorin",
-        "familie",
-        "fam",
-        "sehr",
-        "geehrte",
-        "geehrter",
-        "liebe",
-        "lieber",
-        "hallo",
-        "sg",
-        "gez",
-        "mit",
-        "von",
-        "an",
-        "bei",
-        "minister",
-        "ministerin",
-        "präsident",
-        "präsidentin",
-        "kanzler",
-        "kanzlerin",
-        "bürgermeister",
-        "bürgermeisterin",
-        "sänger",
-        "sängerin",
-        "schauspieler",
-        "schauspielerin",
-        "autor",
-        "autorin",
-        "trainer",
-        "kollege",
-        "kollegin",
-    ]
+CUES = words(
+    "herr herrn frau fr hr dr prof professor professorin familie fam sehr geehrte geehrter liebe lieber hallo sg gez "
+    "mit von an bei minister ministerin präsident präsidentin kanzler kanzlerin bürgermeister bürgermeisterin sänger "
+    "sängerin schauspieler schauspielerin autor autorin trainer kollege kollegin"
 )
 _SHAPE_RUNS = re.compile(r"(.)\1+")
 

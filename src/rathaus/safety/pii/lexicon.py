@@ -18,36 +18,15 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+
+def words(text: str) -> frozenset[str]:
+    """A set of words written as one space-separated string (keeps long word lists readable)."""
+    return frozenset(text.split())
+
+
 MODELS = Path(__file__).resolve().parent.parent / "models"
 LEXICON_FILE = MODELS / "pii-lexicon.json"
-PARTICLES = frozenset(
-    [
-        "von",
-        "vom",
-        "van",
-        "der",
-        "den",
-        "de",
-        "di",
-        "da",
-        "del",
-        "della",
-        "dos",
-        "du",
-        "zu",
-        "zur",
-        "ten",
-        "ter",
-        "al",
-        "el",
-        "bin",
-        "ibn",
-        "abu",
-        "ben",
-        "le",
-        "la",
-    ]
-)
+PARTICLES = words("von vom van der den de di da del della dos du zu zur ten ter al el bin ibn abu ben le la")
 _SCRIPTS = ("LATIN", "CYRILLIC", "GREEK", "ARABIC")
 
 

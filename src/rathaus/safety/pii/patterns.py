@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from rathaus.safety.pii import kinds as k
-from rathaus.safety.pii.lexicon import load_plate_prefixes
+from rathaus.safety.pii.lexicon import load_plate_prefixes, words
 
 
 class Candidate(NamedTuple):
@@ -256,67 +256,11 @@ _ADDRESS = re.compile(
     r")" + _HOUSE
 )
 # words after "Am"/"Im"/"Zum" that make a date, a count or a phrase, not a street
-_NOT_STREET = frozenset(
-    [
-        "jahr",
-        "jahre",
-        "jahres",
-        "alter",
-        "ende",
-        "anfang",
-        "beginn",
-        "beispiel",
-        "kapitel",
-        "abschnitt",
-        "artikel",
-        "absatz",
-        "punkt",
-        "seite",
-        "montag",
-        "dienstag",
-        "mittwoch",
-        "donnerstag",
-        "freitag",
-        "samstag",
-        "sonntag",
-        "wochenende",
-        "tag",
-        "abend",
-        "morgen",
-        "januar",
-        "februar",
-        "märz",
-        "april",
-        "mai",
-        "juni",
-        "juli",
-        "august",
-        "september",
-        "oktober",
-        "november",
-        "dezember",
-        "vergleich",
-        "rahmen",
-        "laufe",
-        "zuge",
-        "schluss",
-        "folgenden",
-        "sommer",
-        "winter",
-        "herbst",
-        "frühjahr",
-        "frühling",
-        "durchschnitt",
-        "schnitt",
-        "gegensatz",
-        "moment",
-        "minute",
-        "stunde",
-        "spiel",
-        "rang",
-        "platz",
-        "mittel",
-    ]
+_NOT_STREET = words(
+    "jahr jahre jahres alter ende anfang beginn beispiel kapitel abschnitt artikel absatz punkt seite montag dienstag "
+    "mittwoch donnerstag freitag samstag sonntag wochenende tag abend morgen januar februar märz april mai juni juli "
+    "august september oktober november dezember vergleich rahmen laufe zuge schluss folgenden sommer winter herbst "
+    "frühjahr frühling durchschnitt schnitt gegensatz moment minute stunde spiel rang platz mittel"
 )
 _PLZ = re.compile(
     r"(?<![\w.,/-])(?:D-?[^\S\n]?)?(?P<plz>(?:0[1-9]|[1-9]\d)\d{3})[^\S\n]{1,2}+(?P<town>"
@@ -325,87 +269,16 @@ _PLZ = re.compile(
     r"(?:[^\S\n](?:(?:a\.|am|an[^\S\n]der|im|in|i\.|bei|ob[^\S\n]der|v\.[^\S\n]?d\.|vor[^\S\n]der)[^\S\n]"
     r"[A-ZÄÖÜ][\wäöüß\-.]{1,30}|\([A-ZÄÖÜ][\wäöüß\-.]{1,30}\)))?)"
 )
-_NOT_TOWN = frozenset(
-    [
-        "euro",
-        "eur",
-        "einwohner",
-        "einwohnerinnen",
-        "menschen",
-        "mitglieder",
-        "personen",
-        "besucher",
-        "stück",
-        "exemplare",
-        "zuschauer",
-        "beschäftigte",
-        "mitarbeiter",
-        "mitarbeitende",
-        "teilnehmer",
-        "fälle",
-        "kilometer",
-        "meter",
-        "tonnen",
-        "stimmen",
-        "dollar",
-        "franken",
-        "pfund",
-        "jahre",
-        "jahren",
-        "tage",
-        "stunden",
-        "minuten",
-    ]
+_NOT_TOWN = words(
+    "euro eur einwohner einwohnerinnen menschen mitglieder personen besucher stück exemplare zuschauer beschäftigte "
+    "mitarbeiter mitarbeitende teilnehmer fälle kilometer meter tonnen stimmen dollar franken pfund jahre jahren tage "
+    "stunden minuten"
 )
 
 
-_FUNCTION_WORDS = frozenset(
-    [
-        "auf",
-        "der",
-        "die",
-        "das",
-        "den",
-        "dem",
-        "des",
-        "ein",
-        "eine",
-        "einen",
-        "einem",
-        "einer",
-        "im",
-        "am",
-        "zum",
-        "zur",
-        "vom",
-        "beim",
-        "nach",
-        "über",
-        "unter",
-        "vor",
-        "hinter",
-        "neben",
-        "in",
-        "an",
-        "mit",
-        "ohne",
-        "für",
-        "gegen",
-        "durch",
-        "bis",
-        "seit",
-        "jeder",
-        "jede",
-        "jedes",
-        "erster",
-        "erste",
-        "zweiter",
-        "zweite",
-        "dritter",
-        "dritte",
-        "letzter",
-        "letzte",
-    ]
+_FUNCTION_WORDS = words(
+    "auf der die das den dem des ein eine einen einem einer im am zum zur vom beim nach über unter vor hinter neben in "
+    "an mit ohne für gegen durch bis seit jeder jede jedes erster erste zweiter zweite dritter dritte letzter letzte"
 )
 
 

@@ -14,197 +14,35 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rathaus.safety.pii.lexicon import PARTICLES, Lexicon
+from rathaus.safety.pii.lexicon import PARTICLES, Lexicon, words
 from rathaus.safety.pii.tokens import Token
 
-HONORIFICS = frozenset(["herr", "herrn", "frau", "hr", "fr", "frl", "fräulein", "familie", "fam", "mr", "mrs", "ms"])
-ACADEMIC = frozenset(
-    [
-        "dr",
-        "prof",
-        "dipl",
-        "ing",
-        "med",
-        "jur",
-        "rer",
-        "nat",
-        "phil",
-        "pol",
-        "oec",
-        "habil",
-        "h",
-        "c",
-        "mag",
-        "msc",
-        "bsc",
-        "mba",
-        "ll",
-        "m",
-        "dres",
-        "professor",
-        "professorin",
-        "doktor",
-    ]
+HONORIFICS = words("herr herrn frau hr fr frl fräulein familie fam mr mrs ms")
+ACADEMIC = words(
+    "dr prof dipl ing med jur rer nat phil pol oec habil h c mag msc bsc mba ll m dres professor professorin doktor"
 )
-ROLES = frozenset(
-    [
-        "bürgermeister",
-        "bürgermeisterin",
-        "oberbürgermeister",
-        "oberbürgermeisterin",
-        "stadtrat",
-        "stadträtin",
-        "minister",
-        "ministerin",
-        "präsident",
-        "präsidentin",
-        "abgeordnete",
-        "abgeordneter",
-        "kollege",
-        "kollegin",
-        "direktor",
-        "direktorin",
-        "richter",
-        "richterin",
-        "pfarrer",
-        "pfarrerin",
-        "rechtsanwalt",
-        "rechtsanwältin",
-        "anwalt",
-        "anwältin",
-        "staatsanwalt",
-        "staatsanwältin",
-        "kommissar",
-        "kommissarin",
-        "referent",
-        "referentin",
-        "sachbearbeiter",
-        "sachbearbeiterin",
-        "leiter",
-        "leiterin",
-        "vorsitzende",
-        "vorsitzender",
-        "landrat",
-        "landrätin",
-        "senator",
-        "senatorin",
-        "botschafter",
-        "botschafterin",
-        "konsul",
-        "konsulin",
-        "pastor",
-        "pastorin",
-    ]
+ROLES = words(
+    "bürgermeister bürgermeisterin oberbürgermeister oberbürgermeisterin stadtrat stadträtin minister ministerin "
+    "präsident präsidentin abgeordnete abgeordneter kollege kollegin direktor direktorin richter richterin pfarrer "
+    "pfarrerin rechtsanwalt rechtsanwältin anwalt anwältin staatsanwalt staatsanwältin kommissar kommissarin referent "
+    "referentin sachbearbeiter sachbearbeiterin leiter leiterin vorsitzende vorsitzender landrat landrätin senator "
+    "senatorin botschafter botschafterin konsul konsulin pastor pastorin"
 )
-GREETINGS = frozenset(["liebe", "lieber", "hallo", "hi", "moin", "servus", "grüß"])
-CLOSINGS = frozenset(["grüßen", "grüssen", "grüße", "grüsse", "gruß", "gruss", "gez"])
-FIELDS = frozenset(
-    [
-        "name",
-        "vorname",
-        "vornamen",
-        "nachname",
-        "familienname",
-        "geburtsname",
-        "antragsteller",
-        "antragstellerin",
-        "ansprechpartner",
-        "ansprechpartnerin",
-        "sachbearbeiter",
-        "sachbearbeiterin",
-        "kontaktperson",
-        "absender",
-        "absenderin",
-        "empfänger",
-        "empfängerin",
-        "inhaber",
-        "inhaberin",
-        "mieter",
-        "mieterin",
-        "vermieter",
-        "vermieterin",
-        "patient",
-        "patientin",
-        "kind",
-        "ehegatte",
-        "ehegattin",
-        "erziehungsberechtigte",
-        "erziehungsberechtigter",
-        "vertreter",
-        "vertreterin",
-        "bevollmächtigte",
-        "bevollmächtigter",
-        "unterzeichner",
-        "unterzeichnerin",
-        "verfasser",
-        "verfasserin",
-    ]
+GREETINGS = words("liebe lieber hallo hi moin servus grüß")
+CLOSINGS = words("grüßen grüssen grüße grüsse gruß gruss gez")
+FIELDS = words(
+    "name vorname vornamen nachname familienname geburtsname antragsteller antragstellerin ansprechpartner "
+    "ansprechpartnerin sachbearbeiter sachbearbeiterin kontaktperson absender absenderin empfänger empfängerin inhaber "
+    "inhaberin mieter mieterin vermieter vermieterin patient patientin kind ehegatte ehegattin erziehungsberechtigte "
+    "erziehungsberechtigter vertreter vertreterin bevollmächtigte bevollmächtigter unterzeichner unterzeichnerin "
+    "verfasser verfasserin"
 )
 # capitalised words that follow a cue but are not names
-NOT_NAMES = frozenset(
-    [
-        "sie",
-        "ihr",
-        "ihre",
-        "ihnen",
-        "ich",
-        "wir",
-        "er",
-        "es",
-        "der",
-        "die",
-        "das",
-        "den",
-        "dem",
-        "des",
-        "ein",
-        "eine",
-        "einen",
-        "einem",
-        "und",
-        "oder",
-        "mit",
-        "von",
-        "vom",
-        "zu",
-        "zur",
-        "zum",
-        "im",
-        "in",
-        "am",
-        "an",
-        "auf",
-        "für",
-        "bitte",
-        "danke",
-        "vielen",
-        "herzlichen",
-        "gruß",
-        "grüße",
-        "grüßen",
-        "kollegen",
-        "kolleginnen",
-        "damen",
-        "herren",
-        "alle",
-        "allen",
-        "team",
-        "mitarbeiter",
-        "mitarbeiterin",
-        "leserin",
-        "leser",
-        "bürgerin",
-        "bürger",
-        "kunde",
-        "kundin",
-        "antrag",
-        "bescheid",
-        "hallo",
-        "guten",
-        "tag",
-        "morgen",
-        "abend",
-    ]
+NOT_NAMES = words(
+    "sie ihr ihre ihnen ich wir er es der die das den dem des ein eine einen einem und oder mit von vom zu zur zum im "
+    "in am an auf für bitte danke vielen herzlichen gruß grüße grüßen kollegen kolleginnen damen herren alle allen "
+    "team mitarbeiter mitarbeiterin leserin leser bürgerin bürger kunde kundin antrag bescheid hallo guten tag morgen "
+    "abend"
 )
 
 
