@@ -57,7 +57,7 @@ def evaluate_detector(sentences: list[Sentence], find: Callable[[str], list[tupl
     return Evaluation(score(gold, predicted), len(sentences), seconds)
 
 
-def rathaus_finder(text: str) -> list[tuple[str, int, int]]:
+def rathaus_finder(text: str, high_recall: bool = False) -> list[tuple[str, int, int]]:
     from rathaus.safety.pii.detection import detect
 
-    return [(TYPE_OF_KIND[s.kind], s.start, s.end) for s in detect(text, {k.PERSON, k.ORT})]
+    return [(TYPE_OF_KIND[s.kind], s.start, s.end) for s in detect(text, {k.PERSON, k.ORT}, high_recall=high_recall)]

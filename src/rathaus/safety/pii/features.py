@@ -1,19 +1,24 @@
 """Token features for the CRF tagger: word form, shape, affixes, name/place-list membership and context.
 
 The same function serves training (GermEval tokens) and tagging (our tokenizer), so both see the same
-features. Features are plain strings (binary indicator features in CRFsuite).
+features. Features are plain strings (binary indicator features in CRFsuite); the word classifier's probabilities
+(rathaus.safety.pii.wordclass) enter as four bins each.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Mapping
 
-from rathaus.safety.pii.lexicon import PARTICLES, Lexicon
+import numpy as np
 
-CUES = frozenset(
-    "herr herrn frau fr hr dr prof professor professorin familie fam sehr geehrte geehrter liebe lieber "
-    "hallo sg gez mit von an bei minister ministerin präsident präsidentin kanzler kanzlerin bürgermeister "
-    "bürgermeisterin sänger sängerin schauspieler schauspielerin autor autorin trainer kollege kollegin".split()
+from rathaus.safety.pii.lexicon import PARTICLES, Lexicon, words
+
+CUES = words(
+    "herr herrn frau fr hr dr prof professor professorin familie fam sehr geehrte geehrter liebe lieber hallo sg gez "
+    "mit von an bei minister ministerin präsident präsidentin kanzler kanzlerin bürgermeister bürgermeisterin sänger "
+    "sängerin schauspieler schauspielerin autor autorin trainer kollege kollegin"
 )
 _SHAPE_RUNS = re.compile(r"(.)\1+")
 
@@ -32,6 +37,7 @@ def shape(word: str) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=65536)
 def _short_shape(word: str) -> str:
     return _SHAPE_RUNS.sub(r"\1", shape(word))
 
@@ -62,10 +68,20 @@ def _word_class(word: str, lex: Lexicon) -> list[str]:
     return flags
 
 
-def sentence_features(words: list[str], lex: Lexicon) -> list[list[str]]:
+def _class_bins(probs: np.ndarray | None) -> tuple[str, str] | None:
+    if probs is None:
+        return None
+    return f"nm={min(int(probs[0] * 4), 3)}", f"npl={min(int(probs[1] * 4), 3)}"
+
+
+def sentence_features(
+    words: list[str], lex: Lexicon, classes: Mapping[str, np.ndarray] | None = None
+) -> list[list[str]]:
+    """Features per token; ``classes`` are the word classifier's probabilities for capitalised words."""
     n = len(words)
+    bins = [_class_bins(classes.get(w)) if classes else None for w in words]
     lower = [w.lower().rstrip(".") or w for w in words]
-    classes = [_word_class(w, lex) for w in words]
+    flags = [_word_class(w, lex) for w in words]
     title = [w[:1].isupper() for w in words]
     feats: list[list[str]] = []
     for i, word in enumerate(words):
@@ -92,16 +108,20 @@ def sentence_features(words: list[str], lex: Lexicon) -> list[list[str]]:
             f.append("BOS")
         if i == n - 1:
             f.append("EOS")
-        f.extend("c=" + c for c in classes[i])
-        if title[i] and classes[i]:
-            f.extend("tc=" + c for c in classes[i])
+        f.extend("c=" + c for c in flags[i])
+        if title[i] and flags[i]:
+            f.extend("tc=" + c for c in flags[i])
+        if bins[i]:
+            f.extend(bins[i])
         for d in (-2, -1, 1, 2):
             j = i + d
             if 0 <= j < n:
                 f.append(f"{d}w=" + lower[j])
                 if abs(d) == 1:
                     f.append(f"{d}sh=" + _short_shape(words[j]))
-                    f.extend(f"{d}c=" + c for c in classes[j])
+                    f.extend(f"{d}c=" + c for c in flags[j])
+                    if bins[j]:
+                        f.append(f"{d}" + bins[j][0])
                     if title[j]:
                         f.append(f"{d}title")
                     if lower[j] in CUES:

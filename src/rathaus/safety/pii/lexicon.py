@@ -18,15 +18,22 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+
+def words(text: str) -> frozenset[str]:
+    """A set of words written as one space-separated string (keeps long word lists readable)."""
+    return frozenset(text.split())
+
+
 MODELS = Path(__file__).resolve().parent.parent / "models"
 LEXICON_FILE = MODELS / "pii-lexicon.json"
-PARTICLES = frozenset("von vom van der den de di da del della dos du zu zur ten ter al el bin ibn abu ben le la".split())
+PARTICLES = words("von vom van der den de di da del della dos du zu zur ten ter al el bin ibn abu ben le la")
 _SCRIPTS = ("LATIN", "CYRILLIC", "GREEK", "ARABIC")
 
 
 _UMLAUT_E = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
 
+@functools.lru_cache(maxsize=65536)
 def variants(word: str) -> tuple[str, ...]:
     """Casefolded spellings to look up: as written, umlauts as ae/oe/ue, and without accents (Schröder, Bermúdez)."""
     folded = word.casefold()
@@ -124,8 +131,12 @@ def build_lexicon() -> dict[str, object]:
     plate_prefixes = sorted(set(PlateProvider.license_plate_prefix))
     return {
         "source": f"Faker {faker.VERSION} (MIT licence, https://github.com/joke2k/faker): person and address "
-                  f"providers of all locales and German licence-plate district codes, Latin, Cyrillic, Greek and Arabic script only; names 0.3.0 (MIT, "
-                  f"https://github.com/treyhunner/names): US Census 1990 first and last names (public domain)",
+        f"providers of all locales and German licence-plate district codes, Latin, Cyrillic, Greek and Arabic "
+        f"script only; names 0.3.0 (MIT, "
+        f"https://github.com/treyhunner/names): US Census 1990 first and last names (public domain)",
         "licence": "MIT (Faker, names); US Census data public domain; selection: rathaus contributors, Apache-2.0",
-        "first": sorted(first), "last": sorted(last), "places": sorted(places), "plate_prefixes": plate_prefixes,
+        "first": sorted(first),
+        "last": sorted(last),
+        "places": sorted(places),
+        "plate_prefixes": plate_prefixes,
     }

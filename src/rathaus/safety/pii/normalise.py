@@ -26,7 +26,8 @@ INVISIBLE = frozenset(
 )
 LINE_BREAKS = frozenset("\u2028\u2029\u0085")
 _HTML_HINT = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9-]*|/[a-zA-Z][a-zA-Z0-9-]*|!--)[^<>]{0,2000}>")
-_HTML_TOKEN = re.compile(r"<!--.*?-->|<[a-zA-Z/!][^<>]{0,10000}>|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});",
+_HTML_TOKEN = re.compile(r"<!--.*?-->|<[a-zA-Z/!][^<>]{0,10000}>"
+                         r"|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});",
                          re.DOTALL)
 _ATTR_VALUE = re.compile(r"""=\s*(?:"([^"]*)"|'([^']*)')""")
 _WORD = re.compile(r"[^\W\d_]+")

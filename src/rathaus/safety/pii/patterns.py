@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from rathaus.safety.pii import kinds as k
-from rathaus.safety.pii.lexicon import load_plate_prefixes
+from rathaus.safety.pii.lexicon import load_plate_prefixes, words
 
 
 class Candidate(NamedTuple):
@@ -46,21 +46,33 @@ def emails(text: str) -> Iterator[Candidate]:
 
 
 # --- phone -------------------------------------------------------------------------------------------
-_PHONE_CONTEXT = re.compile(r"(?i)\b(?:tel|telefon|fon|handy|mobil|mobile|fax|phone|rufnummer|ruf|erreichbar|whatsapp)\b|☎|📞")
+_PHONE_CONTEXT = re.compile(
+    r"(?i)\b(?:tel|telefon|fon|handy|mobil|mobile|fax|phone|rufnummer|ruf|erreichbar|whatsapp)\b|☎|📞"
+)
+
+
+_NOT_A_PHONE = re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d{1,5}\s?[–-]\s?\d{1,5}")  # 1.692 / pages 383–387
 
 
 def phones(text: str) -> Iterator[Candidate]:
+    """Numbers ``phonenumbers`` calls valid; without a context word ("Tel.", "mobil") at least 7 digits and
+    not shaped like a thousands figure or a range, which it would also accept."""
     import phonenumbers
 
     if sum(c.isdigit() for c in text[:200_000]) < 5:
         return
     for match in phonenumbers.PhoneNumberMatcher(text, "DE", leniency=phonenumbers.Leniency.VALID, max_tries=1_000_000):
-        score = 0.97 if _context(text, match.start, match.end, _PHONE_CONTEXT) else 0.85
-        yield Candidate(k.TELEFON, match.start, match.end, score, "phonenumbers")
+        context = _context(text, match.start, match.end, _PHONE_CONTEXT)
+        digits = sum(c.isdigit() for c in match.raw_string)
+        if not context and (digits < 7 or _NOT_A_PHONE.fullmatch(match.raw_string.strip())):
+            continue
+        yield Candidate(k.TELEFON, match.start, match.end, 0.97 if context else 0.85, "phonenumbers")
 
 
 # --- IBAN --------------------------------------------------------------------------------------------
-_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ \-]?[A-Za-z0-9]{4}){2,7}+(?:[ \-]?[A-Za-z0-9]{1,3})?(?![A-Za-z0-9])")
+_IBAN = re.compile(
+    r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ \-]?[A-Za-z0-9]{4}){2,7}+(?:[ \-]?[A-Za-z0-9]{1,3})?(?![A-Za-z0-9])"
+)
 
 
 def ibans(text: str) -> Iterator[Candidate]:
@@ -99,17 +111,46 @@ def tax_ids(text: str) -> Iterator[Candidate]:
 
 
 # --- dates of birth ----------------------------------------------------------------------------------
-MONTHS = {"januar": 1, "jänner": 1, "jan": 1, "februar": 2, "feb": 2, "märz": 3, "maerz": 3, "mär": 3, "mrz": 3,
-          "april": 4, "apr": 4, "mai": 5, "juni": 6, "jun": 6, "juli": 7, "jul": 7, "august": 8, "aug": 8,
-          "september": 9, "sep": 9, "sept": 9, "oktober": 10, "okt": 10, "november": 11, "nov": 11,
-          "dezember": 12, "dez": 12}
-_DATE = (r"(?P<d1>\d{1,2})\.\s?(?P<m1>\d{1,2})\.\s?(?P<y1>\d{4}|\d{2})(?!\d)"
-         r"|(?P<d2>\d{1,2})\.?\s(?P<mn>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?\s(?P<y2>\d{4})"
-         r"|(?P<y3>\d{4})-(?P<m3>\d{2})-(?P<d3>\d{2})"
-         r"|(?P<d4>\d{1,2})/(?P<m4>\d{1,2})/(?P<y4>\d{4})")
-_DOB = re.compile(r"(?i)(?:\bgeb\.|\bgeboren|\bgeburtsdatum|\bgeburtstag|\bgeb\.-datum|\bgeb\.dat\.?|\bdate of birth|\bdob"
-                  r"|(?<![\w*])\*)[^\S\n]{0,3}+(?::|-)?[^\S\n]{0,3}+(?:(?:am|den|der|dem|on|:)\s{1,3}+){0,2}+"
-                  r"(?P<date>" + _DATE + ")")
+MONTHS = {
+    "januar": 1,
+    "jänner": 1,
+    "jan": 1,
+    "februar": 2,
+    "feb": 2,
+    "märz": 3,
+    "maerz": 3,
+    "mär": 3,
+    "mrz": 3,
+    "april": 4,
+    "apr": 4,
+    "mai": 5,
+    "juni": 6,
+    "jun": 6,
+    "juli": 7,
+    "jul": 7,
+    "august": 8,
+    "aug": 8,
+    "september": 9,
+    "sep": 9,
+    "sept": 9,
+    "oktober": 10,
+    "okt": 10,
+    "november": 11,
+    "nov": 11,
+    "dezember": 12,
+    "dez": 12,
+}
+_DATE = (
+    r"(?P<d1>\d{1,2})\.\s?(?P<m1>\d{1,2})\.\s?(?P<y1>\d{4}|\d{2})(?!\d)"
+    r"|(?P<d2>\d{1,2})\.?\s(?P<mn>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?\s(?P<y2>\d{4})"
+    r"|(?P<y3>\d{4})-(?P<m3>\d{2})-(?P<d3>\d{2})"
+    r"|(?P<d4>\d{1,2})/(?P<m4>\d{1,2})/(?P<y4>\d{4})"
+)
+_DOB = re.compile(
+    r"(?i)(?:\bgeb\.|\bgeboren|\bgeburtsdatum|\bgeburtstag|\bgeb\.-datum|\bgeb\.dat\.?|\bdate of birth|\bdob"
+    r"|(?<![\w*])\*)[^\S\n]{0,3}+(?::|-)?[^\S\n]{0,3}+(?:(?:am|den|der|dem|on|:)\s{1,3}+){0,2}+"
+    r"(?P<date>" + _DATE + ")"
+)
 
 
 def _valid_date(m: re.Match[str]) -> bool:
@@ -140,8 +181,10 @@ def birth_dates(text: str) -> Iterator[Candidate]:
 # --- ID card / passport ------------------------------------------------------------------------------
 _DOC_ALPHABET = "CFGHJKLMNPRTVWXYZ0123456789"
 _DOC = re.compile(r"(?<![A-Za-z0-9])[CFGHJKLMNPRTVWXYZ][CFGHJKLMNPRTVWXYZ0-9]{8}(?P<check>\d)?(?![A-Za-z0-9])")
-_DOC_CONTEXT = re.compile(r"(?i)ausweis|reisepass|\bpass\b|pass-?nr|passnummer|dokumentennummer|seriennummer|"
-                          r"\bPA-?Nr|passport|id card|identity card|personalausweis")
+_DOC_CONTEXT = re.compile(
+    r"(?i)ausweis|reisepass|\bpass\b|pass-?nr|passnummer|dokumentennummer|seriennummer|"
+    r"\bPA-?Nr|passport|id card|identity card|personalausweis"
+)
 
 
 def icao_check_digit(value: str) -> int:
@@ -156,7 +199,7 @@ def icao_check_digit(value: str) -> int:
 def id_documents(text: str) -> Iterator[Candidate]:
     for m in _DOC.finditer(text):
         serial = m.group()[:9]
-        if not any(c.isdigit() for c in serial) or serial.isdigit() and not m.group("check"):
+        if not any(c.isdigit() for c in serial) or (serial.isdigit() and not m.group("check")):
             continue
         has_check = m.group("check") is not None and icao_check_digit(serial) == int(m.group("check"))
         context = _context(text, m.start(), m.end(), _DOC_CONTEXT, before=60)
@@ -167,8 +210,10 @@ def id_documents(text: str) -> Iterator[Candidate]:
 
 
 # --- licence plates ----------------------------------------------------------------------------------
-_PLATE = re.compile(r"(?<![\w-])(?P<district>[A-ZÄÖÜ]{1,3})(?P<sep>[- ]|[-–] )(?P<letters>[A-Z]{1,2})[ -]?(?P<digits>[1-9]\d{0,3})"
-                    r"(?P<suffix>[EH])?(?![\w-]|[.,:]\d)")
+_PLATE = re.compile(
+    r"(?<![\w-])(?P<district>[A-ZÄÖÜ]{1,3})(?P<sep>[- ]|[-–] )(?P<letters>[A-Z]{1,2})[ -]?(?P<digits>[1-9]\d{0,3})"
+    r"(?P<suffix>[EH])?(?![\w-]|[.,:]\d)"
+)
 
 
 @functools.cache
@@ -187,40 +232,54 @@ def plates(text: str) -> Iterator[Candidate]:
 
 
 # --- addresses ---------------------------------------------------------------------------------------
-_STREET_SUFFIX = (r"(?:straße|strasse|str\.|weg|platz|allee|gasse|ring|damm|ufer|chaussee|steig|pfad|markt|graben|"
-                  r"wall|steg|anger|zeile|kamp|stieg)")
+_STREET_SUFFIX = (
+    r"(?:straße|strasse|str\.|weg|platz|allee|gasse|ring|damm|ufer|chaussee|steig|pfad|markt|graben|"
+    r"wall|steg|anger|zeile|kamp|stieg)"
+)
 _STREET_WORD = r"(?:Straße|Strasse|Str\.|Weg|Platz|Allee|Gasse|Ring|Damm|Ufer|Chaussee|Steig|Pfad|Markt|Graben|Wall)"
-_HOUSE = r"[^\S\n]{0,2}+(?P<no>[1-9]\d{0,2}(?:[^\S\n]?[a-zA-Z])?(?:[^\S\n]?[-–/][^\S\n]?\d{1,3}[a-zA-Z]?)?)(?![\w.,:]\w|\w)"
+_HOUSE = (
+    r"[^\S\n]{0,2}+(?P<no>[1-9]\d{0,2}(?:[^\S\n]?[a-zA-Z])?(?:[^\S\n]?[-–/][^\S\n]?\d{1,3}[a-zA-Z]?)?)(?![\w.,:]\w|\w)"
+)
 _ADDRESS = re.compile(
     r"(?<![\w-])(?:"
     # one word with a street suffix: Leopoldstr. 12a, Marienplatz 8, Karl-Marx-Allee 3
-    r"[A-ZÄÖÜ][\w\-ßäöü]{0,40}?" + _STREET_SUFFIX +
+    r"[A-ZÄÖÜ][\w\-ßäöü]{0,40}?"
+    + _STREET_SUFFIX
+    +
     # or words before a separate street word: Lange Straße 5, Straße des 17. Juni 135
-    r"|(?P<words>(?:[A-ZÄÖÜ][\wäöüß\-]{1,30}[^\S\n]){1,3})" + _STREET_WORD +
-    r"|Straße[^\S\n]des[^\S\n]\d{1,2}\.[^\S\n][A-ZÄÖÜ][a-zäöü]+"
+    r"|(?P<words>(?:[A-ZÄÖÜ][\wäöüß\-]{1,30}[^\S\n]){1,3})"
+    + _STREET_WORD
+    + r"|Straße[^\S\n]des[^\S\n]\d{1,2}\.[^\S\n][A-ZÄÖÜ][a-zäöü]+"
     # or a preposition street: Am Hang 3, An der Alster 5, Im Tal 12, Zur Mühle 1
     r"|(?P<prep>(?:Am|An\sder|An\sden|Auf\sder|Auf\sdem|Im|In\sder|In\sden|Zum|Zur|Hinter\sder|Unter\sden|Vor\sdem|Beim)"
     r"[^\S\n](?P<pword>[A-ZÄÖÜ][\wäöüß\-]{1,30}))"
-    r")" + _HOUSE)
+    r")" + _HOUSE
+)
 # words after "Am"/"Im"/"Zum" that make a date, a count or a phrase, not a street
-_NOT_STREET = frozenset("jahr jahre jahres alter ende anfang beginn beispiel kapitel abschnitt artikel absatz punkt seite "
-                        "montag dienstag mittwoch donnerstag freitag samstag sonntag wochenende tag abend morgen "
-                        "januar februar märz april mai juni juli august september oktober november dezember "
-                        "vergleich rahmen laufe zuge schluss folgenden sommer winter herbst frühjahr frühling "
-                        "durchschnitt schnitt gegensatz moment minute stunde spiel rang platz mittel".split())
-_PLZ = re.compile(r"(?<![\w.,/-])(?:D-?[^\S\n]?)?(?P<plz>(?:0[1-9]|[1-9]\d)\d{3})[^\S\n]{1,2}+(?P<town>"
-                  r"(?:(?:Bad|Sankt|St\.|Neu|Alt|Groß|Klein|Markt|Hansestadt|Lutherstadt)[^\S\n])?"
-                  r"[A-ZÄÖÜ][\wäöüß\-]{1,40}+"
-                  r"(?:[^\S\n](?:(?:a\.|am|an[^\S\n]der|im|in|i\.|bei|ob[^\S\n]der|v\.[^\S\n]?d\.|vor[^\S\n]der)[^\S\n]"
-                  r"[A-ZÄÖÜ][\wäöüß\-.]{1,30}|\([A-ZÄÖÜ][\wäöüß\-.]{1,30}\)))?)")
-_NOT_TOWN = frozenset("euro eur einwohner einwohnerinnen menschen mitglieder personen besucher stück exemplare "
-                      "zuschauer beschäftigte mitarbeiter mitarbeitende teilnehmer fälle kilometer meter tonnen "
-                      "stimmen dollar franken pfund jahre jahren tage stunden minuten".split())
+_NOT_STREET = words(
+    "jahr jahre jahres alter ende anfang beginn beispiel kapitel abschnitt artikel absatz punkt seite montag dienstag "
+    "mittwoch donnerstag freitag samstag sonntag wochenende tag abend morgen januar februar märz april mai juni juli "
+    "august september oktober november dezember vergleich rahmen laufe zuge schluss folgenden sommer winter herbst "
+    "frühjahr frühling durchschnitt schnitt gegensatz moment minute stunde spiel rang platz mittel"
+)
+_PLZ = re.compile(
+    r"(?<![\w.,/-])(?:D-?[^\S\n]?)?(?P<plz>(?:0[1-9]|[1-9]\d)\d{3})[^\S\n]{1,2}+(?P<town>"
+    r"(?:(?:Bad|Sankt|St\.|Neu|Alt|Groß|Klein|Markt|Hansestadt|Lutherstadt)[^\S\n])?"
+    r"[A-ZÄÖÜ][\wäöüß\-]{1,40}+"
+    r"(?:[^\S\n](?:(?:a\.|am|an[^\S\n]der|im|in|i\.|bei|ob[^\S\n]der|v\.[^\S\n]?d\.|vor[^\S\n]der)[^\S\n]"
+    r"[A-ZÄÖÜ][\wäöüß\-.]{1,30}|\([A-ZÄÖÜ][\wäöüß\-.]{1,30}\)))?)"
+)
+_NOT_TOWN = words(
+    "euro eur einwohner einwohnerinnen menschen mitglieder personen besucher stück exemplare zuschauer beschäftigte "
+    "mitarbeiter mitarbeitende teilnehmer fälle kilometer meter tonnen stimmen dollar franken pfund jahre jahren tage "
+    "stunden minuten"
+)
 
 
-_FUNCTION_WORDS = frozenset("auf der die das den dem des ein eine einen einem einer im am zum zur vom beim nach über "
-                            "unter vor hinter neben in an mit ohne für gegen durch bis seit jeder jede jedes "
-                            "erster erste zweiter zweite dritter dritte letzter letzte".split())
+_FUNCTION_WORDS = words(
+    "auf der die das den dem des ein eine einen einem einer im am zum zur vom beim nach über unter vor hinter neben in "
+    "an mit ohne für gegen durch bis seit jeder jede jedes erster erste zweiter zweite dritter dritte letzter letzte"
+)
 
 
 def addresses(text: str) -> Iterator[Candidate]:

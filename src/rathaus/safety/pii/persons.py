@@ -14,34 +14,35 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rathaus.safety.pii.lexicon import PARTICLES, Lexicon
+from rathaus.safety.pii.lexicon import PARTICLES, Lexicon, words
 from rathaus.safety.pii.tokens import Token
 
-HONORIFICS = frozenset("herr herrn frau hr fr frl fräulein familie fam mr mrs ms".split())
-ACADEMIC = frozenset("dr prof dipl ing med jur rer nat phil pol oec habil h c mag msc bsc mba ll m dres "
-                     "professor professorin doktor".split())
-ROLES = frozenset(
-    "bürgermeister bürgermeisterin oberbürgermeister oberbürgermeisterin stadtrat stadträtin minister ministerin "
-    "präsident präsidentin abgeordnete abgeordneter kollege kollegin direktor direktorin richter richterin "
-    "pfarrer pfarrerin rechtsanwalt rechtsanwältin anwalt anwältin staatsanwalt staatsanwältin kommissar "
-    "kommissarin referent referentin sachbearbeiter sachbearbeiterin leiter leiterin vorsitzende vorsitzender "
-    "landrat landrätin senator senatorin botschafter botschafterin konsul konsulin pastor pastorin".split()
+HONORIFICS = words("herr herrn frau hr fr frl fräulein familie fam mr mrs ms")
+ACADEMIC = words(
+    "dr prof dipl ing med jur rer nat phil pol oec habil h c mag msc bsc mba ll m dres professor professorin doktor"
 )
-GREETINGS = frozenset("liebe lieber hallo hi moin servus grüß".split())
-CLOSINGS = frozenset("grüßen grüssen grüße grüsse gruß gruss gez".split())
-FIELDS = frozenset(
+ROLES = words(
+    "bürgermeister bürgermeisterin oberbürgermeister oberbürgermeisterin stadtrat stadträtin minister ministerin "
+    "präsident präsidentin abgeordnete abgeordneter kollege kollegin direktor direktorin richter richterin pfarrer "
+    "pfarrerin rechtsanwalt rechtsanwältin anwalt anwältin staatsanwalt staatsanwältin kommissar kommissarin referent "
+    "referentin sachbearbeiter sachbearbeiterin leiter leiterin vorsitzende vorsitzender landrat landrätin senator "
+    "senatorin botschafter botschafterin konsul konsulin pastor pastorin"
+)
+GREETINGS = words("liebe lieber hallo hi moin servus grüß")
+CLOSINGS = words("grüßen grüssen grüße grüsse gruß gruss gez")
+FIELDS = words(
     "name vorname vornamen nachname familienname geburtsname antragsteller antragstellerin ansprechpartner "
-    "ansprechpartnerin sachbearbeiter sachbearbeiterin kontaktperson absender absenderin empfänger empfängerin "
-    "inhaber inhaberin mieter mieterin vermieter vermieterin patient patientin kind ehegatte ehegattin "
-    "erziehungsberechtigte erziehungsberechtigter vertreter vertreterin bevollmächtigte bevollmächtigter "
-    "unterzeichner unterzeichnerin verfasser verfasserin".split()
+    "ansprechpartnerin sachbearbeiter sachbearbeiterin kontaktperson absender absenderin empfänger empfängerin inhaber "
+    "inhaberin mieter mieterin vermieter vermieterin patient patientin kind ehegatte ehegattin erziehungsberechtigte "
+    "erziehungsberechtigter vertreter vertreterin bevollmächtigte bevollmächtigter unterzeichner unterzeichnerin "
+    "verfasser verfasserin"
 )
 # capitalised words that follow a cue but are not names
-NOT_NAMES = frozenset(
-    "sie ihr ihre ihnen ich wir er es der die das den dem des ein eine einen einem und oder mit von vom zu zur "
-    "zum im in am an auf für bitte danke vielen herzlichen gruß grüße grüßen kollegen kolleginnen damen herren "
-    "alle allen team mitarbeiter mitarbeiterin leserin leser bürgerin bürger kunde kundin antrag bescheid "
-    "hallo guten tag morgen abend".split()
+NOT_NAMES = words(
+    "sie ihr ihre ihnen ich wir er es der die das den dem des ein eine einen einem und oder mit von vom zu zur zum im "
+    "in am an auf für bitte danke vielen herzlichen gruß grüße grüßen kollegen kolleginnen damen herren alle allen "
+    "team mitarbeiter mitarbeiterin leserin leser bürgerin bürger kunde kundin antrag bescheid hallo guten tag morgen "
+    "abend"
 )
 
 
@@ -61,39 +62,61 @@ def _skip(tokens: list[Token], i: int, words: frozenset[str]) -> int:
 
 def _name_run(tokens: list[Token], i: int, lex: Lexicon, text: str, max_words: int = 4) -> int:
     """End (exclusive token index) of a name starting at ``i``, 0 words when ``tokens[i]`` is not a name."""
-    if i >= len(tokens) or not _is_name_word(tokens[i]):
+    if i + 1 < len(tokens) and tokens[i].text.lower() in PARTICLES and _is_name_word(tokens[i + 1]):
+        end = i + 2  # "Herr von Brunn", "Frau de Vries"
+    elif i < len(tokens) and _is_name_word(tokens[i]):
+        end = i + 1
+    else:
         return i
-    end = i + 1
-    while end < len(tokens) and end - i < max_words and "\n" not in text[tokens[end - 1].end:tokens[end].start]:
+    while end < len(tokens) and end - i < max_words and "\n" not in text[tokens[end - 1].end : tokens[end].start]:
         token = tokens[end]
         if token.text.lower() in PARTICLES and end + 1 < len(tokens) and _is_name_word(tokens[end + 1]):
             end += 2
             continue
         previous = tokens[end - 1].text
-        if _is_name_word(token) and (lex.is_first(previous) or lex.is_last(token.text) or lex.is_first(token.text)
-                                     or previous.lower() in PARTICLES):
+        if _is_name_word(token) and (
+            lex.is_first(previous)
+            or lex.is_last(token.text)
+            or lex.is_first(token.text)
+            or previous.lower() in PARTICLES
+        ):
             end += 1
             continue
         break
     return end
 
 
+TITLE_WORDS = HONORIFICS | ACADEMIC | ROLES
+
+
+def trim_titles(tokens: list[Token], first: int, stop: int) -> int:
+    """First token of a tagged name after any salutation, title or role the tagger included ("Herr Dr.")."""
+    while first < stop - 1 and (tokens[first].text.lower() in TITLE_WORDS or tokens[first].text in ".-"):
+        first += 1
+    return first
+
+
+_SALUTATION_SKIP = HONORIFICS | ACADEMIC
+
+
 def cue_persons(tokens: list[Token], lex: Lexicon, text: str) -> Iterator[tuple[int, int, float, str]]:
-    """(first token, stop token, score, detector) of names found by cues."""
+    """(first token, stop token, score, detector) of names found by cues. Linear: every token is looked at
+    a bounded number of times (after a cue the scan resumes behind what the cue consumed)."""
     n = len(tokens)
     i = 0
     while i < n:
         low = tokens[i].text.lower()
         found: tuple[int, int, float, str] | None = None
-        if low in HONORIFICS or low in ("dr", "prof") or (low == "geehrte" or low == "geehrter"):
-            j = _skip(tokens, i + 1, HONORIFICS | ACADEMIC) if low not in ("dr", "prof") else _skip(tokens, i, ACADEMIC)
+        resume = i + 1
+        if low in HONORIFICS or low in ("dr", "prof", "geehrte", "geehrter"):
+            j = _skip(tokens, i, ACADEMIC) if low in ("dr", "prof") else _skip(tokens, i + 1, _SALUTATION_SKIP)
             j = _skip(tokens, j, ROLES)
             end = _name_run(tokens, j, lex, text)
             if end > j:
                 found = (j, end, 0.92 if low in HONORIFICS else 0.85, "cue:title")
+            resume = max(resume, j)
         elif low in GREETINGS and i + 1 < n and lex.is_first(tokens[i + 1].text) and _is_name_word(tokens[i + 1]):
-            end = _name_run(tokens, i + 1, lex, text)
-            found = (i + 1, end, 0.85, "cue:greeting")
+            found = (i + 1, _name_run(tokens, i + 1, lex, text), 0.85, "cue:greeting")
         elif low in FIELDS and i + 1 < n and tokens[i + 1].text == ":":
             end = _name_run(tokens, i + 2, lex, text)
             if end > i + 2:
@@ -102,17 +125,18 @@ def cue_persons(tokens: list[Token], lex: Lexicon, text: str) -> Iterator[tuple[
             j = i + 1
             while j < n and tokens[j].text in ",.:":
                 j += 1
-            if j < n and (low == "gez" or "\n" in text[tokens[i].end:tokens[j].start]):
-                j = _skip(tokens, j, HONORIFICS | ACADEMIC)
+            resume = max(resume, j)
+            if j < n and (low == "gez" or "\n" in text[tokens[i].end : tokens[j].start]):
+                j = _skip(tokens, j, _SALUTATION_SKIP)
                 end = _name_run(tokens, j, lex, text, max_words=3)
                 if end > j:
                     found = (j, end, 0.85, "cue:closing")
+                resume = max(resume, j)
         elif lex.is_first(tokens[i].text) and _is_name_word(tokens[i]) and i + 1 < n:
             end = _name_run(tokens, i, lex, text)
             if end > i + 1 and lex.is_last(tokens[end - 1].text):
                 found = (i, end, 0.75, "lexicon:first+last")
         if found:
             yield found
-            i = found[1]
-        else:
-            i += 1
+            resume = max(resume, found[1])
+        i = resume

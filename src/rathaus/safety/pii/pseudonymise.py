@@ -20,11 +20,10 @@ from collections import Counter
 from typing import NoReturn
 
 from rathaus.safety.pii import kinds as k
-from rathaus.safety.pii.detection import check_size, detect
+from rathaus.safety.pii.detection import PLACEHOLDER, check_size, detect
 from rathaus.safety.pii.lexicon import load_lexicon
 
 LITERAL = "PLATZHALTER"  # a placeholder-shaped string typed by the user
-PLACEHOLDER = re.compile(r"\[([A-Z][A-Z_]{0,30}?)_(\d{1,7})\]")
 _PLACEHOLDER_PREFIX = re.compile(r"\[(?:[A-Z][A-Z_]{0,30}(?:\d{1,7}\]?)?)?")
 MAX_PLACEHOLDER = 42
 _GENITIVE = re.compile(r"(?:'s|’s|s|')$")
@@ -66,8 +65,12 @@ class StreamRestorer:
 class Pseudonymiser:
     """One per request or chat session. Not thread-safe; never share it between users."""
 
-    def __init__(self, kinds: set[str] | frozenset[str] | None = None, *, min_score: float = 0.5):
+    def __init__(self, kinds: set[str] | frozenset[str] | None = None, *, high_recall: bool = False,
+                 min_score: float = 0.0):
+        """``kinds``: what to replace (default: all but bare place names); ``high_recall``: see ``detect``;
+        ``min_score``: ignore findings scored lower (the tagger's own threshold already applies)."""
         self.kinds = k.check_kinds(kinds) if kinds is not None else k.DEFAULT_PSEUDONYMISE_KINDS
+        self.high_recall = high_recall
         self.min_score = min_score
         self._value: dict[str, str] = {}  # placeholder -> original text
         self._placeholder: dict[tuple[str, str], str] = {}  # (kind, key) -> placeholder
@@ -113,7 +116,8 @@ class Pseudonymiser:
                     self._placeholder[(k.PERSON, key)] = placeholder
                     return placeholder
         lexicon = load_lexicon()
-        if stem != key and " " not in stem_surface and (lexicon.is_last(stem_surface) or lexicon.is_first(stem_surface)) \
+        stem_is_name = lexicon.is_last(stem_surface) or lexicon.is_first(stem_surface)
+        if stem != key and " " not in stem_surface and stem_is_name \
                 and not (lexicon.is_last(surface) or lexicon.is_first(surface)):
             surface, key = stem_surface, stem  # "Müllers" -> "Müller"
         placeholder = self._new(k.PERSON, surface)
@@ -152,7 +156,10 @@ class Pseudonymiser:
     def pseudonymise(self, text: str) -> str:
         """``text`` with personal data replaced by placeholders; raises BadRequest beyond the size limit."""
         check_size(text)
-        spans = [(s.start, s.end, s.kind) for s in detect(text, self.kinds) if s.score >= self.min_score]
+        literals = [(m.start(), m.end(), LITERAL) for m in PLACEHOLDER.finditer(text)]
+        spans = [(s.start, s.end, s.kind) for s in detect(text, self.kinds, high_recall=self.high_recall)
+                 if s.score >= self.min_score and not any(a < s.end and s.start < b for a, b, _ in literals)]
+        spans += literals
         taken = [(s, e) for s, e, _ in spans]
         for start, end, _ in self._known(text, taken):
             surface = text[start:end]
@@ -160,9 +167,6 @@ class Pseudonymiser:
                          if key in (_key(kd, surface), _key(kd, _GENITIVE.sub("", surface)))), k.PERSON)
             spans.append((start, end, kind))
             taken.append((start, end))
-        for m in PLACEHOLDER.finditer(text):
-            if not any(s < m.end() and m.start() < e for s, e in taken):
-                spans.append((m.start(), m.end(), LITERAL))
         spans.sort()
         out: list[str] = []
         cursor = 0

@@ -11,11 +11,15 @@ from __future__ import annotations
 import functools
 import json
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from rathaus.safety.pii.features import sentence_features
 from rathaus.safety.pii.lexicon import MODELS, Lexicon, load_lexicon
+from rathaus.safety.pii.wordclass import WordClassifier, default_classifier
 
 MODEL_FILE = MODELS / "pii-crf.crfsuite"
 META_FILE = MODELS / "pii-crf.json"
@@ -32,16 +36,25 @@ class TaggedSpan:
 class NameTagger:
     """Tags PER and LOC spans in token lists. Thread-safe (one CRFsuite tagger per thread)."""
 
-    def __init__(self, model: Path = MODEL_FILE, meta: Path = META_FILE, lexicon: Lexicon | None = None):
+    def __init__(self, model: Path = MODEL_FILE, meta: Path = META_FILE, lexicon: Lexicon | None = None,
+                 classifier: WordClassifier | None = None):
         if not model.is_file():
-            raise FileNotFoundError(f"PII tagger model missing: {model} (train it with python -m rathaus.safety.train_pii)")
+            raise FileNotFoundError(f"PII tagger model missing: {model} (python -m rathaus.safety.train_pii)")
         self.model = model
         self.meta = json.loads(meta.read_text(encoding="utf-8")) if meta.is_file() else {}
         self.thresholds: dict[str, float] = self.meta.get("thresholds", {"PER": 0.5, "LOC": 0.5})
+        self.thresholds_high_recall: dict[str, float] = self.meta.get("thresholds_high_recall", self.thresholds)
         self.lexicon = lexicon or load_lexicon()
+        self._classifier = classifier
         self._local = threading.local()
 
-    def _tagger(self):  # noqa: ANN202 - pycrfsuite has no type hints
+    @property
+    def classifier(self) -> WordClassifier:
+        if self._classifier is None:
+            self._classifier = default_classifier()
+        return self._classifier
+
+    def _tagger(self):
         tagger = getattr(self._local, "tagger", None)
         if tagger is None:
             import pycrfsuite
@@ -52,12 +65,16 @@ class NameTagger:
             self._local.labels = set(tagger.labels())
         return tagger
 
-    def tag(self, words: list[str], thresholds: dict[str, float] | None = None) -> list[TaggedSpan]:
+    def tag(self, words: list[str], thresholds: dict[str, float] | None = None,
+            classes: Mapping[str, np.ndarray] | None = None) -> list[TaggedSpan]:
+        """Spans of one sentence; pass ``classes`` (WordClassifier.probabilities of all words) to batch them."""
         if not words:
             return []
+        if classes is None:
+            classes = self.classifier.probabilities(words)
         tagger = self._tagger()
         labels = self._local.labels
-        tagger.set(sentence_features(words, self.lexicon))
+        tagger.set(sentence_features(words, self.lexicon, classes))
         limits = thresholds or self.thresholds
         spans: list[TaggedSpan] = []
         taken = [False] * len(words)

@@ -11,11 +11,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rathaus.safety.pii.lexicon import words
+
 _TOKEN = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*|\S")
 MAX_SENTENCE_TOKENS = 200
-ABBREVIATIONS = frozenset(
-    "dr prof hr fr frl st str nr geb dipl ing med jur rer nat phil dres mag bzw ca vgl z b u a o ä usw inkl "
-    "abs art tel mob fax hrsg bd jh jhd mio mrd ggf evtl sog zt v h s d i e".split()
+ABBREVIATIONS = words(
+    "dr prof hr fr frl st str nr geb dipl ing med jur rer nat phil dres mag bzw ca vgl z b u a o ä usw inkl abs art "
+    "tel mob fax hrsg bd jh jhd mio mrd ggf evtl sog zt v h s d i e"
 )
 
 
@@ -36,7 +38,7 @@ def sentences(text: str) -> list[list[Token]]:
     current: list[Token] = []
     tokens = tokenize(text)
     for i, token in enumerate(tokens):
-        if current and (len(current) >= MAX_SENTENCE_TOKENS or "\n" in text[current[-1].end:token.start]):
+        if current and (len(current) >= MAX_SENTENCE_TOKENS or "\n" in text[current[-1].end : token.start]):
             units.append(current)
             current = []
         current.append(token)
