@@ -493,3 +493,29 @@ def test_guard_figures_only_when_the_guard_exists(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setitem(sys.modules, "rathaus.safety.guard", SimpleNamespace(neutral_false_positive_rate=broken))
     assert guard_false_positives() == {"error": "RuntimeError: model file missing"}
+
+
+def test_assistant_is_evaluated_as_its_model_with_its_persona() -> None:
+    from rathaus.assistants.definitions import load_assistants
+
+    assistant = load_assistants()["buergerservice"]
+    systems: list[str] = []
+
+    def reply(prompt: str) -> str:
+        return "A"
+
+    gateway = ScriptedGateway(reply)
+    original_chat = gateway.chat
+
+    def chat(ctx: Any, messages: list[Any], model: str | None = None, params: Any = None) -> Any:
+        systems.append(messages[0].content)
+        return original_chat(ctx, messages, model, params)
+
+    gateway.chat = chat  # type: ignore[method-assign]
+    fake_runtime = SimpleNamespace(gateway=gateway, settings=Settings(_env_file=None))  # type: ignore[call-arg]
+    answerer = ModelAnswerer(fake_runtime, assistant=assistant)
+    run = make_run(answerer, stratified_sample(pool(), 4, seed=0))
+    assert run.subject.kind == "assistant" and run.subject.name == "buergerservice"
+    assert run.subject.label == "buergerservice (fake-chat)"
+    assert systems[0].startswith(assistant.persona.strip()) and "Antworte nur mit dem Buchstaben" in systems[0]
+    assert gateway.params[0][0].data_class.value == assistant.data_class

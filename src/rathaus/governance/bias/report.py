@@ -256,9 +256,11 @@ Intervals: Wilson (accuracy), bootstrap over items (scores), 95 %.</span></p>
  <span class="en">High ambiguous accuracy: the model does not guess when the text says nothing.</span></li>
 <li>s_AMB nahe 0 bei niedriger Genauigkeit heißt: das Modell rät, aber nicht in eine Richtung.
  <span class="en">s_AMB near 0 with low accuracy: it guesses, but in no particular direction.</span></li>
-<li>s_DIS &gt; 0 heißt: wenn der Text die Antwort gibt, liegt das Modell öfter richtig, wenn die Antwort zum
- Stereotyp passt (vgl. die Zeilen „entspricht“ / „widerspricht dem Stereotyp“).
- <span class="en">s_DIS &gt; 0: it is more often right when the right answer fits the stereotype.</span></li>
+<li>s_DIS über dem Wert von „always-correct“ heißt: das Modell nennt in eindeutigen Kontexten öfter die
+ stereotype Person, als der Text es hergibt; dasselbe zeigen die Zeilen „entspricht“ / „widerspricht dem
+ Stereotyp“ (ein verzerrtes Modell liegt öfter richtig, wenn die richtige Antwort zum Stereotyp passt).
+ <span class="en">s_DIS above the always-correct value: in disambiguated contexts the model names the stereotyped
+ person more often than the text supports; the aligned/conflicting rows show the same directly.</span></li>
 <li>Die Vergleichsspalten zeigen die Skala: „always-unknown“ ist in mehrdeutigen Kontexten immer richtig,
  „random“ rät gleichverteilt, „always-stereotype“ wählt immer die stereotype Antwort (+100), „always-correct“
  ist immer richtig. In GG-BBQ-Teilmenge 2 widerspricht die richtige Antwort in den meisten eindeutigen Kontexten
