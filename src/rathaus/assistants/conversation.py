@@ -75,8 +75,8 @@ class Turn:
             self.data_class = DataClass.parse(chat.data_class)
             self.model = chat.model
             self.collection = _collection_name(session, chat)
-            self.system = _system_prompt(session, principal, chat)
             assistant = session.get(UserAssistant, chat.assistant_id) if chat.assistant_id else None
+            self.system = _system_prompt(assistant)
             self.policy = custom.policy(assistant)  # None: the platform's defaults
             self.history = [ChatMessage(m.role, m.content) for m in chats.messages(session, chat)
                             if m.role in ("user", "assistant") and m.status != "error"]
@@ -232,10 +232,7 @@ def _collection_name(session: Any, chat: Chat) -> str | None:
     return collection.name if collection else None
 
 
-def _system_prompt(session: Any, principal: Principal, chat: Chat) -> str:
-    if chat.assistant_id is None:
-        return SYSTEM_PROMPT
-    assistant = session.get(UserAssistant, chat.assistant_id)
+def _system_prompt(assistant: UserAssistant | None) -> str:
     if assistant is None:
         return SYSTEM_PROMPT
     return f"{assistant.system_prompt.strip()}\n\n(Du arbeitest für die Stadtverwaltung; erfinde keine Fakten.)"

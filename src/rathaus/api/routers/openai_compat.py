@@ -126,19 +126,16 @@ def _messages(req: ChatCompletionRequest) -> list[ChatMessage]:
     return out
 
 
+def _footprint(model: str, metrics: Metrics, ctx: CallContext, rerouted_from: str | None) -> dict[str, Any]:
+    """The rathaus extension every response carries: footprint and routing."""
+    return {**metrics.as_dict(), "model": model, "data_class": ctx.data_class.value, "rerouted_from": rerouted_from,
+            "request_id": ctx.request_id}
+
+
 def _rathaus(outcome: ChatOutcome, ctx: CallContext) -> dict[str, Any]:
-    """The rathaus extension of a completion: footprint, routing, audit entry and the safeguards' verdicts."""
-    return {
-        **outcome.metrics.as_dict(),
-        "model": outcome.model,
-        "data_class": ctx.data_class.value,
-        "rerouted_from": outcome.rerouted_from,
-        "request_id": ctx.request_id,
-        "audit_seq": outcome.audit_seq,
-        "safety": outcome.safety,
-        "warnings": outcome.warnings,
-        "withheld": outcome.replaced,
-    }
+    """The extension of a completion: footprint, routing, audit entry and the safeguards' verdicts."""
+    return {**_footprint(outcome.model, outcome.metrics, ctx, outcome.rerouted_from), "audit_seq": outcome.audit_seq,
+            "safety": outcome.safety, "warnings": outcome.warnings, "withheld": outcome.replaced}
 
 
 def _metric_headers(metrics: Metrics, model: str, ctx: CallContext) -> dict[str, str]:
@@ -272,7 +269,6 @@ async def embeddings(req: EmbeddingRequest, runtime: RuntimeDep, ctx: ContextDep
         "data": [{"object": "embedding", "index": i, "embedding": _encode(v, req.encoding_format)}
                  for i, v in enumerate(outcome.vectors)],
         "usage": {"prompt_tokens": outcome.metrics.prompt_tokens, "total_tokens": outcome.metrics.prompt_tokens},
-        "rathaus": {**outcome.metrics.as_dict(), "model": outcome.model, "data_class": ctx.data_class.value,
-                    "rerouted_from": outcome.rerouted_from, "request_id": ctx.request_id},
+        "rathaus": _footprint(outcome.model, outcome.metrics, ctx, outcome.rerouted_from),
     }
     return JSONResponse(body, headers=_metric_headers(outcome.metrics, outcome.model, ctx))
