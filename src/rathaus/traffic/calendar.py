@@ -69,15 +69,15 @@ def calendar_features(dates: Iterable[dt.date] | pd.DatetimeIndex) -> pd.DataFra
     is_public = index.isin(list(public))
 
     def free(days: pd.DatetimeIndex) -> np.ndarray:
-        return (days.weekday >= 5) | days.isin(list(public))
+        return (days.day_of_week >= 5) | days.isin(list(public))
 
     prev_free = free(index - pd.Timedelta(days=1))
     next_free = free(index + pd.Timedelta(days=1))
-    working = (index.weekday < 5) & ~is_public
+    working = (index.day_of_week < 5) & ~is_public
     school_flag = np.where(index.year.isin(list(covered)), index.isin(list(school)).astype(float), np.nan)
     christmas = ((index.month == 12) & (index.day >= 24)) | ((index.month == 1) & (index.day <= 6))
     return pd.DataFrame({
-        "weekday": index.weekday,
+        "weekday": index.day_of_week,
         "month": index.month,
         "doy_sin": np.sin(angle),
         "doy_cos": np.cos(angle),

@@ -113,7 +113,7 @@ def _log_baseline(data: DailyCounts, station: str) -> pd.Series:
     series = np.log(data.counts[station])
     idx = data.counts.index
     regime = data.regime(station).to_numpy()
-    keys = [regime, idx.month.to_numpy(), idx.weekday.to_numpy()]
+    keys = [regime, idx.month.to_numpy(), idx.day_of_week.to_numpy()]
     known = series.notna().to_numpy()
     profile = _profile(series[known], [k[known] for k in keys])
     values = _lookup(profile, keys)
@@ -150,10 +150,10 @@ def predict_linear(data: DailyCounts, station: str, days: pd.DatetimeIndex) -> n
 
 def predict_seasonal(data: DailyCounts, station: str, days: pd.DatetimeIndex) -> np.ndarray:
     series = data.counts[station].dropna()
-    fine = _profile(series, [series.index.month.to_numpy(), series.index.weekday.to_numpy()])
-    values = _lookup(fine, [days.month.to_numpy(), days.weekday.to_numpy()])
-    weekday = _profile(series, [series.index.weekday.to_numpy()])
-    values = np.where(np.isnan(values), _lookup(weekday, [days.weekday.to_numpy()]), values)
+    fine = _profile(series, [series.index.month.to_numpy(), series.index.day_of_week.to_numpy()])
+    values = _lookup(fine, [days.month.to_numpy(), days.day_of_week.to_numpy()])
+    weekday = _profile(series, [series.index.day_of_week.to_numpy()])
+    values = np.where(np.isnan(values), _lookup(weekday, [days.day_of_week.to_numpy()]), values)
     return np.where(np.isnan(values), float(series.median()), values)
 
 
@@ -164,8 +164,8 @@ def predict_ratio(data: DailyCounts, station: str, days: pd.DatetimeIndex) -> np
     neighbours = correlated_neighbours(data, station)
     known = series.dropna()
     profile = _profile(known, [regime[known.index].to_numpy(), known.index.month.to_numpy(),
-                               known.index.weekday.to_numpy()])
-    weekday_profile = _profile(known, [regime[known.index].to_numpy(), known.index.weekday.to_numpy()])
+                               known.index.day_of_week.to_numpy()])
+    weekday_profile = _profile(known, [regime[known.index].to_numpy(), known.index.day_of_week.to_numpy()])
 
     def average(day: pd.Timestamp) -> float:
         key = (int(regime.get(day, regime.iloc[-1])), day.month, day.weekday())
