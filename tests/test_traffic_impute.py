@@ -20,12 +20,12 @@ def synthetic_frame(days: int = 730, seed: int = 0) -> pd.DataFrame:
     (events nobody forecasts) × noise; B sees the same day effect at another level; C is unrelated noise."""
     rng = np.random.default_rng(seed)
     dates = pd.date_range("2021-01-01", periods=days, freq="D")
-    doy = dates.dayofyear.to_numpy()
+    doy = dates.day_of_year.to_numpy()
     temp = 10 - 10 * np.cos(2 * np.pi * (doy - 15) / 365) + rng.normal(0, 3, days)
     rain = np.where(rng.random(days) < 0.3, rng.gamma(1.5, 4, days), 0.0)
     shared = rng.normal(0, 0.25, days)  # the same unexplained swing at both stations
     weather = np.exp(0.03 * temp - 0.04 * rain)
-    base = WEEKLY[dates.weekday.to_numpy()] * weather * np.exp(shared)
+    base = WEEKLY[dates.day_of_week.to_numpy()] * weather * np.exp(shared)
     a = 2000 * base * np.exp(rng.normal(0, 0.05, days))
     b = 800 * base * np.exp(rng.normal(0, 0.05, days))
     c = 500 * np.exp(rng.normal(0, 0.3, days))

@@ -63,7 +63,7 @@ def calendar_features(dates: Iterable[dt.date] | pd.DatetimeIndex) -> pd.DataFra
     school = {pd.Timestamp(d) for d in school_holidays(years)}
     covered = {y for y, n in school_holiday_days_per_year(years).items() if n >= MIN_SCHOOL_HOLIDAY_DAYS}
 
-    doy = index.dayofyear.to_numpy() - 1
+    doy = index.day_of_year.to_numpy() - 1
     days_in_year = np.where(index.is_leap_year, 366, 365)
     angle = 2 * np.pi * doy / days_in_year
     is_public = index.isin(list(public))

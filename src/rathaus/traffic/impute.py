@@ -26,6 +26,9 @@ Methods
     neighbours of log count minus the neighbour's own month × weekday × regime median), with each neighbour's
     anomaly also as a feature; neighbours missing that day are NaN (the trees route them) and the anomaly is
     averaged over those present (0 with none).
+``blend``
+    the geometric mean of ``ratio`` and ``gbm`` (their errors differ: the ratio method carries the station's
+    own recent level, gbm the neighbours, weather and calendar).
 ``rathaus``
     per station and gap length (1, 2–3, 4+ days to the nearest known day), the method with the lowest MAE in an
     inner backtest on the station's own known days.
@@ -51,7 +54,8 @@ from rathaus.core.errors import BadRequest
 from rathaus.traffic.calendar import CALENDAR_COLUMNS, HOLIDAY_COLUMNS, calendar_features
 from rathaus.traffic.daily import DailyCounts
 
-METHODS = ("linear", "seasonal", "ratio", "gbm_plain", "gbm")
+METHODS = ("linear", "seasonal", "ratio", "gbm_plain", "gbm", "blend")
+BLEND_OF = ("ratio", "gbm")
 CHOSEN = "rathaus"
 ALPHA = 0.10
 INNER_FOLDS = 3
@@ -281,21 +285,30 @@ def inner_masks(known_days: pd.DatetimeIndex, seed: int, folds: int = INNER_FOLD
     return masks
 
 
-def _inner_residuals(data: DailyCounts, station: str, method: str, seed: int) -> pd.DataFrame:
+def _inner_predictions(data: DailyCounts, station: str, method: str, seed: int) -> pd.DataFrame:
+    """The method's predictions for the inner masks' days (truth, prediction, gap days), one row per day."""
     known_days = data.counts.index[data.counts[station].notna()]
     rows = []
     for mask in inner_masks(known_days, seed):
         inner = data.with_hidden(station, mask)
-        predicted = PREDICTORS[method](inner, station, mask)
-        truth = data.counts.loc[mask, station].to_numpy()
         rows.append(pd.DataFrame({
             "gap_days": gap_days(inner.counts[station], mask),
-            "log_residual": np.log(truth) - np.log(np.maximum(predicted, 1.0)),
-            "abs_error": np.abs(truth - predicted),
+            "truth": data.counts.loc[mask, station].to_numpy(),
+            "predicted": np.maximum(PREDICTORS[method](inner, station, mask), 0.0),
         }))
-    frame = pd.concat(rows, ignore_index=True)
+    return pd.concat(rows, ignore_index=True)
+
+
+def _residuals(predictions: pd.DataFrame) -> pd.DataFrame:
+    frame = predictions.copy()
+    frame["log_residual"] = np.log(frame["truth"]) - np.log(np.maximum(frame["predicted"], 1.0))
+    frame["abs_error"] = np.abs(frame["truth"] - frame["predicted"])
     frame["bucket"] = _bucket(frame["gap_days"].to_numpy())
     return frame
+
+
+def _blend(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.maximum(a, 1.0) * np.maximum(b, 1.0))
 
 
 def _intervals(value: np.ndarray, buckets: np.ndarray, residuals: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -337,20 +350,34 @@ def fill_all(data: DailyCounts, station: str, days: Iterable, methods: Sequence[
                          f"station {station!r} has too few known days (fewer than 30) to fill gaps")
     gaps = gap_days(hidden.counts[station], index)
     buckets = _bucket(gaps)
-    base = [m for m in METHODS if m in methods or CHOSEN in methods]
+    wanted = [m for m in METHODS if m in methods or CHOSEN in methods]
+    if "blend" in wanted:
+        wanted = list(dict.fromkeys([*[m for m in wanted if m != "blend"], *BLEND_OF, "blend"]))
+    values: dict[str, np.ndarray] = {}
+    inner: dict[str, pd.DataFrame] = {}
     results: dict[str, Filled] = {}
-    for method in base:
+    for method in wanted:
         started = time.perf_counter()
-        value = np.maximum(PREDICTORS[method](hidden, station, index), 0.0)
-        residuals = _inner_residuals(hidden, station, method, seed)
-        lower, upper = _intervals(value, buckets, residuals)
-        frame = pd.DataFrame({"value": value, "lower": lower, "upper": upper, "gap_days": gaps}, index=index)
+        if method == "blend":  # reuses its parts' fits and inner predictions (same masks)
+            values[method] = _blend(*(values[m] for m in BLEND_OF))
+            inner[method] = inner[BLEND_OF[0]].assign(
+                predicted=_blend(*(inner[m]["predicted"].to_numpy() for m in BLEND_OF)))
+        else:
+            values[method] = np.maximum(PREDICTORS[method](hidden, station, index), 0.0)
+            inner[method] = _inner_predictions(hidden, station, method, seed)
+        residuals = _residuals(inner[method])
+        lower, upper = _intervals(values[method], buckets, residuals)
+        frame = pd.DataFrame({"value": values[method], "lower": lower, "upper": upper, "gap_days": gaps},
+                             index=index)
         inner_mae = residuals.groupby("bucket")["abs_error"].mean().to_dict()
         inner_mae["all"] = float(residuals["abs_error"].mean())
-        results[method] = Filled(method, frame, inner_mae, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        if method == "blend":
+            seconds += sum(results[m].seconds for m in BLEND_OF)
+        results[method] = Filled(method, frame, inner_mae, seconds)
     if CHOSEN in methods:
         results[CHOSEN] = choose(results, buckets)
-    return {m: results[m] for m in methods}
+    return {m: results[m] for m in methods}  # in the order asked for
 
 
 def choose(results: dict[str, Filled], buckets: np.ndarray) -> Filled:
@@ -367,7 +394,7 @@ def choose(results: dict[str, Filled], buckets: np.ndarray) -> Filled:
         frames.append(results[method].frame[choice.to_numpy() == method])
     frame = pd.concat(frames).reindex(index)
     frame["method"] = choice
-    return Filled(CHOSEN, frame, picked, sum(f.seconds for f in results.values()))
+    return Filled(CHOSEN, frame, picked, sum(f.seconds for f in results.values() if f.method != "blend"))
 
 
 def fill(data: DailyCounts, station: str, days: Iterable, method: str = CHOSEN, seed: int = 0) -> pd.DataFrame:
