@@ -158,3 +158,16 @@ def test_unknown_station_and_missing_columns_are_bad_requests(tmp_path, data: Da
         run_eval(broken)
     with pytest.raises(BadRequest, match="not found"):
         run_eval(tmp_path / "absent.csv")
+
+
+def test_a_single_station_file_without_neighbours_or_weather_still_fills() -> None:
+    frame = synthetic_frame(400)
+    frame = frame[frame["zaehlstelle"] == "A"].drop(columns=["niederschlag", "bewoelkung", "sonnenstunden"])
+    counts = daily_counts_from_frame(frame, level_shifts={})
+    days = pd.date_range("2021-06-01", periods=10)
+    filled = fill_all(counts, "A", days, methods=("ratio", "gbm", "rathaus"))
+    for result in filled.values():
+        assert np.isfinite(result.frame["value"]).all()
+        # without weather and neighbours only the calendar is left: no precision, but no nonsense either
+        assert mae(counts, result.frame) < counts.counts["A"].mean()
+        assert (result.frame["value"] > 0.3 * counts.counts["A"].mean()).all()

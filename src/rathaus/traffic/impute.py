@@ -232,6 +232,9 @@ def _gbm() -> HistGradientBoostingRegressor:
 
 def _fit_predict_gbm(features: pd.DataFrame, target: pd.Series, days: pd.DatetimeIndex) -> np.ndarray:
     train = target.notna()
+    # a feature unknown on every training day (no neighbours, no weather, school holidays of an uncovered
+    # year) carries nothing and would break the binning: leave it out
+    features = features.loc[:, features[train.to_numpy()].notna().any(axis=0)]
     model = _gbm()
     # one thread: small data, and on a shared machine OpenMP's many threads made each fit ten times slower
     with warnings.catch_warnings(), threadpool_limits(limits=1):
