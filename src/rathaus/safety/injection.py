@@ -466,6 +466,20 @@ PATTERNS: list[Pattern] = [
                                r"mention|write|say|add|output|print|append|always)\b"),
     _p("output_control", 0.7, r"\b(in|bei)\s+(deiner|jeder|allen)\s+(antwort|ausgabe)\w*\b,?\s+(nenne|schreib\w*|"
                               r"erwaehne|gib|fuege|haenge|sag\w*|immer)\b"),
+    _p("output_control", 0.8, r"\b(schreibe?|setze?|fuege|haenge|nenne|erwaehne|gib|packe?|stelle?)\b" + W % 3 +
+                              r"(in|an|unter|vor|hinter|ueber|ans\s+ende)\s+(jede|deine|jeder|deiner|alle|allen)\s+"
+                              r"(\w+\s+)?(antwort|ausgabe|nachricht)\w*"),
+    _p("output_control", 0.45, r"\b(antworte|antwortet)\s+(\w+\s+)?(mit|nur|immer|stets)\b"),
+    _p("output_control", 0.45, r"\b(always|never)\s+(ends?|starts?|begins?|finish(es)?|says?|answers?|repl(y|ies)|"
+                               r"responds?|writes?|outputs?|includes?|adds?|prints?)\b" + W % 2 +
+                               r"(every|each|all|your|its|his|her|their|with)\b"),
+    _p("output_control", 0.3, r"\b(reply|respond|answer|finish|end|conclude|sign\s+off|start|begin)\s+"
+                              r"(it\s+|them\s+|this\s+|your\s+answer\s+|the\s+answer\s+)?with\b"),
+    _p("prompt_leak", 0.45, r"\b(put|wrap|format|place|print|write)\s+(them|it|this|everything|all\s+of\s+it|the\s+"
+                            r"(text|words|instructions|prompt|rules))\s+(in|into|as)\s+(a\s+)?(code\s*block|markdown|"
+                            r"json|base64)\b"),
+    _p("role_change", 0.7, r"\b(broken|break|breaks|freed|free)\s+(free\s+)?(of|from)\s+(the\s+)?(typical\s+)?"
+                           r"(confines|rules|restrictions|limitations|constraints|shackles)\b"),
     # instructions hidden in encodings
     _p("encoded", 0.6, r"\b(decode|dekodiere|entschluessele|base64|rot13)\b" + W % 6 +
                        r"(follow|execute|obey|befolge|fuehre|ausfuehren|and\s+do|und\s+tu|instructions?|anweisung\w*)"),
