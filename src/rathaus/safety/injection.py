@@ -162,6 +162,7 @@ def skeleton(text: str) -> Skeleton:
             put(_UMLAUTS[ch], i)
             continue
         if ch == "\u0308" and out and out[-1].lower() in "aou":  # decomposed umlaut
+            changed = True
             put("e", i)
             continue
         if ch == "\n":
@@ -171,6 +172,7 @@ def skeleton(text: str) -> Skeleton:
             put(" ", i)
             continue
         if ch in _FORMATTING:
+            changed = True
             continue
         if ch.isascii():
             put(ch, i)
@@ -196,13 +198,16 @@ def skeleton(text: str) -> Skeleton:
 
 
 _SPACED = re.compile(r"(?<![^\W\d_])(?:[^\W\d_][ .\-_·|/]){3,}[^\W\d_](?![^\W\d_])")
+_SPACED_SHORT = re.compile(r"(?<![^\W\d_])(?:[^\W\d_][ .\-_·|/]){1,}[^\W\d_](?![^\W\d_])")
 
 
 def _collapse_spacing(sk: Skeleton) -> Skeleton:
     """Letter-spaced words ("I g n o r i e r e") become words; runs of spaces become one space."""
     keep = [True] * len(sk.text)
     spaced: list[tuple[int, int, str]] = []
-    for m in _SPACED.finditer(sk.text):
+    # short words ("a n d", "i n") only where the text is letter-spaced elsewhere too
+    runs = _SPACED_SHORT if _SPACED.search(sk.text) else _SPACED
+    for m in runs.finditer(sk.text):
         for j in range(m.start() + 1, m.end(), 2):
             keep[j] = False
         spaced.append((*sk.span(m.start(), m.end()), m.group(0)[::2]))
