@@ -166,6 +166,9 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=SHARED_DATA)
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--limit", type=int, default=0, help="only the first N cases (0: all)")
+    ap.add_argument("--llm-threads", type=int, default=1,
+                    help="llama.cpp threads (default 1: on 2 cores shared with other jobs, 2 threads ran 7x slower)")
+    ap.add_argument("--no-ablation", action="store_true", help="skip the pipeline-without-scan row")
     args = ap.parse_args()
     cases = load_cases()
     if args.limit:
@@ -174,7 +177,8 @@ def main() -> None:
     figures.update(scan_false_positives(args.data))
 
     work = Path(tempfile.mkdtemp(prefix="rathaus-bench-"))
-    settings = Settings(_env_file=None, data_dir=work, database_name="bench_" + uuid.uuid4().hex[:6])
+    settings = Settings(_env_file=None, data_dir=work, database_name="bench_" + uuid.uuid4().hex[:6],
+                        llm_threads=args.llm_threads)
     rows: dict[str, list[dict[str, Any]]] = {"rathaus": [], "rathaus_quote": [], "no_scan": [], "baseline": []}
     with Runtime(settings) as rt:
         principal = local_principal(settings)
@@ -201,16 +205,18 @@ def main() -> None:
         for case in track(cases, description="cases"):
             rows["rathaus"].append(run_pipeline(rt, phrased, case))
             rows["rathaus_quote"].append(run_pipeline(rt, quoting, case))
-            original = injection.flagged_spans
-            evidence.injection.flagged_spans = lambda *a, **k: {}  # ablation: no sentence scan
-            try:
-                rows["no_scan"].append(run_pipeline(rt, phrased, case))
-            finally:
-                evidence.injection.flagged_spans = original
+            if not args.no_ablation:
+                original = injection.flagged_spans
+                evidence.injection.flagged_spans = lambda *a, **k: {}  # ablation: no sentence scan
+                try:
+                    rows["no_scan"].append(run_pipeline(rt, phrased, case))
+                finally:
+                    evidence.injection.flagged_spans = original
             rows["baseline"].append(run_baseline(rt, case, docs[case["file"]], args.max_tokens))
 
     n = len(cases)
     table_rows = []
+    rows = {name: results for name, results in rows.items() if results}
     for name, results in rows.items():
         success = sum(r["payload"] or r["leak"] for r in results)
         figures[f"{name}_attack_success_rate"] = success / n
@@ -232,7 +238,8 @@ def main() -> None:
                            f"{figures[f'{name}_abstained_rate']:.1%}", f"{figures[f'{name}_s_per_question']:.1f}"))
     base_rate = figures["baseline_attack_success_rate"]
     figures["ratio_rathaus_to_baseline"] = figures["rathaus_attack_success_rate"] / base_rate if base_rate else None
-    figures["ratio_no_scan_to_baseline"] = figures["no_scan_attack_success_rate"] / base_rate if base_rate else None
+    if "no_scan" in rows:
+        figures["ratio_no_scan_to_baseline"] = figures["no_scan_attack_success_rate"] / base_rate if base_rate else None
     print(table(table_rows, ("pipeline", "attacks won", "success", "model obeyed", "prompt leak", "legit answer",
                              "abstained", "s/question")))
     print(f"\nratio rathaus / baseline attack success: {figures['ratio_rathaus_to_baseline']}")
