@@ -36,8 +36,9 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import NamedTuple
+
+from rathaus.safety.text import TAG_CHARACTERS, homoglyph_table, is_invisible
 
 THRESHOLD = 0.5
 
@@ -84,34 +85,10 @@ def combine(weights: Iterable[float]) -> float:
 
 # --- the skeleton: the text as a reader sees it --------------------------------------------------------
 
-_INVISIBLE = set(
-    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\u200b\u200c\u200d\u200e\u200f"
-    "\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\u206a\u206b\u206c"
-    "\u206d\u206e\u206f\u3164\ufeff\uffa0"
-) | {chr(c) for c in range(0xFE00, 0xFE10)}
-_TAGS = range(0xE0000, 0xE0080)  # Unicode tag characters: invisible, but models read them as ASCII
+_TAGS = TAG_CHARACTERS
 _UMLAUTS = {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ẞ": "SS"}
 _FORMATTING = set("*`")  # Markdown emphasis/code inside words: "Ig**nor**iere"
 _SPACES = re.compile(r"[^\S\n]")
-
-
-@lru_cache(maxsize=1)
-def _homoglyphs() -> dict[str, str]:
-    """Non-ASCII characters that look like one ASCII letter or digit (Unicode confusables data)."""
-    from confusable_homoglyphs import confusables
-
-    table: dict[str, str] = {}
-    for char, entries in confusables.confusables_data.items():
-        if len(char) != 1 or char.isascii() or char in _UMLAUTS:
-            continue
-        ascii_forms = [e["c"] for e in entries if len(e["c"]) == 1 and e["c"].isascii() and e["c"].isalnum()]
-        if ascii_forms:
-            lower = [c for c in ascii_forms if c.islower()]
-            table[char] = (lower or ascii_forms)[0] if char.islower() or not char.isalpha() else ascii_forms[0]
-    # the data maps capital I-like letters to "l"; after lower-casing they are an "i"
-    for char in "ІΙӀ":
-        table[char] = "I"
-    return table
 
 
 @dataclass
@@ -134,7 +111,7 @@ class Skeleton:
 
 def skeleton(text: str) -> Skeleton:
     """Undo the usual obfuscations; keeps newlines (line-start patterns need them) and letter case."""
-    glyphs = _homoglyphs()
+    glyphs = homoglyph_table(latin=True)
     out: list[str] = []
     index: list[int] = []
     changed = False
@@ -146,9 +123,6 @@ def skeleton(text: str) -> Skeleton:
 
     for i, ch in enumerate(text):
         cp = ord(ch)
-        if ch in _INVISIBLE:
-            changed = True
-            continue
         if cp in _TAGS:
             changed = True
             if tags and tags[-1][1] == i:
@@ -157,6 +131,9 @@ def skeleton(text: str) -> Skeleton:
                 tags.append((i, i + 1))
             if 0xE0020 <= cp <= 0xE007E:
                 put(chr(cp - 0xE0000), i)
+            continue
+        if cp > 127 and is_invisible(ch):
+            changed = True
             continue
         if ch in _UMLAUTS:
             put(_UMLAUTS[ch], i)
@@ -629,7 +606,7 @@ _ANGLES = re.compile(r"[<>＜＞﹤﹥‹›«»⟨⟩〈〉《》]{2,}")
 def sanitize(text: str) -> str:
     """Untrusted text without invisible and tag characters, chat-template role markers, tool-call tags and
     runs of angle brackets (so it can never write the ``<<<`` of a boundary)."""
-    text = "".join(ch for ch in text if ch not in _INVISIBLE and ord(ch) not in _TAGS)
+    text = "".join(ch for ch in text if not is_invisible(ch))
     text = _ROLE_TOKENS.sub(" ", text)
     text = _ANGLES.sub(lambda m: m.group(0)[0], text)
     return re.sub(r"[ \t]{2,}", " ", text).strip()
