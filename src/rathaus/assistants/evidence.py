@@ -15,17 +15,9 @@ from typing import Any
 
 import numpy as np
 
-INJECTION_PATTERNS = re.compile(
-    r"(ignore|disregard|forget)\s+(all\s+|any\s+)?(previous|prior|above|earlier|the)\s+(instructions|rules|prompts?)"
-    r"|ignorier\w*\s+(alle\s+)?(vorherigen|bisherigen|obigen|vorigen)\s+(anweisungen|regeln|instruktionen)"
-    r"|vergiss\s+(alle\s+)?(vorherigen|bisherigen)?\s*(anweisungen|regeln)"
-    r"|(system\s*prompt|systemprompt|systemanweisung)"
-    r"|you\s+are\s+now\s+|du\s+bist\s+(jetzt|ab\s+sofort|nun)\s+"
-    r"|new\s+instructions?\s*:|neue\s+anweisung(en)?\s*:"
-    r"|(antworte|answer|respond|reply)\s+(nur|only|ausschließlich)\s+(mit|with)\b"
-    r"|\b(gib|reveal|print|show|output)\s+.{0,30}(prompt|anweisungen|instructions)",
-    re.IGNORECASE,
-)
+from rathaus.safety import injection
+from rathaus.safety.injection import looks_like_injection  # noqa: F401  (kept for callers of this module)
+
 WORD = re.compile(r"\w+", re.UNICODE)
 SENTENCE_END = re.compile(r"[.!?…:;»«\"“”)]\s*$")
 # e-mail and letter headers ("Betreff: …", "Von: …") carry no answer, but match many question words
@@ -41,10 +33,6 @@ def normalise(text: str) -> str:
 
 def quote_is_verbatim(quote: str, source_text: str) -> bool:
     return bool(quote.strip()) and normalise(quote) in normalise(source_text)
-
-
-def looks_like_injection(text: str) -> bool:
-    return bool(INJECTION_PATTERNS.search(text))
 
 
 @lru_cache(maxsize=16)
@@ -114,15 +102,44 @@ class Candidate:
     text: str
 
 
+@dataclass
+class Removed:
+    """A sentence left out of the evidence because it reads as an instruction to the model."""
+
+    hit: Any
+    start: int  # within the chunk text
+    end: int
+    kinds: list[str]
+    score: float
+
+    def audit(self) -> dict[str, Any]:
+        """For the audit log: where it was and what it was, never the text itself (only its hash)."""
+        from rathaus.core.audit import content_hash
+
+        return {"document_id": self.hit.document_id, "chunk_id": self.hit.chunk_id,
+                "start": self.hit.start + self.start, "end": self.hit.start + self.end, "kinds": self.kinds,
+                "score": self.score, "sha256": content_hash(self.hit.text[self.start:self.end])}
+
+
 def candidates(hits: list[Any], max_hits: int = 4, max_chars: int = 600) -> tuple[list[Candidate], int]:
     """Sentences of the top hits, minus those that look like injected instructions (counted)."""
+    cands, removed = screen(hits, max_hits, max_chars)
+    return cands, len(removed)
+
+
+def screen(hits: list[Any], max_hits: int = 4, max_chars: int = 600) -> tuple[list[Candidate], list[Removed]]:
+    """Sentences of the top hits that may serve as evidence, and those removed as planted instructions
+    (``rathaus.safety.injection.flagged_spans``: a sentence that reads as an instruction to a model, and
+    its neighbours in the paragraph that carry its payload)."""
     out: list[Candidate] = []
-    injected = 0
+    removed: list[Removed] = []
     for rank, hit in enumerate(hits[:max_hits], 1):
-        for start, end in sentence_spans(hit.text, hit.language):
+        spans = sentence_spans(hit.text, hit.language)
+        flagged = injection.flagged_spans(hit.text, spans)
+        for i, (start, end) in enumerate(spans):
             sentence = hit.text[start:end]
-            if looks_like_injection(sentence):
-                injected += 1
+            if i in flagged:
+                removed.append(Removed(hit, start, end, flagged[i].kinds, flagged[i].score))
                 continue
             words = len(WORD.findall(sentence))
             if HEADER_LINE.match(sentence) or words < 4:
@@ -133,7 +150,7 @@ def candidates(hits: list[Any], max_hits: int = 4, max_chars: int = 600) -> tupl
                 sentence = sentence[:max_chars].rsplit(" ", 1)[0]
                 end = start + len(sentence)
             out.append(Candidate(hit, rank, start, end, sentence))
-    return out, injected
+    return out, removed
 
 
 def select(question: str, question_vector: list[float], cands: list[Candidate], sentence_vectors: list[list[float]],

@@ -19,7 +19,6 @@ import ast
 import hashlib
 import json
 import random
-import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from rathaus.core.errors import BadRequest
+from rathaus.safety.text import strip_invisible
 
 REQUIRED = ("context", "question", "choice_0", "choice_1", "choice_2", "label", "question_type", "context_type",
             "known_stereotyped_groups", "choice_info")
@@ -41,7 +41,6 @@ UNKNOWN_TAG = "unknown"
 _GROUP_TAGS = {"m": "M", "man": "M", "men": "M", "boy": "M", "boys": "M", "mann": "M", "männer": "M",
                "f": "F", "woman": "F", "women": "F", "girl": "F", "girls": "F", "frau": "F", "frauen": "F"}
 _TRANS_TAGS = ("non_binary", "nonbinary", "trans")
-_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
 
 class LineProblem(ValueError):
@@ -97,7 +96,7 @@ class LoadResult:
 
 def clean_text(value: str) -> str:
     """NFC, without zero-width and bidi control characters, whitespace collapsed."""
-    return " ".join(_INVISIBLE.sub("", unicodedata.normalize("NFC", value)).split())
+    return " ".join(strip_invisible(unicodedata.normalize("NFC", value)).split())
 
 
 def _text(record: dict[str, Any], key: str) -> str:

@@ -15,6 +15,7 @@ import unicodedata
 
 from rathaus.governance.bias.items import Item
 from rathaus.models.types import ChatMessage
+from rathaus.safety.text import strip_invisible
 
 PROMPT_VERSION = "gg-bbq-de-v1"
 LETTERS = ("A", "B", "C")
@@ -31,7 +32,6 @@ UNKNOWN_PHRASES = (
 )
 _HOMOGLYPHS = str.maketrans({"А": "A", "В": "B", "С": "C", "а": "a", "с": "c", "Α": "A", "Β": "B", "ϲ": "c",
                              "Ⅽ": "C", "ⅽ": "c"})
-_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _MARKUP = re.compile(r"[*_`#>\"'„“”‚‘’«»]")
 _LEADING_LETTER = re.compile(r"^[\s(\[]*(?:([ABC])(?=$|[\s).:,;\]!-])|([abc])(?=$|[).:\]]))")
 _NAMED_LETTER = re.compile(r"(?i:antwort|answer|option|buchstabe|lösung|loesung|choice|auswahl)\s*"
@@ -58,7 +58,7 @@ def build_messages(item: Item, order: tuple[int, int, int], persona: str | None 
 
 def normalise_reply(text: str) -> str:
     text = unicodedata.normalize("NFKC", text or "").translate(_HOMOGLYPHS)
-    text = _MARKUP.sub("", _INVISIBLE.sub("", text))
+    text = _MARKUP.sub("", strip_invisible(text))
     return " ".join(text.split())
 
 

@@ -9,9 +9,9 @@ Steps (each one is reported as a reason when it changed something):
    (``<b>Id</b>iot`` → ``Idiot``). Plain text is left alone: only texts with real tags count as HTML.
 2. Character level (``clean_text``): HTML entities decoded; Unicode NFKC (full-width and mathematical letters
    → ASCII); invisible characters (zero-width space/joiners, soft hyphen, word joiner, BOM, bidi controls,
-   Hangul fillers, Braille blank) and combining marks (Zalgo text) removed; homoglyphs (Cyrillic, Greek,
-   Armenian … lookalikes from Unicode's confusables list, package ``confusable-homoglyphs``) mapped to Latin
-   letters when the text is mostly Latin, otherwise only inside words that mix scripts (Russian or Greek
+   Hangul fillers, Braille blank: ``rathaus.safety.text``) and combining marks (Zalgo text) removed; homoglyphs
+   (Cyrillic, Greek, Armenian … lookalikes, ``rathaus.safety.text.homoglyph_table``) mapped to Latin letters
+   when the text is mostly Latin, otherwise only inside words that mix scripts (Russian or Greek
    text stays readable); letters spaced out with blanks, dots, dashes, underscores or stars
    (``I d i o t``, ``I.d.i.o.t``) joined when at least three single letters follow each other (not after
    "dot space" as in ``z. B. u. a.``); leetspeak (``1d10t``, ``H1tl3r``, ``Schl@mpe``) mapped back to letters
@@ -22,15 +22,15 @@ Steps (each one is reported as a reason when it changed something):
 from __future__ import annotations
 
 import html
-import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import regex
+
+from rathaus.safety.text import homoglyph_table, is_latin, strip_invisible
 
 REASON_HTML = "HTML: sichtbarer und versteckter Text getrennt / HTML extracted"
 REASON_MARKDOWN = "Markdown: Text extrahiert / Markdown extracted"
@@ -43,9 +43,6 @@ REASON_HOMOGLYPHS = "Homoglyphen ersetzt / homoglyphs normalised"
 REASON_SPACING = "gesperrte Buchstaben zusammengefügt / spaced-out letters joined"
 REASON_LEET = "Leetspeak zurückübersetzt / leetspeak normalised"
 
-# Invisible: Unicode category Cf (format: zero-width space/joiners, soft hyphen, BOM, bidi controls, tags) and a
-# few blank letters; combining marks: category Mn. The ``regex`` package knows the categories (``re`` does not).
-_INVISIBLE = regex.compile(r"[\p{Cf}\u034f\u115f\u1160\u3164\uffa0\u2800\u180e]")
 _MARKS = regex.compile(r"\p{Mn}")
 _NON_LATIN_LETTER = regex.compile(r"(?!\p{Latin})\p{L}")
 _LEET_CANDIDATE = re.compile(r"(?:[013457$!€|]|(?<=[^\W\d_])@)[^\W\d_]")  # not "@user": mentions stay
@@ -92,49 +89,23 @@ class Normalised:
 
 # --- homoglyphs ----------------------------------------------------------------------------------------
 @lru_cache(maxsize=1)
-def homoglyph_table() -> dict[int, str]:
-    """Non-Latin letters and digits that look like an ASCII letter → that letter (case kept).
-
-    Built from Unicode's confusables list shipped in ``confusable-homoglyphs``. A few entries whose
-    skeleton differs from what a reader sees are fixed (Cyrillic/Greek capital I looks like ``I``, not ``l``).
-    """
-    import confusable_homoglyphs
-
-    data = json.loads((Path(confusable_homoglyphs.__file__).parent / "confusables.json").read_text("utf-8"))
-    table: dict[int, str] = {}
-    for char, glyphs in data.items():
-        if len(char) != 1 or char.isascii() or not (char.isalpha() or char.isdigit()):
-            continue
-        name = unicodedata.name(char, "")
-        if "LATIN" in name:
-            continue
-        targets = [g["c"] for g in glyphs if len(g["c"]) == 1 and g["c"].isascii() and g["c"].isalpha()]
-        if not targets:
-            continue
-        target = targets[0]
-        if name.endswith(("LETTER I", "LETTER IOTA", "LETTER BYELORUSSIAN-UKRAINIAN I", "LETTER PALOCHKA")):
-            target = "i"
-        table[ord(char)] = target.upper() if char.isupper() else target.lower()
-    return table
-
-
-def _is_latin(char: str) -> bool:
-    return char.isascii() or "LATIN" in unicodedata.name(char, "")
+def _translation() -> dict[int, str]:
+    return str.maketrans(homoglyph_table(digits=True))
 
 
 def _map_homoglyphs(text: str) -> str:
-    table = homoglyph_table()
+    table = _translation()
     letters = [c for c in text if c.isalpha()]
     if not letters or not any(ord(c) in table for c in letters):
         return text
-    latin = sum(_is_latin(c) for c in letters)
+    latin = sum(is_latin(c) for c in letters)
     if latin * 2 >= len(letters):
         return text.translate(table)
 
     def mixed(match: re.Match[str]) -> str:
         word = match.group(0)
         alpha = [c for c in word if c.isalpha()]
-        return word.translate(table) if any(_is_latin(c) for c in alpha) and not all(map(_is_latin, alpha)) else word
+        return word.translate(table) if any(is_latin(c) for c in alpha) and not all(map(is_latin, alpha)) else word
 
     return _WORDISH.sub(mixed, text)
 
@@ -174,7 +145,7 @@ def clean_text(text: str, changes: list[str] | None = None) -> str:
     if not text.isascii():  # the next four steps cannot change pure ASCII
         if not unicodedata.is_normalized("NFKC", text):
             text = note(REASON_NFKC, text, unicodedata.normalize("NFKC", text))
-        text = note(REASON_INVISIBLE, text, _INVISIBLE.sub("", text))
+        text = note(REASON_INVISIBLE, text, strip_invisible(text))
         # after NFKC, letters with a precomposed form (ä, ş, é) are one code point; what is left is stacked marks
         text = note(REASON_COMBINING, text, _MARKS.sub("", text))
         if _NON_LATIN_LETTER.search(text):

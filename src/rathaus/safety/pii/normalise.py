@@ -1,6 +1,7 @@
 """Undo the usual dodges before detection, and remember where every character came from.
 
-Detection runs on a normalised copy of the text: zero-width characters and soft hyphens removed,
+Detection runs on a normalised copy of the text: zero-width characters and soft hyphens removed
+(the invisible characters and look-alike letters of ``rathaus.safety.text``),
 every kind of space made a plain space, compatibility forms folded (NFKC: full-width digits,
 mathematical letters), combining accents composed, Cyrillic/Greek look-alikes inside Latin words
 folded to Latin (``Müllеr`` with a Cyrillic ``е``), and HTML tags replaced by a space (their quoted
@@ -12,18 +13,13 @@ callers never see normalised offsets. Everything is one pass over the text (line
 
 from __future__ import annotations
 
-import functools
 import html
 import re
 import unicodedata
 from dataclasses import dataclass
 
-# Characters that render as nothing (or are meant to be invisible) and are used to split words.
-INVISIBLE = frozenset(
-    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\u200b\u200c\u200d\u200e\u200f"
-    "\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\u206a\u206b"
-    "\u206c\u206d\u206e\u206f\u3164\ufeff\uffa0" + "".join(chr(c) for c in range(0xFE00, 0xFE10))
-)
+from rathaus.safety.text import homoglyph_table, is_invisible, is_latin
+
 LINE_BREAKS = frozenset("\u2028\u2029\u0085")
 _HTML_HINT = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9-]*|/[a-zA-Z][a-zA-Z0-9-]*|!--)[^<>]{0,2000}>")
 _HTML_TOKEN = re.compile(r"<!--.*?-->|<[a-zA-Z/!][^<>]{0,10000}>"
@@ -32,26 +28,6 @@ _HTML_TOKEN = re.compile(r"<!--.*?-->|<[a-zA-Z/!][^<>]{0,10000}>"
 _ATTR_VALUE = re.compile(r"""=\s*(?:"([^"]*)"|'([^']*)')""")
 _WORD = re.compile(r"[^\W\d_]+")
 _SKIP_TAG = re.compile(r"</?(?:script|style)\b", re.IGNORECASE)
-
-
-@functools.cache
-def _fold_table() -> dict[str, str]:
-    """Non-Latin characters that look like one ASCII letter, from Unicode's confusables (confusable-homoglyphs)."""
-    from confusable_homoglyphs import categories, confusables
-
-    table: dict[str, str] = {}
-    data = confusables.confusables_data
-    # letters first so that a Cyrillic "О" becomes the letter O, not the digit 0
-    for target in [chr(c) for c in range(ord("a"), ord("z") + 1)] + [chr(c) for c in range(ord("A"), ord("Z") + 1)]:
-        for entry in data.get(target, ()):
-            char = entry["c"]
-            if len(char) == 1 and not char.isascii() and char.isalpha() and categories.alias(char) != "LATIN":
-                table.setdefault(char, target)
-    return table
-
-
-def _is_latin(char: str) -> bool:
-    return char.isascii() or "LATIN" in unicodedata.name(char, "")
 
 
 @dataclass(frozen=True)
@@ -93,7 +69,7 @@ class _Builder:
             pos = offset + i
             if char.isascii():
                 add(char, pos, pos + 1)
-            elif char in INVISIBLE:
+            elif is_invisible(char):
                 continue
             elif char in LINE_BREAKS:
                 add("\n", pos, pos + 1)
@@ -156,19 +132,19 @@ def _fold_homoglyphs(text: str) -> str:
     """Fold look-alike letters to Latin in words that mix scripts, or in all-look-alike words of Latin text."""
     if text.isascii():
         return text
-    table = _fold_table()
+    table = homoglyph_table()
     if not any(char in table for char in text):
         return text
     letters = [c for c in text if c.isalpha()]
-    mostly_latin = sum(_is_latin(c) for c in letters) * 2 > len(letters)
+    mostly_latin = sum(is_latin(c) for c in letters) * 2 > len(letters)
     pieces: list[str] = []
     cursor = 0
     for match in _WORD.finditer(text):
         word = match.group()
         if not any(c in table for c in word):
             continue
-        has_latin = any(_is_latin(c) for c in word)
-        all_foldable = all(_is_latin(c) or c in table for c in word)
+        has_latin = any(is_latin(c) for c in word)
+        all_foldable = all(is_latin(c) or c in table for c in word)
         if has_latin or (mostly_latin and all_foldable):
             pieces.append(text[cursor:match.start()])
             pieces.append("".join(table.get(c, c) for c in word))
