@@ -138,7 +138,8 @@ def _norm(name: str) -> str:
     return name.strip().strip('"').strip().lstrip("\ufeff").lower().replace(" ", "_")
 
 
-def _read_rows(text: str, name: str) -> tuple[list[str], list[list[str]], list[int], str]:
+def _read_rows(text: str, name: str) -> tuple[list[str], list[str], list[list[str]], list[int], str]:
+    """(normalised header, header as written, rows, their line numbers, delimiter)."""
     first = text.lstrip("\ufeff").split("\n", 1)[0]
     delimiter = sniff_delimiter(first)
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter)
@@ -154,7 +155,8 @@ def _read_rows(text: str, name: str) -> tuple[list[str], list[list[str]], list[i
         raise TrafficFileError(f"{name}: kein lesbares CSV / not a readable CSV: {exc}") from None
     while header and not header[-1].strip():  # empty trailing columns
         header.pop()
-    return [_norm(h) for h in header], rows, lines, delimiter
+    raw = [h.strip().strip('"').strip().lstrip("\ufeff") for h in header]
+    return [_norm(h) for h in header], raw, rows, lines, delimiter
 
 
 def detect_kind(header: list[str], rows: list[list[str]], name: str) -> str:
@@ -387,25 +389,25 @@ def parse(data: bytes, name: str = "file", kind: str = "auto") -> ParsedFile:
     if kind != "auto" and kind not in KINDS:
         raise TrafficFileError(f"unknown kind {kind!r}; use auto, {', '.join(KINDS)}")
     text, encoding = decode(data, name)
-    header, rows, lines, delimiter = _read_rows(text, name)
+    header, written, rows, lines, delimiter = _read_rows(text, name)
     found = detect_kind(header, rows, name)
     if kind != "auto" and kind != found and not {kind, found} <= {"bike-daily", "bike-15min"}:
         raise TrafficFileError(f"{name}: die Datei ist {found}, nicht {kind} / the file is {found}, not {kind}")
     kind = found if kind == "auto" else kind
+    if not rows:
+        raise TrafficFileError(f"{name}: keine Datenzeilen / no data rows below the header")
     problems = Problems()
     empty_counts = pd.DataFrame({"station": [], "channel": [], "ts": [], "value": [], "line": []})
     if kind == "stations":
         stations = read_stations(header, rows, lines, problems)
         return ParsedFile(kind, "", encoding, delimiter, len(rows), empty_counts, None, stations, problems)
     if kind == "detectors":
-        counts, empty, dups, cells = read_detectors(header, rows, lines, delimiter, problems)
+        counts, empty, dups, cells = read_detectors(written, rows, lines, delimiter, problems)
         weather = None
         resolution = "15min"
     else:
         counts, weather, empty, dups, cells = read_bike(header, rows, lines, kind, delimiter, problems)
         resolution = "day" if kind == "bike-daily" else "15min"
-    if not rows:
-        raise TrafficFileError(f"{name}: keine Datenzeilen / no data rows below the header")
     return ParsedFile(kind, resolution, encoding, delimiter, len(rows), counts, weather, [], problems, empty, dups,
                       cells)
 

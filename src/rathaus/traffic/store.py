@@ -149,7 +149,8 @@ def list_stations(session_or_db: Any) -> list[dict[str, Any]]:
     series: dict[str, list[dict[str, Any]]] = {}
     for sid, channel, resolution, n, first, last in rows:
         series.setdefault(sid, []).append({"channel": channel, "resolution": resolution, "values": n,
-                                           "first": first.isoformat(), "last": last.isoformat()})
+                                           "first": first.astimezone(dt.UTC).isoformat(),
+                                           "last": last.astimezone(dt.UTC).isoformat()})
     return [{**_station_dict(s), "series": series.get(s.id, [])} for s in stations]
 
 
@@ -201,11 +202,11 @@ def _reject_unknown(parsed: ParsedFile, known: set[str], create: bool) -> tuple[
             "not in the station metadata; import it with --stations or pass --create-stations")
     if parsed.kind == "detectors":
         for det in unknown:
-            parsed.problems.add(1, det, f"unbekannter Detektor {det!r}, {hint}")
+            parsed.problems.add(1, det, f"unbekannter Detektor / unknown detector {det!r}: {hint}")
     else:
         first = counts[mask].drop_duplicates("line")
         parsed.problems.add_many(first["line"], "zaehlstelle",
-                                 [f"unbekannte Zählstelle {s!r}, {hint}" for s in first["station"]])
+                                 [f"unbekannte Zählstelle / unknown station {s!r}: {hint}" for s in first["station"]])
     rejected = int(mask.sum())
     parsed.counts = counts[~mask].reset_index(drop=True)
     if parsed.weather is not None:
@@ -305,10 +306,11 @@ def import_file(session_or_db: Any, path: Path | str | bytes, *, kind: str = "au
         ids = set(parsed.counts["station"].unique()) | (
             set(parsed.weather["station"].unique()) if parsed.weather is not None else set())
         known = set(session.scalars(sa.select(TrafficStation.id).where(TrafficStation.id.in_(ids)))) if ids else set()
+        rejected = parsed.rejected  # before rows of unknown stations leave parsed.counts
         to_create, unknown_rejected = _reject_unknown(parsed, known, create_stations)
         created, _ = _upsert_stations(session, to_create)
         report = _report(parsed, name, data)
-        report.rejected = parsed.rejected + unknown_rejected
+        report.rejected = rejected + unknown_rejected
         report.stations_created = created
         report.stations = sorted(set(parsed.counts["station"].unique()))
         report.import_id = _record(session, report, user)
