@@ -35,6 +35,7 @@ from rathaus.traffic.schema import (
 )
 
 COPY_CHUNK = 200_000
+WORK_MEM = "256MB"  # hash joins of a few million keys stay in memory
 WEATHER_COLUMNS = ("min_temp", "max_temp", "precipitation", "cloud_cover", "sunshine_hours")
 Progress = Callable[[int, int], None]
 
@@ -64,6 +65,7 @@ class ImportReport:
     problems: list[Problem] = field(default_factory=list)
     problems_total: int = 0
     seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # copy, compare, insert (seconds)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -219,43 +221,57 @@ def _copy(session: Session, table: str, frame: pd.DataFrame, progress: Progress 
     columns = ", ".join(frame.columns)
     with conn.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)") as copy:
         for start in range(0, len(frame), COPY_CHUNK):
-            chunk = frame.iloc[start:start + COPY_CHUNK]
-            copy.write(chunk.to_csv(header=False, index=False, date_format="%Y-%m-%d %H:%M:%S+00"))
+            copy.write(frame.iloc[start:start + COPY_CHUNK].to_csv(header=False, index=False))
             if progress:
                 progress(min(start + COPY_CHUNK, len(frame)), total)
 
 
 def _store_counts(session: Session, parsed: ParsedFile, import_id: int, report: ImportReport,
                   progress: Progress | None) -> None:
+    """COPY into a temp table, compare with what is stored, insert only the new keys."""
+    timings, t0 = report.timings, time.perf_counter()
     counts = parsed.counts
     total = len(counts) + 1
+    session.execute(sa.text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
     session.execute(sa.text("DROP TABLE IF EXISTS tmp_traffic_counts"))
     session.execute(sa.text(
-        "CREATE TEMP TABLE tmp_traffic_counts (station_id text, channel text, resolution text, ts timestamptz, "
-        "value integer, line integer) ON COMMIT DROP"))
-    frame = pd.DataFrame({"station_id": counts["station"], "channel": counts["channel"],
-                          "resolution": parsed.resolution, "ts": counts["ts"], "value": counts["value"],
-                          "line": counts["line"]})
+        "CREATE TEMP TABLE tmp_traffic_counts (station_id text, channel text, epoch bigint, value integer, "
+        "line integer) ON COMMIT DROP"))
+    epoch = counts["ts"].astype("datetime64[s, UTC]").astype("int64") if len(counts) else counts["ts"]
+    frame = pd.DataFrame({"station_id": counts["station"], "channel": counts["channel"], "epoch": epoch,
+                          "value": counts["value"], "line": counts["line"]})
     _copy(session, "tmp_traffic_counts", frame, progress, total)
+    timings["copy"] = time.perf_counter() - t0
     session.execute(sa.text("ANALYZE tmp_traffic_counts"))
-    join = ("FROM tmp_traffic_counts t JOIN traffic_counts c ON c.station_id = t.station_id "
-            "AND c.channel = t.channel AND c.resolution = t.resolution AND c.ts = t.ts")
-    report.unchanged, report.conflicts = session.execute(sa.text(
-        f"SELECT count(*) FILTER (WHERE c.value = t.value), count(*) FILTER (WHERE c.value <> t.value) {join}")).one()
+    # one pass: the stored value of every key of the file (NULL when new)
+    session.execute(sa.text(
+        "CREATE TEMP TABLE tmp_traffic_cmp ON COMMIT DROP AS SELECT t.station_id, t.channel, t.epoch, t.value, "
+        "t.line, c.value AS old, c.import_id AS old_import FROM tmp_traffic_counts t LEFT JOIN traffic_counts c "
+        "ON c.station_id = t.station_id AND c.channel = t.channel AND c.resolution = :r "
+        "AND c.ts = to_timestamp(t.epoch)"), {"r": parsed.resolution})
+    report.unchanged, report.conflicts, new = session.execute(sa.text(
+        "SELECT count(*) FILTER (WHERE old = value), count(*) FILTER (WHERE old <> value), "
+        "count(*) FILTER (WHERE old IS NULL) FROM tmp_traffic_cmp")).one()
+    timings["compare"] = time.perf_counter() - t0 - timings["copy"]
     if report.conflicts:
         rows = session.execute(sa.text(
-            f"SELECT t.line, t.channel, t.station_id, t.ts, t.value, c.value, c.import_id {join} "
-            f"WHERE c.value <> t.value ORDER BY t.line LIMIT {MAX_PROBLEMS}")).all()
-        for line, channel, station, ts, new, old, old_import in rows:
+            f"SELECT line, channel, station_id, to_timestamp(epoch), value, old, old_import FROM tmp_traffic_cmp "
+            f"WHERE old <> value ORDER BY line LIMIT {MAX_PROBLEMS}")).all()
+        for line, channel, station, ts, new_value, old, old_import in rows:
             parsed.problems.add(line, channel, f"Konflikt: {station} {ts.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC hat "
-                                               f"gespeichert {old} (Import {old_import}), Datei {new} – Original "
-                                               f"behalten / conflict: stored {old}, file {new} – original kept")
+                                               f"gespeichert {old} (Import {old_import}), Datei {new_value} – "
+                                               f"Original behalten / conflict: stored {old}, file {new_value} – "
+                                               "original kept")
         parsed.problems.total += report.conflicts - len(rows)
-    result = session.execute(sa.text(
-        "INSERT INTO traffic_counts (station_id, channel, resolution, ts, value, import_id) "
-        "SELECT station_id, channel, resolution, ts, value, :import_id FROM tmp_traffic_counts "
-        "ON CONFLICT DO NOTHING"), {"import_id": import_id})
-    report.stored = result.rowcount  # type: ignore[attr-defined]
+    report.stored = 0
+    if new:
+        result = session.execute(sa.text(
+            "INSERT INTO traffic_counts (station_id, channel, resolution, ts, value, import_id) "
+            "SELECT station_id, channel, :r, to_timestamp(epoch), value, :import_id FROM tmp_traffic_cmp "
+            "WHERE old IS NULL ORDER BY station_id, channel, epoch ON CONFLICT DO NOTHING"),  # index order
+            {"import_id": import_id, "r": parsed.resolution})
+        report.stored = result.rowcount  # type: ignore[attr-defined]
+    timings["insert"] = time.perf_counter() - t0 - timings["copy"] - timings["compare"]
     if progress:
         progress(total, total)
 

@@ -63,7 +63,7 @@ def upgrade() -> None:
         sa.Column("resolution", sa.Text, primary_key=True),
         sa.Column("ts", TS, primary_key=True),
         sa.Column("value", sa.Integer, nullable=False),
-        sa.Column("import_id", sa.BigInteger, sa.ForeignKey("traffic_imports.id"), nullable=False),
+        sa.Column("import_id", sa.BigInteger, nullable=False),  # no foreign key: see TrafficCount
         sa.CheckConstraint("resolution IN ('day', '15min')", name="ck_traffic_count_resolution"),
         sa.CheckConstraint("value >= 0", name="ck_traffic_count_nonneg"),
     )
