@@ -126,6 +126,9 @@ def test_reimport_changes_nothing_and_a_changed_value_keeps_the_original(rt: Run
     assert problem.line == 4 and problem.column == "gesamt"
     assert "stored 400, file 401" in problem.reason and "original kept" in problem.reason
     assert count(rt, "traffic_counts") == 18
+    with rt.db.session() as session:  # two imports in one transaction of the caller
+        in_one = [import_file(session, changed.encode(), name="c.csv") for _ in range(2)]
+    assert [(r.stored, r.unchanged, r.conflicts) for r in in_one] == [(0, 17, 1), (0, 17, 1)]
 
 
 def test_semicolon_latin1_and_decimal_comma(runtime: Runtime) -> None:

@@ -233,7 +233,8 @@ def _store_counts(session: Session, parsed: ParsedFile, import_id: int, report: 
     counts = parsed.counts
     total = len(counts) + 1
     session.execute(sa.text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
-    session.execute(sa.text("DROP TABLE IF EXISTS tmp_traffic_counts"))
+    # left by an earlier import in the same transaction of the caller
+    session.execute(sa.text("DROP TABLE IF EXISTS tmp_traffic_counts, tmp_traffic_cmp"))
     session.execute(sa.text(
         "CREATE TEMP TABLE tmp_traffic_counts (station_id text, channel text, epoch bigint, value integer, "
         "line integer) ON COMMIT DROP"))
