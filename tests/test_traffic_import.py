@@ -205,6 +205,14 @@ def test_dst_march_day_has_23_hours_and_october_day_25(rt: Runtime) -> None:
     assert [(t.strftime("%H:%M%z"), v) for t, v in repeated["value"].items()][:6] == [
         ("01:45+0200", 5), ("02:00+0200", 5), ("02:15+0200", 5), ("02:30+0200", 5), ("02:45+0200", 5),
         ("02:00+0100", 6)]
+    # the complete grid of the 25-hour day has 100 quarter-hours, of the 23-hour day 92
+    for day, n in (("2023-10-29", 100), ("2023-03-26", 92)):
+        grid = load_series(rt.db, "Arnulf", "gesamt", "15min", start=day, end=f"{day} 23:45", complete=True)
+        assert len(grid) == n and grid["value"].notna().all() and grid.index.is_unique
+    frame = export_frame(rt.db, "Arnulf", channel="gesamt", resolution="15min")
+    assert frame["ts_utc"].is_unique and len(frame) == (frame["ts_utc"].iloc[-1] - frame["ts_utc"].iloc[0]
+                                                        ) / pd.Timedelta("15min") + 1
+    assert frame["quality"].value_counts().to_dict() == {"missing": len(frame) - 192, "raw": 192}
     # re-import across the DST days: nothing new
     again = import_file(rt.db, "\n".join([BIKE_HEADER, *march, *october]).encode(), name="15min.csv")
     assert (again.stored, again.unchanged, again.conflicts) == (0, 3 * 192, 0)

@@ -366,7 +366,7 @@ def _bounds(value: str | dt.date | dt.datetime | None) -> pd.Timestamp | None:
     if value is None or value == "":
         return None
     ts = pd.Timestamp(value)
-    return ts.tz_localize(TZ) if ts.tzinfo is None else ts
+    return ts.tz_localize(TZ, ambiguous=True, nonexistent="shift_forward") if ts.tzinfo is None else ts
 
 
 def _grid(first: pd.Timestamp, last: pd.Timestamp, resolution: str) -> pd.DatetimeIndex:
@@ -420,7 +420,9 @@ def _records(rows: pd.DataFrame | Iterable[Mapping[str, Any]]) -> list[dict[str,
 
 def _ts(value: Any) -> dt.datetime:
     ts = pd.Timestamp(value)
-    return (ts.tz_localize(TZ) if ts.tzinfo is None else ts).tz_convert("UTC").to_pydatetime()
+    if ts.tzinfo is None:  # local time; an ambiguous one (October) is read as summer time – pass UTC to be exact
+        ts = ts.tz_localize(TZ, ambiguous=True)
+    return ts.tz_convert("UTC").to_pydatetime()
 
 
 def save_flags(session_or_db: Any, flags: pd.DataFrame | Iterable[Mapping[str, Any]], *,

@@ -70,11 +70,12 @@ def _time(value: str | None, name: str) -> dt.datetime | None:
         return None
     try:
         ts = pd.Timestamp(value)
-    except ValueError:
+        if ts is pd.NaT:
+            raise ValueError(value)
+        return (ts.tz_localize(TZ, ambiguous=True, nonexistent="shift_forward") if ts.tzinfo is None
+                else ts).to_pydatetime()
+    except (ValueError, TypeError, OverflowError):
         raise BadRequest(f"'{name}' is not a date or time: {value!r}") from None
-    if ts is pd.NaT:
-        raise BadRequest(f"'{name}' is not a date or time: {value!r}")
-    return (ts.tz_localize(TZ) if ts.tzinfo is None else ts).to_pydatetime()
 
 
 def _plain(value: Any) -> int | float | None:
