@@ -13,7 +13,7 @@ import typer
 from pydantic import ValidationError
 from typer.exceptions import TyperException
 
-from rathaus.commands import admin, db, governance, guard, knowledge, models, run, safety
+from rathaus.commands import admin, db, governance, guard, knowledge, models, run, safety, traffic
 from rathaus.config_check import settings_problems
 from rathaus.core.errors import RathausError
 
@@ -41,6 +41,7 @@ app.add_typer(guard.guard_app, name="guard")
 knowledge.eval_app.command("pii")(safety.eval_pii)
 knowledge.eval_app.command("bias")(governance.eval_bias)
 app.command("ask")(knowledge.ask)
+app.add_typer(traffic.traffic_app, name="traffic")
 
 EXIT_USAGE = 2
 EXIT_ERROR = 1

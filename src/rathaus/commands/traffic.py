@@ -1,0 +1,97 @@
+"""``rathaus traffic``: import and export of traffic counts.
+
+Further sub-commands (check, impute, report, plot, eval) are added to ``traffic_app`` by the modelling side.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from rathaus.commands.common import cli_principal, console, err_console, open_runtime
+from rathaus.core.errors import BadRequest, RathausError
+
+PROBLEMS_SHOWN = 5
+
+traffic_app = typer.Typer(help="Verkehrszählungen / traffic counts: import, export.", no_args_is_help=True)
+
+KindOption = Literal["auto", "bike-daily", "bike-15min", "detectors", "stations"]
+
+
+@traffic_app.command("import")
+def import_command(
+    files: Annotated[list[Path], typer.Argument(help="CSV files of the City of Munich (bicycle daily or 15-minute "
+                                                "counts, detector matrices, station metadata).",
+                                                show_default=False)],
+    stations: Annotated[Path | None, typer.Option("--stations", help="Station metadata CSV, imported first "
+                                                  "(zaehlstelle, zaehlstelle_lang, latitude, …).")] = None,
+    kind: Annotated[KindOption, typer.Option("--kind", help="File kind; auto detects it from the columns.")]
+    = "auto",
+    create_stations: Annotated[bool, typer.Option("--create-stations", help="Create stations missing from the "
+                                                  "metadata instead of rejecting their rows.")] = False,
+) -> None:
+    """Import count files: a summary line per file; raw values are never overwritten (re-import is safe)."""
+    from rathaus.traffic import import_file, import_stations
+
+    failed: list[str] = []
+    with open_runtime() as rt:
+        user = cli_principal(rt.settings).id
+        if stations is not None:
+            report = import_stations(rt.db, stations, user=user)
+            console.print(f"Stammdaten / stations: {len(report.stations_created)} neu/new, "
+                          f"{report.unchanged} aktualisiert/updated ({report.file_name})")
+        for path in files:
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                          console=err_console, transient=True) as progress:
+                task = progress.add_task(path.name[:40], total=None)
+                try:
+                    report = import_file(rt.db, path, kind=kind, user=user, create_stations=create_stations,
+                                         progress=lambda done, total, p=progress, t=task: p.update(
+                                             t, completed=done, total=total))
+                except RathausError as exc:
+                    if len(files) == 1:
+                        raise
+                    failed.append(exc.detail)
+                    err_console.print(f"rathaus: {exc.detail}", markup=False, highlight=False, soft_wrap=True)
+                    continue
+            console.print(report.summary_line() + f" (Import {report.import_id}, {report.seconds:.1f} s)",
+                          markup=False, highlight=False, soft_wrap=True)
+            if report.stations_created:
+                console.print(f"  neue Zählstellen / new stations: {', '.join(report.stations_created)}",
+                              markup=False, soft_wrap=True)
+            for problem in report.problems[:PROBLEMS_SHOWN]:
+                console.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
+            if report.problems_total > PROBLEMS_SHOWN:
+                console.print(f"  … {report.problems_total - PROBLEMS_SHOWN} weitere Probleme / more problems "
+                              f"(GET /api/v1/traffic/imports/{report.import_id})", markup=False)
+    if failed:
+        raise BadRequest(f"{len(failed)} von {len(files)} Dateien nicht lesbar / of the files could not be read")
+
+
+@traffic_app.command("export")
+def export_command(
+    station: Annotated[str, typer.Argument(help="Station id, e.g. Arnulf.", show_default=False)],
+    format: Annotated[Literal["csv", "parquet"], typer.Option("--format", help="csv or parquet.")] = "csv",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here (default: stdout for csv).")] = None,
+    channel: Annotated[str | None, typer.Option(help="Only this channel (gesamt, richtung_1, …).")] = None,
+    resolution: Annotated[Literal["day", "15min"] | None, typer.Option(help="Only this resolution.")] = None,
+) -> None:
+    """The station's series with a quality column (raw, flagged, imputed, missing)."""
+    from rathaus.traffic import export
+
+    if format == "parquet" and out is None:
+        raise BadRequest("parquet needs --out FILE / Parquet braucht --out DATEI")
+    with open_runtime() as rt:
+        data = export(rt.db, station, format, channel=channel, resolution=resolution)
+    if out is None:
+        sys.stdout.write(data.decode("utf-8"))
+        return
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        raise BadRequest(f"{out}: nicht schreibbar / cannot write: {exc.strerror}") from None
+    err_console.print(f"{out} ({len(data):,} bytes)", markup=False)
