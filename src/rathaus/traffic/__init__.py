@@ -1,0 +1,1 @@
+"""Verkehrszählungen / traffic counts."""
