@@ -35,6 +35,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import SHARED_DATA, machine, require, table, write_result
+from rathaus.traffic.calendar import calendar_features
 from rathaus.traffic.checks import CheckConfig, check_series
 
 FAULTS = ("zeros", "flat", "spikes", "drift")
@@ -49,21 +50,6 @@ def load(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     counts = counts.asfreq("D")
     weather = df.groupby("datum")[WEATHER].first().reindex(counts.index)
     return counts, weather
-
-
-def calendar(index: pd.DatetimeIndex) -> pd.DataFrame:
-    import holidays
-
-    years = range(index.year.min(), index.year.max() + 1)
-    public = holidays.country_holidays("DE", subdiv="BY", years=years)
-    school = holidays.country_holidays("DE", subdiv="BY", years=years, categories=("school",))
-    doy = index.day_of_year.to_numpy()
-    return pd.DataFrame({
-        "weekday": index.day_of_week, "month": index.month,
-        "doy_sin": np.sin(2 * np.pi * doy / 365.25), "doy_cos": np.cos(2 * np.pi * doy / 365.25),
-        "holiday": [d in public for d in index.date], "school": [d in school for d in index.date],
-        "trend": (index - index[0]).days / 365.25,
-    }, index=index).astype(float)
 
 
 DISTORTED = {"Arnulf": [("2021-01-01", "2022-12-31")], "Kreuther": [("2020-02-01", "2020-06-30")]}
@@ -123,13 +109,14 @@ def main() -> int:
     args = ap.parse_args()
     require(args.data, "the Munich bicycle counts (rad_tage_2017-2022.csv)")
     counts, weather = load(args.data)
-    cal = calendar(counts.index)
+    cal = calendar_features(counts.index)
     systems = {
         "city rules (zero + interval, station alone)": dict(neighbours=False, checks=("zero", "interval"),
                                                              config=CheckConfig(zero_min_expected=0.0)),
         "rathaus (5 checks, neighbours)": dict(neighbours=True, checks=None, config=CheckConfig()),
     }
     totals = {(s, k): [0, 0, 0] for s in systems for k in FAULTS}
+    totals_clean = {(s, k): 0 for s in systems for k in FAULTS}
     per_check: dict[tuple[str, str], int] = {}
     started = time.perf_counter()
     rng = np.random.default_rng(args.seed)
@@ -149,6 +136,7 @@ def main() -> int:
                 t[0] += tp
                 t[1] += fp
                 t[2] += n
+                totals_clean[(name, kind)] += int((scored & ~faulty).sum())
                 if spec["neighbours"] and len(flags):
                     hit = flags[flags["ts"].isin(counts.index[faulty])]
                     for check in hit["check"].unique():
@@ -164,8 +152,11 @@ def main() -> int:
             key = "city" if name.startswith("city") else "rathaus"
             result[f"{kind}_{key}_precision"] = round(p, 4)
             result[f"{kind}_{key}_recall"] = round(r, 4)
-            rows.append([kind, name, n, tp, fp, f"{p:.3f}", f"{r:.3f}"])
-    print(table(rows, ("fault", "system", "faulty days", "found", "false flags", "precision", "recall")))
+            clean = totals_clean[(name, kind)]
+            result[f"{kind}_{key}_false_alarm_rate"] = round(fp / clean, 4) if clean else 0.0
+            rows.append([kind, name, n, tp, fp, f"{100 * fp / clean:.1f} %" if clean else "–", f"{p:.3f}", f"{r:.3f}"])
+    print(table(rows, ("fault", "system", "faulty days", "found", "false flags", "of clean days", "precision",
+                       "recall")))
     for kind in FAULTS:
         r_city, r_ours = result[f"{kind}_city_recall"], result[f"{kind}_rathaus_recall"]
         print(f"{kind}: recall rathaus / city {r_ours / r_city:.2f}" if r_city else f"{kind}: city recall 0")

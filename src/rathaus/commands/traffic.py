@@ -1,7 +1,4 @@
-"""``rathaus traffic``: import and export of traffic counts.
-
-Further sub-commands (check, impute, report, plot, eval) are added to ``traffic_app`` by the modelling side.
-"""
+"""``rathaus traffic``: import, check, impute, report, plot, export and eval of traffic counts."""
 
 from __future__ import annotations
 
@@ -17,7 +14,8 @@ from rathaus.core.errors import BadRequest, RathausError
 
 PROBLEMS_SHOWN = 5
 
-traffic_app = typer.Typer(help="Verkehrszählungen / traffic counts: import, export.", no_args_is_help=True)
+traffic_app = typer.Typer(help="Verkehrszählungen / traffic counts: import, check, impute, report, plot, export, eval.",
+                          no_args_is_help=True)
 
 KindOption = Literal["auto", "bike-daily", "bike-15min", "detectors", "stations"]
 
@@ -95,3 +93,94 @@ def export_command(
     except OSError as exc:
         raise BadRequest(f"{out}: nicht schreibbar / cannot write: {exc.strerror}") from None
     err_console.print(f"{out} ({len(data):,} bytes)", markup=False)
+
+
+StationsArg = Annotated[list[str] | None, typer.Option("--station", "-s", help="Only this station (repeatable).")]
+
+
+def _progress_bar(total: int, label: str) -> Progress:
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=err_console, transient=True)
+    progress.add_task(label, total=total)
+    return progress
+
+
+@traffic_app.command("check")
+def check_command(station: StationsArg = None) -> None:
+    """Plausibility checks (zero, flat, spike, interval, drift) on the stored daily totals; flags are stored."""
+    from rathaus.traffic import pipeline
+
+    with open_runtime() as rt:
+        total = len(station or pipeline.station_ids(rt.db, None))
+        with _progress_bar(total, "Prüfung / checks") as progress:
+            flags = pipeline.check(rt.db, station, progress=lambda _s: progress.advance(progress.task_ids[0]))
+    if flags.empty:
+        console.print("keine Auffälligkeiten / no flags")
+        return
+    summary = flags.groupby(["station", "check"]).size().unstack(fill_value=0)
+    console.print(summary.to_string(), markup=False, highlight=False)
+    console.print(f"{len(flags)} Flags an {flags[['station', 'ts']].drop_duplicates().shape[0]} Tagen gespeichert "
+                  f"/ flags stored (rathaus traffic report, rathaus traffic plot STATION)", markup=False)
+
+
+@traffic_app.command("impute")
+def impute_command(station: StationsArg = None) -> None:
+    """Fill missing, outage and flagged days with a value and a 90 % interval (stored apart from raw counts)."""
+    from rathaus.traffic import pipeline
+
+    with open_runtime() as rt:
+        total = len(station or pipeline.station_ids(rt.db, None))
+        with _progress_bar(total, "Lücken füllen / filling gaps") as progress:
+            filled = pipeline.impute(rt.db, station, progress=lambda _s: progress.advance(progress.task_ids[0]))
+    if filled.empty:
+        console.print("nichts zu füllen / nothing to fill")
+        return
+    for name, part in filled.groupby("station"):
+        half_width = ((part["upper"] - part["lower"]) / 2).median()
+        console.print(f"{name}: {len(part)} Tage gefüllt / days filled (Median {part['value'].median():.0f}, "
+                      f"90-%-Intervall ±{half_width:.0f})", markup=False)
+
+
+@traffic_app.command("report")
+def report_command(
+    start: Annotated[str | None, typer.Option("--from", help="First day (YYYY-MM-DD).")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day (YYYY-MM-DD).")] = None,
+) -> None:
+    """Suspicious sensors per day (from the last check run)."""
+    from rathaus.traffic import pipeline
+
+    with open_runtime() as rt:
+        rows = pipeline.report(rt.db, start, end)
+    if rows.empty:
+        console.print("keine auffälligen Sensoren / no suspicious sensors")
+        return
+    console.print(rows.to_string(index=False), markup=False, highlight=False)
+
+
+@traffic_app.command("plot")
+def plot_command(
+    station: Annotated[str | None, typer.Argument(help="Station id; without it: the sensor-health overview.")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="PNG file to write.")] = Path("traffic.png"),
+) -> None:
+    """PNG of a station's series with flagged and filled values, or of all sensors' health."""
+    from rathaus.traffic import pipeline
+
+    with open_runtime() as rt:
+        png = pipeline.plot_station(rt.db, station) if station else pipeline.plot_health(rt.db)
+    try:
+        out.write_bytes(png)
+    except OSError as exc:
+        raise BadRequest(f"{out}: nicht schreibbar / cannot write: {exc.strerror}") from None
+    console.print(f"{out} ({len(png):,} bytes)", markup=False)
+
+
+@traffic_app.command("eval")
+def eval_command(
+    csv: Annotated[Path, typer.Argument(help="A file in the city's daily format (rad_tage).", show_default=False)],
+    station: StationsArg = None,
+    seed: Annotated[int, typer.Option(help="Seed of the hidden days.")] = 0,
+) -> None:
+    """Masked-gap benchmark: MAE, RMSE, MAPE and 90 % coverage per method and gap pattern (no database)."""
+    from rathaus.traffic.backtest import format_table, run_eval
+
+    console.print(format_table(run_eval(csv, station, seed=seed)), markup=False, highlight=False)

@@ -439,6 +439,28 @@ def save_flags(session_or_db: Any, flags: pd.DataFrame | Iterable[Mapping[str, A
     return run_id
 
 
+def clear_flags(session_or_db: Any, station: str, channel: str = "gesamt", resolution: str = "day") -> int:
+    """Remove a series' plausibility flags before a new check run replaces them (raw values are untouched)."""
+    with _session(session_or_db) as session:
+        result = session.execute(sa.text("DELETE FROM traffic_flags WHERE station_id = :s AND channel = :ch "
+                                         "AND resolution = :r"), {"s": station, "ch": channel, "r": resolution})
+    return int(result.rowcount or 0)
+
+
+def load_flags(session_or_db: Any, station: str, channel: str = "gesamt", resolution: str = "day", *,
+               with_checks: bool = False) -> Any:
+    """The flagged times of a series (naive local time): a DatetimeIndex, or {time: set of checks}."""
+    with _session(session_or_db) as session:
+        rows = session.execute(sa.text("SELECT ts, check_name FROM traffic_flags WHERE station_id = :s AND "
+                                       "channel = :ch AND resolution = :r ORDER BY ts"),
+                               {"s": station, "ch": channel, "r": resolution}).all()
+    found: dict[pd.Timestamp, set[str]] = {}
+    for ts, check in rows:
+        local = pd.Timestamp(ts).tz_convert(TZ).tz_localize(None)
+        found.setdefault(local, set()).add(check)
+    return found if with_checks else pd.DatetimeIndex(sorted(found))
+
+
 def save_imputed(session_or_db: Any, values: pd.DataFrame | Iterable[Mapping[str, Any]], *,
                  run_id: str | None = None, method: str | None = None) -> str:
     """Store filled values (apart from the raw counts): station, channel, resolution, ts, value, lower, upper,
@@ -527,5 +549,20 @@ def export(session_or_db: Any, station: str, format: str = "csv", *, channel: st
     return text.encode("utf-8")
 
 
-__all__ = ["ImportReport", "TrafficCount", "TrafficFileError", "export", "export_frame", "get_import", "get_station",
-           "import_file", "import_stations", "list_stations", "load_series", "save_flags", "save_imputed"]
+__all__ = [
+    "ImportReport",
+    "TrafficCount",
+    "TrafficFileError",
+    "clear_flags",
+    "export",
+    "export_frame",
+    "get_import",
+    "get_station",
+    "import_file",
+    "import_stations",
+    "list_stations",
+    "load_flags",
+    "load_series",
+    "save_flags",
+    "save_imputed",
+]
