@@ -12,7 +12,8 @@ reason a person can read. The checks, in the order they run:
 * ``interval`` – the city's interval rule, as a quantile model per sensor: gradient boosting predicts a
   plausible band for each value from calendar, weather and neighbouring sensors (``features``); a value
   outside the band is flagged. Cross-fitted over interleaved 8-week blocks, so no value is judged by a model
-  that saw it, and trained only on values the rules above left alone.
+  that saw it, and trained only on values the rules above left alone; fitted a second time without the values
+  the first fit found suspicious.
 * ``drift`` – a sustained bias against that model's median (scaled drift: a loop that counts 70 % of the
   bikes for weeks): the rolling median of log(value / predicted) over ``drift_window`` values beyond
   ``drift_log_ratio`` for at least ``drift_min_run`` values.
@@ -178,8 +179,18 @@ def band(values: pd.Series, features: pd.DataFrame, trusted: np.ndarray, config:
 
 
 def model_checks(values: pd.Series, features: pd.DataFrame, trusted: np.ndarray, config: CheckConfig) -> list[dict]:
-    """interval and drift: against the cross-fitted quantile model."""
-    b = band(values, features, trusted, config)
+    """interval and drift: against the cross-fitted quantile model, fitted twice – the second time without the
+    values the first fit found suspicious, so that weeks of drift do not teach the model a false season."""
+    flags = _model_flags(values, features, trusted, config, trusted)
+    if not flags:
+        return flags
+    suspicious = values.index.isin([f["ts"] for f in flags])
+    return _model_flags(values, features, trusted & ~suspicious, config, trusted)
+
+
+def _model_flags(values: pd.Series, features: pd.DataFrame, train: np.ndarray, config: CheckConfig,
+                 trusted: np.ndarray) -> list[dict]:
+    b = band(values, features, train, config)
     v, idx = values.to_numpy(dtype=float), values.index
     lo, med, hi = (b[c].to_numpy() for c in ("lower", "median", "upper"))
     flags = []
