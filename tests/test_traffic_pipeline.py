@@ -13,12 +13,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
+from oidc import Issuer
+from rathaus.api.app import create_app
 from rathaus.core.errors import BadRequest
 from rathaus.core.settings import Settings
 from rathaus.runtime import Runtime
 from rathaus.traffic import export_frame, import_file, import_stations, pipeline
-from test_traffic_import import DAILY_HEADER, cli
+from test_traffic_import import DAILY_HEADER, bearer, cli
 
 DAYS = pd.date_range("2021-01-04", periods=500, freq="D")
 ZERO, SPIKE, GAP = DAYS[200], DAYS[250], DAYS[300:310]
@@ -123,3 +126,34 @@ def test_cli_check_impute_report_plot_and_eval(make_settings: Callable[..., Sett
     assert "gbm_plain" in evaluated.stdout and "scattered" in evaluated.stdout
     wrong = cli(settings, tmp_path, "eval", "rad.csv", "--station", "Z")
     assert wrong.returncode == 1 and "Z" in wrong.stderr
+
+
+def test_api_checks_imputation_report_and_plots(make_settings: Callable[..., Settings], issuer: Issuer) -> None:
+    runtime = Runtime(make_settings(**issuer.settings()))
+    try:
+        import_stations(runtime.db, STATIONS.encode(), name="stations.csv")
+        import_file(runtime.db, daily_csv().encode(), name="rad.csv")
+        editor, viewer = bearer(issuer, "eva", ["traffic-editor"]), bearer(issuer, "vic", ["traffic-viewer"])
+        with TestClient(create_app(runtime)) as c:
+            # tokens live 5 minutes and the checks take a while on a busy machine: fresh ones after them
+            denied = c.post("/api/v1/traffic/checks", headers=viewer)
+            assert denied.status_code == 403 and denied.headers["content-type"] == "application/problem+json"
+            checked = c.post("/api/v1/traffic/checks", headers=editor, params={"station": ["A"]})
+            assert checked.status_code == 200, checked.text
+            assert checked.json()["per_station"]["A"]["zero"] >= 1
+            editor, viewer = bearer(issuer, "eva", ["traffic-editor"]), bearer(issuer, "vic", ["traffic-viewer"])
+            unknown = c.post("/api/v1/traffic/imputations", headers=editor, params={"station": ["Nirgendwo"]})
+            assert unknown.status_code == 400 and "Nirgendwo" in unknown.json()["detail"]
+            filled = c.post("/api/v1/traffic/imputations", headers=editor, params={"station": ["A"]}).json()
+            assert filled["filled"] >= len(GAP) + 1
+            editor, viewer = bearer(issuer, "eva", ["traffic-editor"]), bearer(issuer, "vic", ["traffic-viewer"])
+            day = str(ZERO.date())
+            report = c.get("/api/v1/traffic/report", headers=viewer, params={"from": day, "to": day}).json()
+            assert report["items"] == [{"day": day, "station": "A", "checks": ["zero"]}]
+            png = c.get("/api/v1/traffic/stations/A/plot.png", headers=viewer)
+            assert png.status_code == 200 and png.content[:4] == b"\x89PNG"
+            assert c.get("/api/v1/traffic/health.png", headers=viewer).content[:4] == b"\x89PNG"
+            missing = c.get("/api/v1/traffic/stations/Nirgendwo/plot.png", headers=viewer)
+            assert missing.status_code in (400, 404) and missing.headers["content-type"] == "application/problem+json"
+    finally:
+        runtime.close()

@@ -115,3 +115,74 @@ def export_station(station: str, runtime: RuntimeDep, principal: PrincipalDep,
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in station)[:80]
     return Response(data, media_type=MEDIA[format],
                     headers={"Content-Disposition": f'attachment; filename="traffic-{safe}.{format}"'})
+
+
+# --- checks, filling, report, pictures (rathaus.traffic.pipeline) ----------------------------------------------
+
+def _station_list(stations: list[str] | None) -> list[str] | None:
+    return [s for s in stations or [] if s.strip()] or None
+
+
+def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[column]):
+            out[column] = out[column].map(lambda t: t.isoformat())
+    return [{k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in r.items()}
+            for r in out.to_dict("records")]
+
+
+@router.post("/checks", responses=ERRORS)
+async def run_checks(runtime: RuntimeDep, principal: PrincipalDep,
+                     station: Annotated[list[str] | None, Query(description="Only these stations")] = None
+                     ) -> dict[str, Any]:
+    """Run the plausibility checks on the stored daily totals; the new flags replace earlier ones."""
+    from rathaus.traffic import pipeline
+
+    access.require_import(principal)
+    flags = await run_in_threadpool(pipeline.check, runtime.db, _station_list(station))
+    per_station = {s: part.groupby("check").size().to_dict() for s, part in flags.groupby("station")}
+    return {"flags": len(flags), "per_station": per_station, "items": _rows(flags)}
+
+
+@router.post("/imputations", responses=ERRORS)
+async def run_imputation(runtime: RuntimeDep, principal: PrincipalDep,
+                         station: Annotated[list[str] | None, Query(description="Only these stations")] = None
+                         ) -> dict[str, Any]:
+    """Fill missing, outage and flagged days with a value and a 90 % interval (stored apart from raw counts)."""
+    from rathaus.traffic import pipeline
+
+    access.require_import(principal)
+    filled = await run_in_threadpool(pipeline.impute, runtime.db, _station_list(station))
+    return {"filled": len(filled), "items": _rows(filled)}
+
+
+@router.get("/report", responses=ERRORS)
+def suspicious_sensors(runtime: RuntimeDep, principal: PrincipalDep,
+                       start: Annotated[dt.date | None, Query(alias="from")] = None,
+                       end: Annotated[dt.date | None, Query(alias="to")] = None) -> dict[str, Any]:
+    """Suspicious sensors per day (from the last check run)."""
+    from rathaus.traffic import pipeline
+
+    access.require_read(principal)
+    rows = pipeline.report(runtime.db, str(start) if start else None, str(end) if end else None)
+    return {"items": [{"day": str(r["day"]), "station": r["station"], "checks": r["checks"].split(", ")}
+                      for r in rows.to_dict("records")]}
+
+
+@router.get("/stations/{station}/plot.png", responses={200: {"content": {"image/png": {}}}, **ERRORS})
+def station_plot(station: str, runtime: RuntimeDep, principal: PrincipalDep) -> Response:
+    """PNG of the station's daily totals with flagged and filled values."""
+    from rathaus.traffic import pipeline
+
+    access.require_read(principal)
+    return Response(pipeline.plot_station(runtime.db, station), media_type="image/png")
+
+
+@router.get("/health.png", responses={200: {"content": {"image/png": {}}}, **ERRORS})
+def health_plot(runtime: RuntimeDep, principal: PrincipalDep) -> Response:
+    """PNG overview: share of flagged, missing or filled days per station and month."""
+    from rathaus.traffic import pipeline
+
+    access.require_read(principal)
+    return Response(pipeline.plot_health(runtime.db), media_type="image/png")
