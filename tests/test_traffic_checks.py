@@ -14,13 +14,13 @@ def synthetic(days: int = 730, seed: int = 1) -> tuple[pd.Series, pd.DataFrame]:
     """A busy station: weekly pattern, seasonal curve, rain effect, noise; and a correlated neighbour."""
     rng = np.random.default_rng(seed)
     index = pd.date_range("2019-01-01", periods=days, freq="D")
-    weekday = np.array([1.0, 1.05, 1.05, 1.0, 0.95, 0.6, 0.5])[index.weekday]
-    season = 1 + 0.5 * np.sin(2 * np.pi * (index.dayofyear - 100) / 365.25)
+    weekday = np.array([1.0, 1.05, 1.05, 1.0, 0.95, 0.6, 0.5])[index.day_of_week]
+    season = 1 + 0.5 * np.sin(2 * np.pi * (index.day_of_year - 100) / 365.25)
     rain = rng.gamma(0.6, 3.0, days) * (rng.random(days) < 0.4)
     base = 2000 * weekday * season * np.exp(-0.04 * rain)
     values = pd.Series(np.round(base * rng.lognormal(0, 0.06, days)), index=index)
     neighbour = np.round(base * 0.7 * rng.lognormal(0, 0.06, days))
-    features = pd.DataFrame({"weekday": index.weekday, "doy": index.dayofyear, "rain": rain,
+    features = pd.DataFrame({"weekday": index.day_of_week, "doy": index.day_of_year, "rain": rain,
                              "neighbour": np.log1p(neighbour)}, index=index).astype(float)
     return values, features
 
