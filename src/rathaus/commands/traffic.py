@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -98,22 +98,22 @@ def export_command(
 StationsArg = Annotated[list[str] | None, typer.Option("--station", "-s", help="Only this station (repeatable).")]
 
 
-def _progress_bar(total: int, label: str) -> Progress:
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=err_console, transient=True)
-    progress.add_task(label, total=total)
-    return progress
+def _per_station(step: str, station: list[str] | None, label: str) -> Any:
+    """Run ``pipeline.check`` or ``pipeline.impute`` with a progress bar over the stations."""
+    from rathaus.traffic import pipeline
+
+    with open_runtime() as rt:
+        total = len(station or pipeline.station_ids(rt.db, None))
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err_console, transient=True) as progress:
+            task = progress.add_task(label, total=total)
+            return getattr(pipeline, step)(rt.db, station, progress=lambda _s: progress.advance(task))
 
 
 @traffic_app.command("check")
 def check_command(station: StationsArg = None) -> None:
     """Plausibility checks (zero, flat, spike, interval, drift) on the stored daily totals; flags are stored."""
-    from rathaus.traffic import pipeline
-
-    with open_runtime() as rt:
-        total = len(station or pipeline.station_ids(rt.db, None))
-        with _progress_bar(total, "Prüfung / checks") as progress:
-            flags = pipeline.check(rt.db, station, progress=lambda _s: progress.advance(progress.task_ids[0]))
+    flags = _per_station("check", station, "Prüfung / checks")
     if flags.empty:
         console.print("keine Auffälligkeiten / no flags")
         return
@@ -126,12 +126,7 @@ def check_command(station: StationsArg = None) -> None:
 @traffic_app.command("impute")
 def impute_command(station: StationsArg = None) -> None:
     """Fill missing, outage and flagged days with a value and a 90 % interval (stored apart from raw counts)."""
-    from rathaus.traffic import pipeline
-
-    with open_runtime() as rt:
-        total = len(station or pipeline.station_ids(rt.db, None))
-        with _progress_bar(total, "Lücken füllen / filling gaps") as progress:
-            filled = pipeline.impute(rt.db, station, progress=lambda _s: progress.advance(progress.task_ids[0]))
+    filled = _per_station("impute", station, "Lücken füllen / filling gaps")
     if filled.empty:
         console.print("nichts zu füllen / nothing to fill")
         return
