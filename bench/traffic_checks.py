@@ -37,19 +37,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import SHARED_DATA, machine, require, table, write_result
 from rathaus.traffic.calendar import calendar_features
 from rathaus.traffic.checks import CheckConfig, check_series
+from rathaus.traffic.daily import daily_counts_from_frame, read_city_frame
+from rathaus.traffic.pipeline import raw_counts
 
 FAULTS = ("zeros", "flat", "spikes", "drift")
 PER_STATION = 8
-WEATHER = ["min-temp", "max-temp", "niederschlag", "bewoelkung", "sonnenstunden"]
 
 
 def load(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    df = pd.read_csv(path)
-    df["datum"] = pd.to_datetime(df["datum"], format="%Y.%m.%d")
-    counts = df.pivot_table(index="datum", columns="zaehlstelle", values="gesamt")
-    counts = counts.asfreq("D")
-    weather = df.groupby("datum")[WEATHER].first().reindex(counts.index)
-    return counts, weather
+    """Raw day × station counts (zeros kept) and the day's weather, read with the importer's reader."""
+    frame = read_city_frame(path)
+    return raw_counts(frame), daily_counts_from_frame(frame, level_shifts={}).weather
 
 
 DISTORTED = {"Arnulf": [("2021-01-01", "2022-12-31")], "Kreuther": [("2020-02-01", "2020-06-30")]}

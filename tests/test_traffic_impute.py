@@ -9,7 +9,8 @@ import pytest
 from rathaus.core.errors import BadRequest
 from rathaus.traffic.backtest import evaluate, format_table, run_eval
 from rathaus.traffic.calendar import calendar_features, school_holiday_days_per_year
-from rathaus.traffic.daily import DailyCounts, daily_counts_from_frame
+from rathaus.traffic.daily import DailyCounts, daily_counts_from_frame, read_daily_csv
+from rathaus.traffic.formats import TrafficFileError
 from rathaus.traffic.impute import METHODS, fill, fill_all
 
 WEEKLY = np.array([1.0, 1.05, 1.05, 1.0, 0.95, 0.6, 0.5])  # Monday … Sunday
@@ -154,7 +155,7 @@ def test_unknown_station_and_missing_columns_are_bad_requests(tmp_path, data: Da
         fill(data, "A", BLOCK, method="magic")
     broken = tmp_path / "broken.csv"
     synthetic_frame(10).drop(columns=["gesamt"]).to_csv(broken, index=False)
-    with pytest.raises(BadRequest, match="gesamt"):
+    with pytest.raises(TrafficFileError, match=r"not a traffic count CSV.*expected datum, zaehlstelle, gesamt"):
         run_eval(broken)
     with pytest.raises(BadRequest, match="not found"):
         run_eval(tmp_path / "absent.csv")
@@ -171,3 +172,24 @@ def test_a_single_station_file_without_neighbours_or_weather_still_fills() -> No
         # without weather and neighbours only the calendar is left: no precision, but no nonsense either
         assert mae(counts, result.frame) < counts.counts["A"].mean()
         assert (result.frame["value"] > 0.3 * counts.counts["A"].mean()).all()
+
+
+def test_eval_reads_semicolon_latin1_files_with_decimal_commas_like_the_importer(tmp_path) -> None:
+    frame = synthetic_frame(120)
+    comma, semicolon = tmp_path / "comma.csv", tmp_path / "semicolon.csv"
+    frame.to_csv(comma, index=False)
+    text = frame.assign(zaehlstelle=frame["zaehlstelle"].replace({"C": "Königsplatz"})).to_csv(
+        index=False, sep=";", decimal=",")
+    semicolon.write_bytes(text.encode("latin-1"))
+    a, b = read_daily_csv(comma), read_daily_csv(semicolon)
+    assert list(b.counts.columns) == ["A", "B", "Königsplatz"]
+    np.testing.assert_allclose(a.counts.to_numpy(), b.counts.to_numpy())
+    np.testing.assert_allclose(a.weather.to_numpy(), b.weather.to_numpy())
+    assert b.weather["niederschlag"].max() > 1  # decimal commas read as numbers, not dropped
+
+
+def test_eval_names_a_file_that_is_not_daily_counts(tmp_path) -> None:
+    detectors = tmp_path / "detectors.csv"
+    detectors.write_text("datetime,D1,D2\n2022-03-01 00:00,12,9\n2022-03-01 00:15,10,8\n")
+    with pytest.raises(BadRequest, match="expected the city's daily counts"):
+        run_eval(detectors)

@@ -149,7 +149,7 @@ def test_api_checks_imputation_report_and_plots(make_settings: Callable[..., Set
             editor, viewer = bearer(issuer, "eva", ["traffic-editor"]), bearer(issuer, "vic", ["traffic-viewer"])
             day = str(ZERO.date())
             report = c.get("/api/v1/traffic/report", headers=viewer, params={"from": day, "to": day}).json()
-            assert report["items"] == [{"day": day, "station": "A", "checks": ["zero"]}]
+            assert report["items"] == [{"day": day, "station": "A", "checks": ["zero"], "flagged": 1}]
             png = c.get("/api/v1/traffic/stations/A/plot.png", headers=viewer)
             assert png.status_code == 200 and png.content[:4] == b"\x89PNG"
             assert c.get("/api/v1/traffic/health.png", headers=viewer).content[:4] == b"\x89PNG"

@@ -98,54 +98,66 @@ def export_command(
 StationsArg = Annotated[list[str] | None, typer.Option("--station", "-s", help="Only this station (repeatable).")]
 
 
-def _per_station(step: str, station: list[str] | None, label: str) -> Any:
+ResolutionOption = Annotated[Literal["day", "15min"], typer.Option(
+    "--resolution", help="day: daily totals of the bicycle stations; 15min: quarter-hours (detectors).")]
+
+
+def _per_station(step: str, station: list[str] | None, label: str, resolution: str) -> Any:
     """Run ``pipeline.check`` or ``pipeline.impute`` with a progress bar over the stations."""
     from rathaus.traffic import pipeline
 
     with open_runtime() as rt:
-        total = len(station or pipeline.station_ids(rt.db, None))
+        if resolution == "15min":
+            total = len(pipeline.interval_stations(rt.db, station)[0])
+        else:
+            total = len(station or pipeline.station_ids(rt.db, None))
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err_console, transient=True) as progress:
             task = progress.add_task(label, total=total)
-            return getattr(pipeline, step)(rt.db, station, progress=lambda _s: progress.advance(task))
+            return getattr(pipeline, step)(rt.db, station, progress=lambda _s: progress.advance(task),
+                                           resolution=resolution)
 
 
 @traffic_app.command("check")
-def check_command(station: StationsArg = None) -> None:
-    """Plausibility checks (zero, flat, spike, interval, drift) on the stored daily totals; flags are stored."""
-    flags = _per_station("check", station, "Prüfung / checks")
+def check_command(station: StationsArg = None, resolution: ResolutionOption = "day") -> None:
+    """Plausibility checks (zero, flat, spike, interval, drift) on the stored counts; flags are stored."""
+    flags = _per_station("check", station, "Prüfung / checks", resolution)
     if flags.empty:
         console.print("keine Auffälligkeiten / no flags")
         return
     summary = flags.groupby(["station", "check"]).size().unstack(fill_value=0)
     console.print(summary.to_string(), markup=False, highlight=False)
-    console.print(f"{len(flags)} Flags an {flags[['station', 'ts']].drop_duplicates().shape[0]} Tagen gespeichert "
+    unit = "Tagen / days" if resolution == "day" else "Viertelstunden / quarter-hours"
+    console.print(f"{len(flags)} Flags an {flags[['station', 'ts']].drop_duplicates().shape[0]} {unit} gespeichert "
                   f"/ flags stored (rathaus traffic report, rathaus traffic plot STATION)", markup=False)
 
 
 @traffic_app.command("impute")
-def impute_command(station: StationsArg = None) -> None:
-    """Fill missing, outage and flagged days with a value and a 90 % interval (stored apart from raw counts)."""
-    filled = _per_station("impute", station, "Lücken füllen / filling gaps")
+def impute_command(station: StationsArg = None, resolution: ResolutionOption = "day") -> None:
+    """Fill missing, outage and flagged values with a value and a 90 % interval (stored apart from raw counts)."""
+    filled = _per_station("impute", station, "Lücken füllen / filling gaps", resolution)
     if filled.empty:
         console.print("nichts zu füllen / nothing to fill")
         return
     for name, part in filled.groupby("station"):
         half_width = ((part["upper"] - part["lower"]) / 2).median()
-        console.print(f"{name}: {len(part)} Tage gefüllt / days filled (Median {part['value'].median():.0f}, "
-                      f"90-%-Intervall ±{half_width:.0f})", markup=False)
+        unit = "Tage gefüllt / days filled" if resolution == "day" else "Viertelstunden gefüllt / quarter-hours filled"
+        methods = f", {', '.join(sorted(part['method'].unique()))}" if "method" in part else ""
+        console.print(f"{name}: {len(part)} {unit} (Median {part['value'].median():.0f}, "
+                      f"90-%-Intervall ±{half_width:.0f}{methods})", markup=False)
 
 
 @traffic_app.command("report")
 def report_command(
     start: Annotated[str | None, typer.Option("--from", help="First day (YYYY-MM-DD).")] = None,
     end: Annotated[str | None, typer.Option("--to", help="Last day (YYYY-MM-DD).")] = None,
+    resolution: ResolutionOption = "day",
 ) -> None:
     """Suspicious sensors per day (from the last check run)."""
     from rathaus.traffic import pipeline
 
     with open_runtime() as rt:
-        rows = pipeline.report(rt.db, start, end)
+        rows = pipeline.report(rt.db, start, end, resolution)
     if rows.empty:
         console.print("keine auffälligen Sensoren / no suspicious sensors")
         return

@@ -53,6 +53,11 @@ class CheckConfig:
     interval_margin: float = 0.15  # widen the band by this share of the predicted median (log scale)
     interval_folds: int = 4
     interval_block: int = 56  # values per cross-fitting block
+    interval_max_train: int | None = None  # fit each quantile model on at most this many values (a random sample)
+    interval_max_iter: int = 150
+    # quantile: three quantile models per fold; residual: one least-squares model per fold and the band from its
+    # out-of-fold residuals (per prediction decile) – 10× faster, for the 35,000 values of a 15-minute year
+    interval_spread: str = "quantile"
     drift_window: int = 14
     drift_log_ratio: float = 0.25  # |log(value / predicted)|: ≈ 22 % too low or 28 % too high
     drift_min_run: int = 14
@@ -63,8 +68,11 @@ class CheckConfig:
         if resolution == "day":
             return cls()
         if resolution == "15min":  # 96 values a day: runs and windows in intervals, not days
+            # a year of quarter-hours is 35,000 values: the quantile models learn from a sample of them, which
+            # keeps a detector at seconds instead of half a minute (bench/traffic_scale.py)
             return cls(zero_min_expected=8.0, flat_min_run=8, spike_factor=4.0, interval_block=96 * 56,
-                   drift_window=96 * 7,
+                       interval_max_train=20_000, interval_max_iter=100, interval_spread="residual",
+                       drift_window=96 * 7,
                        drift_min_run=96 * 7, profile_weeks=3)
         raise BadRequest(f"unknown resolution {resolution!r}; known: day, 15min")
 
@@ -146,32 +154,67 @@ def rule_checks(values: pd.Series, config: CheckConfig) -> list[dict]:
     return flags
 
 
-def _model(quantile: float):
+def _model(quantile: float | None, max_iter: int = 150):
+    """A quantile model, or with ``quantile=None`` a least-squares model of the mean (of log counts)."""
     from sklearn.ensemble import HistGradientBoostingRegressor
 
-    return HistGradientBoostingRegressor(loss="quantile", quantile=quantile, max_iter=150, learning_rate=0.08,
-                                         max_leaf_nodes=15, min_samples_leaf=20, random_state=0)
+    loss = {"loss": "squared_error"} if quantile is None else {"loss": "quantile", "quantile": quantile}
+    return HistGradientBoostingRegressor(**loss, max_iter=max_iter, learning_rate=0.08, max_leaf_nodes=15,
+                                         min_samples_leaf=20, random_state=0)
+
+
+def _residual_band(y: np.ndarray, med: np.ndarray, usable: np.ndarray, quantiles: tuple[float, float],
+                   bins: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Band from the out-of-fold residuals, per decile of the prediction (small counts scatter more on the
+    log scale than large ones)."""
+    lo, hi = np.full(len(y), np.nan), np.full(len(y), np.nan)
+    ok = usable & ~np.isnan(med)
+    if ok.sum() < 60:
+        return lo, hi
+    edges = np.unique(np.quantile(med[ok], np.linspace(0, 1, bins + 1)[1:-1]))
+    level = np.digitize(np.nan_to_num(med, nan=-1.0), edges)
+    residual = y - med
+    for b in np.unique(level):
+        members = ok & (level == b)
+        if members.sum() < 30:
+            members = ok
+        q = np.quantile(residual[members], quantiles)
+        lo[level == b], hi[level == b] = med[level == b] + q[0], med[level == b] + q[1]
+    return lo, hi
 
 
 def band(values: pd.Series, features: pd.DataFrame, trusted: np.ndarray, config: CheckConfig) -> pd.DataFrame:
-    """Cross-fitted plausible band (lower, median, upper) per value, on the log scale of counts + 1."""
+    """Cross-fitted plausible band (lower, median, upper) per value, on the log scale of counts + 1 (the median
+    is the mean of log counts for ``interval_spread="residual"``)."""
     y = np.log1p(values.to_numpy(dtype=float))
     x = features.reindex(values.index).to_numpy(dtype=float)
     n = len(y)
     out = np.full((n, 3), np.nan)
     # interleaved blocks of ~8 weeks: every block is judged by a model that saw the blocks around it (so
     # lasting changes such as a construction site are learnt) but not the block itself (so a fault is not)
-    block = np.arange(n) // max(1, config.interval_block)
+    # (a short series gets shorter blocks, at least two per fold)
+    size = max(1, min(config.interval_block, n // (2 * config.interval_folds)))
+    block = np.arange(n) // size
     folds = [np.flatnonzero(block % config.interval_folds == k) for k in range(config.interval_folds)]
     usable = trusted & ~np.isnan(y)
     q_lo, q_hi = config.interval_quantiles
+    rng = np.random.default_rng(0)
     for fold in folds:
         train = usable.copy()
         train[fold] = False
-        if train.sum() < 60:
+        if train.sum() < 60 or not len(fold):
+            continue
+        rows = np.flatnonzero(train)
+        if config.interval_max_train and len(rows) > config.interval_max_train:
+            rows = np.sort(rng.choice(rows, config.interval_max_train, replace=False))
+        if config.interval_spread == "residual":
+            out[fold, 1] = _model(None, config.interval_max_iter).fit(x[rows], y[rows]).predict(x[fold])
             continue
         for col, q in enumerate((q_lo, 0.5, q_hi)):
-            out[fold, col] = _model(q).fit(x[train], y[train]).predict(x[fold])
+            model = _model(q, config.interval_max_iter).fit(x[rows], y[rows])
+            out[fold, col] = model.predict(x[fold])
+    if config.interval_spread == "residual":
+        out[:, 0], out[:, 2] = _residual_band(y, out[:, 1], usable, config.interval_quantiles)
     lo, med, hi = out[:, 0], out[:, 1], out[:, 2]
     lo, hi = np.minimum(lo, med) - config.interval_margin, np.maximum(hi, med) + config.interval_margin
     return pd.DataFrame({"lower": np.expm1(lo).clip(min=0), "median": np.expm1(med).clip(min=0),

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from rathaus.core.errors import BadRequest
+from rathaus.traffic.formats import TZ, WEATHER, parse
 
 WEATHER_COLUMNS = ("min-temp", "max-temp", "niederschlag", "bewoelkung", "sonnenstunden")
 REQUIRED_COLUMNS = ("datum", "zaehlstelle", "gesamt")
@@ -71,16 +72,39 @@ class DailyCounts:
         return DailyCounts(counts, self.weather, self.flags, self.level_shifts)
 
 
-def read_daily_csv(path: str | Path, level_shifts: dict[str, tuple[str, ...]] | None = None) -> DailyCounts:
-    """Read a file in the city's daily format; raise ``BadRequest`` with one readable line if it is not."""
+def read_city_frame(path: str | Path) -> pd.DataFrame:
+    """Read a file in the city's daily format with the importer's reader (:func:`rathaus.traffic.formats.parse`:
+    comma/semicolon/tab, UTF-8/Latin-1, decimal comma, dates as YYYY.MM.DD, YYYY-MM-DD or DD.MM.YYYY) and
+    return it as rows ``datum, zaehlstelle, gesamt`` + weather columns; rows the importer rejects (unreadable,
+    negative or absurd counts, a day published twice with different counts) are left out, so those days are
+    missing. Raises ``BadRequest``/``TrafficFileError`` with one readable line if the file is not daily counts."""
     path = Path(path)
     if not path.is_file():
         raise BadRequest(f"Datei nicht gefunden / file not found: {path}")
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"Keine lesbare CSV-Datei / not a readable CSV file: {path} ({exc})") from exc
-    return daily_counts_from_frame(frame, level_shifts)
+    parsed = parse(path.read_bytes(), path.name)
+    if parsed.kind != "bike-daily":
+        raise BadRequest(f"{path.name}: die Datei ist {parsed.kind}, erwartet sind Tageswerte im Format der Stadt "
+                         f"/ the file is {parsed.kind}, expected the city's daily counts (datum, zaehlstelle, "
+                         "gesamt, weather)")
+    counts = parsed.counts[parsed.counts["channel"] == "gesamt"]
+    if counts.empty:
+        raise BadRequest(f"{path.name}: keine lesbaren Tageswerte (Spalte gesamt) / no readable daily totals "
+                         f"(column gesamt); {parsed.problems.total} problems, first: "
+                         f"{parsed.problems.items[0] if parsed.problems.items else '-'}")
+    days = pd.DatetimeIndex(counts["ts"]).tz_convert(TZ).tz_localize(None).normalize()
+    frame = pd.DataFrame({"datum": days.strftime("%Y.%m.%d"), "zaehlstelle": counts["station"].to_numpy(),
+                          "gesamt": counts["value"].astype("float64").to_numpy()})
+    if parsed.weather is not None and not parsed.weather.empty:
+        weather = parsed.weather.assign(datum=pd.to_datetime(parsed.weather["day"]).dt.strftime("%Y.%m.%d"))
+        weather = weather.rename(columns={stored: city for city, stored in WEATHER.items()})
+        frame = frame.merge(weather[["station", "datum", *WEATHER]].rename(columns={"station": "zaehlstelle"}),
+                            on=["zaehlstelle", "datum"], how="left")
+    return frame
+
+
+def read_daily_csv(path: str | Path, level_shifts: dict[str, tuple[str, ...]] | None = None) -> DailyCounts:
+    """Read a file in the city's daily format (see :func:`read_city_frame`) into a :class:`DailyCounts`."""
+    return daily_counts_from_frame(read_city_frame(path), level_shifts)
 
 
 def daily_counts_from_frame(frame: pd.DataFrame,

@@ -13,7 +13,7 @@ ones measured in ``bench/traffic_checks.py`` and ``bench/traffic_gaps.py``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,7 @@ from rathaus.traffic.calendar import calendar_features
 from rathaus.traffic.checks import check_series
 from rathaus.traffic.daily import WEATHER_COLUMNS, DailyCounts, daily_counts_from_frame
 from rathaus.traffic.impute import fill
+from rathaus.traffic.intervals import check_intervals, fill_intervals
 from rathaus.traffic.plots import health_overview, series_plot
 from rathaus.traffic.store import WEATHER_COLUMNS as STORED_WEATHER
 from rathaus.traffic.store import (
@@ -30,12 +31,16 @@ from rathaus.traffic.store import (
     export_frame,
     list_stations,
     load_flags,
+    load_matrix,
     load_series,
     save_flags,
     save_imputed,
+    stations_with,
 )
 
 Progress = Callable[[str], None]
+Resolution = Literal["day", "15min"]
+NEIGHBOURS = 5  # most correlated other sensors used as features of a 15-minute series
 
 
 def station_ids(db: Any, wanted: Sequence[str] | None) -> list[str]:
@@ -81,8 +86,11 @@ def check_features(raw: pd.DataFrame, data: DailyCounts, station: str) -> pd.Dat
     return pd.concat([calendar_features(raw.index), data.weather.reindex(raw.index), others], axis=1)
 
 
-def check(db: Any, stations: Sequence[str] | None = None, progress: Progress | None = None) -> pd.DataFrame:
+def check(db: Any, stations: Sequence[str] | None = None, progress: Progress | None = None,
+          resolution: Resolution = "day") -> pd.DataFrame:
     """Run the checks on every (or the given) station and store the flags; returns them."""
+    if resolution == "15min":
+        return check_15min(db, stations, progress)
     names = station_ids(db, stations)
     frame = daily_frame(db, station_ids(db, None))  # neighbours: all stations
     raw, data = raw_counts(frame), daily_counts_from_frame(frame)
@@ -106,8 +114,11 @@ def check(db: Any, stations: Sequence[str] | None = None, progress: Progress | N
     return pd.concat(found, ignore_index=True)[columns] if found else pd.DataFrame(columns=columns)
 
 
-def impute(db: Any, stations: Sequence[str] | None = None, progress: Progress | None = None) -> pd.DataFrame:
+def impute(db: Any, stations: Sequence[str] | None = None, progress: Progress | None = None,
+           resolution: Resolution = "day") -> pd.DataFrame:
     """Fill every day without a usable count (missing, outage, flagged) and store the values; returns them."""
+    if resolution == "15min":
+        return impute_15min(db, stations, progress)
     names = station_ids(db, stations)
     frame = daily_frame(db, station_ids(db, None))
     data = daily_counts_from_frame(frame)
@@ -131,13 +142,85 @@ def impute(db: Any, stations: Sequence[str] | None = None, progress: Progress | 
     return pd.concat(filled, ignore_index=True)[columns] if filled else pd.DataFrame(columns=columns)
 
 
-def report(db: Any, start: str | None = None, end: str | None = None) -> pd.DataFrame:
-    """Suspicious sensors per day: one row per day and station with the checks that fired."""
+# --- 15-minute series (detectors, bicycle 15-minute files) ------------------------------------------------------
+
+def interval_stations(db: Any, wanted: Sequence[str] | None) -> tuple[list[str], list[str]]:
+    """(stations to work on, all stations with 15-minute counts – the candidate neighbours)."""
+    names = station_ids(db, wanted)
+    available = stations_with(db, "15min")
+    if not available:
+        raise BadRequest("keine 15-Minuten-Werte gespeichert / no 15-minute counts stored")
+    chosen = [s for s in names if s in available]
+    if wanted and len(chosen) < len(names):
+        missing = ", ".join(s for s in names if s not in available)
+        raise BadRequest(f"keine 15-Minuten-Werte für / no 15-minute counts for: {missing}")
+    return chosen, available
+
+
+def neighbours_of(matrix: pd.DataFrame, station: str, k: int = NEIGHBOURS) -> pd.DataFrame:
+    """The ``k`` other sensors whose log counts correlate most with the station's (at least 0.5)."""
+    if matrix.shape[1] < 2:
+        return pd.DataFrame(index=matrix.index)
+    logs = np.log1p(matrix)
+    corr = logs.drop(columns=[station]).corrwith(logs[station], min_periods=96 * 7).dropna()
+    best = corr[corr >= 0.5].sort_values(ascending=False).index[:k]
+    return matrix[list(best)]
+
+
+def check_15min(db: Any, stations: Sequence[str] | None = None, progress: Progress | None = None) -> pd.DataFrame:
+    """The plausibility checks on 15-minute series, with quarter-hour, calendar and the most correlated
+    sensors as features; flags replace the station's earlier 15-minute flags."""
+    names, available = interval_stations(db, stations)
+    matrix = load_matrix(db, available)
+    found = []
+    for station in names:
+        flags = check_intervals(matrix[station].dropna(), neighbours_of(matrix, station))
+        clear_flags(db, station, "gesamt", "15min")
+        if len(flags):
+            flags = flags.assign(station=station, channel="gesamt", resolution="15min",
+                                 detail=[{"value": v, "expected": e} for v, e in zip(
+                                     flags["value"].astype(float), flags["expected"].astype(float).round(1),
+                                     strict=True)])
+            save_flags(db, flags)
+            found.append(flags)
+        if progress:
+            progress(station)
+    columns = ["station", "ts", "check", "reason", "value", "expected", "lower", "upper"]
+    return pd.concat(found, ignore_index=True)[columns] if found else pd.DataFrame(columns=columns)
+
+
+def impute_15min(db: Any, stations: Sequence[str] | None = None, progress: Progress | None = None) -> pd.DataFrame:
+    """Fill missing and flagged quarter-hours; the method per gap length is chosen by a backtest per station."""
+    names, available = interval_stations(db, stations)
+    matrix = load_matrix(db, available)
+    filled = []
+    for station in names:
+        flagged = load_flags(db, station, "gesamt", "15min", aware=True)
+        values, _ = fill_intervals(matrix[station], neighbours_of(matrix, station), missing=flagged)
+        if len(values):
+            values = values.assign(station=station, channel="gesamt", resolution="15min", ts=values.index)
+            save_imputed(db, values.reset_index(drop=True))
+            filled.append(values)
+        if progress:
+            progress(station)
+    columns = ["station", "ts", "value", "lower", "upper", "method"]
+    return pd.concat(filled, ignore_index=True)[columns] if filled else pd.DataFrame(columns=columns)
+
+
+def report(db: Any, start: str | None = None, end: str | None = None,
+           resolution: Resolution = "day") -> pd.DataFrame:
+    """Suspicious sensors per day: one row per day and station with the checks that fired and how many values
+    they flagged (1 for a daily total, up to 96 quarter-hours a day)."""
     rows = []
-    for station in station_ids(db, None):
-        for day, checks in load_flags(db, station, "gesamt", "day", with_checks=True).items():
-            rows.append({"day": day.date(), "station": station, "checks": ", ".join(sorted(checks))})
-    out = pd.DataFrame(rows, columns=["day", "station", "checks"])
+    names = station_ids(db, None) if resolution == "day" else stations_with(db, "15min")
+    for station in names:
+        per_day: dict[Any, tuple[set[str], int]] = {}
+        for ts, checks in load_flags(db, station, "gesamt", resolution, with_checks=True).items():
+            found, count = per_day.get(ts.date(), (set(), 0))
+            per_day[ts.date()] = (found | checks, count + 1)
+        rows += [{"day": day, "station": station, "checks": ", ".join(sorted(found)), "flagged": count}
+                 for day, (found, count) in per_day.items()]
+    out = pd.DataFrame(rows, columns=["day", "station", "checks", "flagged"])
     if start:
         out = out[out["day"] >= pd.Timestamp(start).date()]
     if end:

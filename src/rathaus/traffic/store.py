@@ -13,7 +13,7 @@ import hashlib
 import io
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -409,6 +409,35 @@ def load_series(session_or_db: Any, station: str, channel: str = "gesamt", resol
     return frame
 
 
+def load_matrix(session_or_db: Any, stations: Sequence[str], channel: str = "gesamt",
+                resolution: str = "15min") -> pd.DataFrame:
+    """Several stations' raw values as one table: time (Europe/Berlin, tz-aware; every interval between the first
+    and the last value) × station, NaN where a station has no value. One query, for detector networks."""
+    if resolution not in ("day", "15min"):
+        raise BadRequest("resolution must be day or 15min")
+    with _session(session_or_db) as session:
+        rows = session.execute(sa.text(
+            "SELECT ts, station_id, value FROM traffic_counts WHERE station_id = ANY(:ids) AND channel = :ch "
+            "AND resolution = :r"), {"ids": list(stations), "ch": channel, "r": resolution}).all()
+    frame = pd.DataFrame(rows, columns=["ts", "station", "value"])
+    if frame.empty:
+        return pd.DataFrame(columns=list(stations), dtype="float64")
+    frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+    table = frame.pivot(index="ts", columns="station", values="value").astype("float64")
+    table = table.reindex(_grid(table.index.min(), table.index.max(), resolution).tz_convert("UTC"))
+    table.index = table.index.tz_convert(TZ)
+    table.index.name, table.columns.name = "ts", None
+    return table.reindex(columns=[s for s in stations if s in table.columns])
+
+
+def stations_with(session_or_db: Any, resolution: str, channel: str = "gesamt") -> list[str]:
+    """Ids of the stations that have raw values of this resolution and channel."""
+    with _session(session_or_db) as session:
+        return list(session.execute(sa.text(
+            "SELECT DISTINCT station_id FROM traffic_counts WHERE resolution = :r AND channel = :ch ORDER BY 1"),
+            {"r": resolution, "ch": channel}).scalars())
+
+
 # --- flags and imputed values (written by the modelling side) -------------------------------------------------
 
 def _records(rows: pd.DataFrame | Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -448,16 +477,17 @@ def clear_flags(session_or_db: Any, station: str, channel: str = "gesamt", resol
 
 
 def load_flags(session_or_db: Any, station: str, channel: str = "gesamt", resolution: str = "day", *,
-               with_checks: bool = False) -> Any:
-    """The flagged times of a series (naive local time): a DatetimeIndex, or {time: set of checks}."""
+               with_checks: bool = False, aware: bool = False) -> Any:
+    """The flagged times of a series (naive local time, or with ``aware`` tz-aware Europe/Berlin – exact also in
+    the repeated October hour): a DatetimeIndex, or {time: set of checks}."""
     with _session(session_or_db) as session:
         rows = session.execute(sa.text("SELECT ts, check_name FROM traffic_flags WHERE station_id = :s AND "
                                        "channel = :ch AND resolution = :r ORDER BY ts"),
                                {"s": station, "ch": channel, "r": resolution}).all()
     found: dict[pd.Timestamp, set[str]] = {}
     for ts, check in rows:
-        local = pd.Timestamp(ts).tz_convert(TZ).tz_localize(None)
-        found.setdefault(local, set()).add(check)
+        local = pd.Timestamp(ts).tz_convert(TZ)
+        found.setdefault(local if aware else local.tz_localize(None), set()).add(check)
     return found if with_checks else pd.DatetimeIndex(sorted(found))
 
 

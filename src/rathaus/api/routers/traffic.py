@@ -119,6 +119,10 @@ def export_station(station: str, runtime: RuntimeDep, principal: PrincipalDep,
 
 # --- checks, filling, report, pictures (rathaus.traffic.pipeline) ----------------------------------------------
 
+ResolutionQuery = Annotated[Literal["day", "15min"], Query(
+    description="day: daily totals of the bicycle stations; 15min: quarter-hours (detectors)")]
+
+
 def _station_list(stations: list[str] | None) -> list[str] | None:
     return [s for s in stations or [] if s.strip()] or None
 
@@ -134,40 +138,41 @@ def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 @router.post("/checks", responses=ERRORS)
 async def run_checks(runtime: RuntimeDep, principal: PrincipalDep,
-                     station: Annotated[list[str] | None, Query(description="Only these stations")] = None
-                     ) -> dict[str, Any]:
-    """Run the plausibility checks on the stored daily totals; the new flags replace earlier ones."""
+                     station: Annotated[list[str] | None, Query(description="Only these stations")] = None,
+                     resolution: ResolutionQuery = "day") -> dict[str, Any]:
+    """Run the plausibility checks on the stored counts; the new flags replace earlier ones."""
     from rathaus.traffic import pipeline
 
     access.require_import(principal)
-    flags = await run_in_threadpool(pipeline.check, runtime.db, _station_list(station))
+    flags = await run_in_threadpool(pipeline.check, runtime.db, _station_list(station), None, resolution)
     per_station = {s: part.groupby("check").size().to_dict() for s, part in flags.groupby("station")}
     return {"flags": len(flags), "per_station": per_station, "items": _rows(flags)}
 
 
 @router.post("/imputations", responses=ERRORS)
 async def run_imputation(runtime: RuntimeDep, principal: PrincipalDep,
-                         station: Annotated[list[str] | None, Query(description="Only these stations")] = None
-                         ) -> dict[str, Any]:
-    """Fill missing, outage and flagged days with a value and a 90 % interval (stored apart from raw counts)."""
+                         station: Annotated[list[str] | None, Query(description="Only these stations")] = None,
+                         resolution: ResolutionQuery = "day") -> dict[str, Any]:
+    """Fill missing, outage and flagged values with a value and a 90 % interval (stored apart from raw counts)."""
     from rathaus.traffic import pipeline
 
     access.require_import(principal)
-    filled = await run_in_threadpool(pipeline.impute, runtime.db, _station_list(station))
+    filled = await run_in_threadpool(pipeline.impute, runtime.db, _station_list(station), None, resolution)
     return {"filled": len(filled), "items": _rows(filled)}
 
 
 @router.get("/report", responses=ERRORS)
 def suspicious_sensors(runtime: RuntimeDep, principal: PrincipalDep,
                        start: Annotated[dt.date | None, Query(alias="from")] = None,
-                       end: Annotated[dt.date | None, Query(alias="to")] = None) -> dict[str, Any]:
+                       end: Annotated[dt.date | None, Query(alias="to")] = None,
+                       resolution: ResolutionQuery = "day") -> dict[str, Any]:
     """Suspicious sensors per day (from the last check run)."""
     from rathaus.traffic import pipeline
 
     access.require_read(principal)
-    rows = pipeline.report(runtime.db, str(start) if start else None, str(end) if end else None)
-    return {"items": [{"day": str(r["day"]), "station": r["station"], "checks": r["checks"].split(", ")}
-                      for r in rows.to_dict("records")]}
+    rows = pipeline.report(runtime.db, str(start) if start else None, str(end) if end else None, resolution)
+    return {"items": [{"day": str(r["day"]), "station": r["station"], "checks": r["checks"].split(", "),
+                       "flagged": int(r["flagged"])} for r in rows.to_dict("records")]}
 
 
 @router.get("/stations/{station}/plot.png", responses={200: {"content": {"image/png": {}}}, **ERRORS})
