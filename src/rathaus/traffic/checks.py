@@ -49,6 +49,7 @@ class CheckConfig:
     zero_min_expected: float = 20.0
     flat_min_run: int = 3
     spike_factor: float = 2.5
+    spike_min_excess: float = 0.0  # and at least this many counts above typical (small counts scatter a lot)
     interval_quantiles: tuple[float, float] = (0.005, 0.995)
     interval_margin: float = 0.15  # widen the band by this share of the predicted median (log scale)
     interval_folds: int = 4
@@ -70,7 +71,8 @@ class CheckConfig:
         if resolution == "15min":  # 96 values a day: runs and windows in intervals, not days
             # a year of quarter-hours is 35,000 values: the quantile models learn from a sample of them, which
             # keeps a detector at seconds instead of half a minute (bench/traffic_scale.py)
-            return cls(zero_min_expected=8.0, flat_min_run=8, spike_factor=4.0, interval_block=96 * 56,
+            return cls(zero_min_expected=8.0, flat_min_run=8, spike_factor=4.0, spike_min_excess=30.0,
+                       interval_block=96 * 56,
                        interval_max_train=20_000, interval_max_iter=100, interval_spread="residual",
                        drift_window=96 * 7,
                        drift_min_run=96 * 7, profile_weeks=3)
@@ -148,7 +150,8 @@ def rule_checks(values: pd.Series, config: CheckConfig) -> list[dict]:
     prev = np.r_[np.nan, v[:-1]]
     nxt = np.r_[v[1:], np.nan]
     with np.errstate(invalid="ignore"):
-        spike = (v > config.spike_factor * e) & (e > 0) & ~(prev >= v) & ~(nxt >= v)
+        spike = ((v > config.spike_factor * e) & (v - e >= config.spike_min_excess) & (e > 0) & ~(prev >= v)
+                 & ~(nxt >= v))
     for i in np.flatnonzero(spike):
         flags.append(_flag(idx[i], "spike", v[i], e[i]))
     return flags

@@ -34,7 +34,7 @@ TZ = "Europe/Berlin"
 SLOTS = 96
 FILL_METHODS = ("linear", "profile", "ratio", "gbm")
 BUCKETS = ("≤ 1 h", "≤ 1 day", "> 1 day")
-BACKTEST_BLOCKS = {"≤ 1 h": (1, 4, 40), "≤ 1 day": (8, 96, 16), "> 1 day": (192, 672, 4)}  # min, max, count
+BACKTEST_BLOCKS = {"≤ 1 h": (1, 4, 40), "≤ 1 day": (8, 96, 16), "> 1 day": (192, 480, 8)}  # min, max, count
 MIN_KNOWN = 96 * 14
 MAX_TRAIN = 15_000
 
@@ -234,5 +234,6 @@ def check_intervals(values: pd.Series, neighbours: pd.DataFrame | None = None,
     """The plausibility checks of :mod:`rathaus.traffic.checks` on a 15-minute series, with quarter-hour,
     calendar and neighbours as the interval model's features."""
     values = _check_series(values)
+    values = values.asfreq("15min")  # the rules compare with the same quarter-hour in other weeks by position
     return check_series(values, features(values.index, neighbours), resolution="15min",
                         config=config or CheckConfig.for_resolution("15min"))

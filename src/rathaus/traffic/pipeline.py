@@ -174,7 +174,7 @@ def check_15min(db: Any, stations: Sequence[str] | None = None, progress: Progre
     matrix = load_matrix(db, available)
     found = []
     for station in names:
-        flags = check_intervals(matrix[station].dropna(), neighbours_of(matrix, station))
+        flags = check_intervals(matrix[station], neighbours_of(matrix, station))
         clear_flags(db, station, "gesamt", "15min")
         if len(flags):
             flags = flags.assign(station=station, channel="gesamt", resolution="15min",
