@@ -24,7 +24,7 @@ from rathaus.library.metrics import Holdout, hold_out_one, objective, ranks, see
 from rathaus.library.recommenders import ALS, EASE, Arrays, ItemKNN, Popularity, Recommender, as_rows
 from rathaus.library.similarity import zscore_rows
 
-L2_GRID = (100.0, 250.0, 500.0, 1000.0, 2000.0)
+L2_GRID = (25.0, 50.0, 100.0, 200.0, 400.0, 800.0)
 COLLABORATIVE = ("ease", "als", "itemknn")
 
 
@@ -135,17 +135,22 @@ class Blend:
             blended += self.search_weight * zscore_rows(np.broadcast_to(search, blended.shape))
         return blended
 
-    def contributions(self, reader_items: np.ndarray, item: int) -> np.ndarray | None:
-        """From the first of EASE/ALS, item-kNN (when weighted) or content that gives ``item`` a positive
+    def contributions(self, reader_items: np.ndarray, items: np.ndarray) -> np.ndarray | None:
+        """Per item, from the first of EASE/ALS, item-kNN (when weighted) or content that gives it a positive
         contribution from the reader's items."""
+        result = np.zeros((len(reader_items), len(items)), dtype=np.float32)
+        open_items = np.ones(len(items), dtype=bool)
         for name in (*COLLABORATIVE, "content"):
             model = self.components.get(name)
             if model is None or (name != "content" and (self.weights or {}).get(name, 0.0) <= 0):
                 continue
-            values = model.contributions(reader_items, item)
-            if values is not None and np.max(values, initial=0.0) > 0:
-                return values
-        return None
+            values = model.contributions(reader_items, items)
+            if values is None:
+                continue
+            take = open_items & (values.max(axis=0, initial=0.0) > 0)
+            result[:, take] = values[:, take]
+            open_items &= ~take
+        return result
 
     def state(self) -> tuple[dict[str, Any], Arrays]:
         params: dict[str, Any] = {"weights": self.weights, "ease_l2": self.ease_l2, "knn_k": self.knn_k,

@@ -2,9 +2,10 @@
 
 All share one small protocol (:class:`Recommender`): ``fit(X)`` on a binary csr readers × items matrix, then
 ``scores(user_rows)`` for any csr rows over the same items (a reader's loans; new readers are just rows) returning
-a dense users × items array. ``contributions(reader_items, item)`` says how much each of the reader's items adds to
-the score of ``item`` (used for "because you borrowed …"), ``state()``/``from_state()`` feed
-:func:`rathaus.library.serving.save` (numpy arrays and a JSON of parameters, no pickle).
+a dense users × items array. ``contributions(reader_items, items)`` says how much each of the reader's items adds
+to the score of each of ``items`` (reader items × items; used for "because you borrowed …");
+``state()``/``from_state()`` feed :func:`rathaus.library.serving.save` (numpy arrays and a JSON of parameters,
+no pickle).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class Recommender(Protocol):
 
     def scores(self, user_rows: sp.csr_matrix) -> np.ndarray: ...
 
-    def contributions(self, reader_items: np.ndarray, item: int) -> np.ndarray | None: ...
+    def contributions(self, reader_items: np.ndarray, items: np.ndarray) -> np.ndarray | None: ...
 
     def state(self) -> tuple[dict[str, Any], Arrays]: ...
 
@@ -55,7 +56,7 @@ class Popularity:
     def scores(self, user_rows: sp.csr_matrix) -> np.ndarray:
         return np.tile(self.popularity, (user_rows.shape[0], 1))
 
-    def contributions(self, reader_items: np.ndarray, item: int) -> np.ndarray | None:
+    def contributions(self, reader_items: np.ndarray, items: np.ndarray) -> np.ndarray | None:
         return None
 
     def state(self) -> tuple[dict[str, Any], Arrays]:
@@ -79,8 +80,8 @@ class SimilarityModel:
     def scores(self, user_rows: sp.csr_matrix) -> np.ndarray:
         return np.asarray((as_rows(user_rows) @ self.similarity).toarray(), dtype=np.float32)
 
-    def contributions(self, reader_items: np.ndarray, item: int) -> np.ndarray | None:
-        return self.similarity[reader_items][:, [item]].toarray().ravel()
+    def contributions(self, reader_items: np.ndarray, items: np.ndarray) -> np.ndarray | None:
+        return self.similarity[reader_items][:, items].toarray()
 
     def neighbours(self, item: int) -> np.ndarray:
         """Dense similarity of ``item`` to all items."""
@@ -132,14 +133,14 @@ class EASE:
         P = scipy.linalg.inv(gram, overwrite_a=True, check_finite=False)
         B = -P / np.diag(P)
         B[np.diag_indices_from(B)] = 0.0
-        self.B = B.astype(np.float32)
+        self.B = np.ascontiguousarray(B, dtype=np.float32)  # LAPACK returns Fortran order: slow row products
         return self
 
     def scores(self, user_rows: sp.csr_matrix) -> np.ndarray:
         return np.asarray(as_rows(user_rows) @ self.B, dtype=np.float32)
 
-    def contributions(self, reader_items: np.ndarray, item: int) -> np.ndarray | None:
-        return self.B[reader_items, item]
+    def contributions(self, reader_items: np.ndarray, items: np.ndarray) -> np.ndarray | None:
+        return self.B[np.ix_(reader_items, items)]
 
     def state(self) -> tuple[dict[str, Any], Arrays]:
         return {"l2": self.l2}, {"B": self.B}
@@ -147,7 +148,7 @@ class EASE:
     @classmethod
     def from_state(cls, params: dict[str, Any], arrays: Arrays) -> Self:
         model = cls(**params)
-        model.B = np.asarray(arrays["B"], dtype=np.float32)
+        model.B = np.ascontiguousarray(arrays["B"], dtype=np.float32)
         return model
 
 
@@ -187,8 +188,8 @@ class ALS:
         users = self.model.recalculate_user(np.arange(rows.shape[0]), rows)
         return np.asarray(np.atleast_2d(users) @ self.item_factors.T, dtype=np.float32)
 
-    def contributions(self, reader_items: np.ndarray, item: int) -> np.ndarray | None:
-        return self.item_factors[reader_items] @ self.item_factors[item]
+    def contributions(self, reader_items: np.ndarray, items: np.ndarray) -> np.ndarray | None:
+        return self.item_factors[reader_items] @ self.item_factors[items].T
 
     def state(self) -> tuple[dict[str, Any], Arrays]:
         return dict(self.params), {"item_factors": self.item_factors}

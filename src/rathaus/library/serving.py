@@ -64,15 +64,14 @@ def name(index: int, item_ids: Sequence[str] | None) -> int | str:
     return item_ids[index] if item_ids is not None else int(index)
 
 
-def because(model: Recommender, reader_items: np.ndarray, item: int) -> list[int]:
-    """Up to two of the reader's items with the largest positive contribution to ``item``."""
-    if not len(reader_items):
-        return []
-    values = model.contributions(reader_items, item)
+def because(model: Recommender, reader_items: np.ndarray, items: np.ndarray) -> list[list[int]]:
+    """Per recommended item, up to two of the reader's items with the largest positive contribution to it."""
+    values = model.contributions(reader_items, items) if len(reader_items) and len(items) else None
     if values is None:
-        return []
-    order = np.argsort(-values, kind="stable")[:BECAUSE]
-    return [int(reader_items[i]) for i in order if values[i] > 0]
+        return [[] for _ in items]
+    order = np.argsort(-values, axis=0, kind="stable")[:BECAUSE]
+    return [[int(reader_items[i]) for i in order[:, column] if values[i, column] > 0]
+            for column in range(len(items))]
 
 
 def recommend(model: Recommender, reader_items: Sequence[int] | sp.spmatrix, k: int = 10,
@@ -88,9 +87,9 @@ def recommend(model: Recommender, reader_items: Sequence[int] | sp.spmatrix, k: 
     scores[np.fromiter(exclude, dtype=np.int64)] = -np.inf
     if allowed is not None:
         scores[~np.asarray(allowed, dtype=bool)] = -np.inf
-    return [Recommendation(name(i, item_ids), float(scores[i]),
-                           [name(j, item_ids) for j in because(model, row.indices, int(i))])
-            for i in top_k(scores, k)]
+    best = top_k(scores, k)
+    return [Recommendation(name(i, item_ids), float(scores[i]), [name(j, item_ids) for j in sources])
+            for i, sources in zip(best, because(model, row.indices, best), strict=True)]
 
 
 def similar_items(model: Blend, index: int, k: int = 10, co_loan_weight: float = 0.5,
