@@ -31,11 +31,12 @@ from common import ROOT, SHARED_DATA, machine, require, table, write_result
 
 sys.path.insert(0, str(ROOT / "src"))
 import pandas as pd
+from scipy.stats import binomtest
 
 from rathaus.library.blend import Blend
 from rathaus.library.content import ItemContent
-from rathaus.library.evaluate import evaluate_all, format_table
-from rathaus.library.interactions import read_tsv
+from rathaus.library.evaluate import batched_ranks, evaluate_all, format_table, test_cases
+from rathaus.library.interactions import read_pairs, read_tsv
 from rathaus.library.serving import similar_items
 
 DEFAULT_DATA = SHARED_DATA / "goodbooks-10k"
@@ -81,6 +82,16 @@ def similar_media(model: Blend, authors: list[set[str]], popularity: np.ndarray,
     return figures
 
 
+def paired_hr10(fitted: dict[str, object], train_path: Path, test_path: Path) -> dict[str, float]:
+    """Readers the blend hits at 10 and the best single model (EASE) misses, and the reverse; exact sign test."""
+    train = read_tsv(train_path)
+    cases = test_cases(train, read_pairs(test_path))
+    hits = {name: batched_ranks(fitted[name], train.matrix, cases) < 10 for name in ("rathaus", "ease")}
+    wins, losses = int(np.sum(hits["rathaus"] & ~hits["ease"])), int(np.sum(~hits["rathaus"] & hits["ease"]))
+    p = binomtest(wins, wins + losses).pvalue if wins + losses else 1.0
+    return {"paired_hr10_rathaus_only": wins, "paired_hr10_ease_only": losses, "paired_hr10_sign_test_p": p}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="goodbooks-10k directory")
@@ -103,6 +114,9 @@ def main() -> None:
     print("rathaus / best single model: " + ", ".join(
         f"{m} {result[f'rathaus_vs_best_single_{m}']:.3f}" for m in ("hr10", "hr20", "ndcg10", "ndcg20")))
 
+    paired = paired_hr10(fitted, train_path, test_path)
+    print(f"paired HR@10: {paired['paired_hr10_rathaus_only']} readers hit only by rathaus, "
+          f"{paired['paired_hr10_ease_only']} only by EASE (sign test p = {paired['paired_hr10_sign_test_p']:.2f})")
     blend = fitted["rathaus"]
     assert isinstance(blend, Blend)
     item_ids = read_tsv(train_path).items
@@ -116,7 +130,7 @@ def main() -> None:
     seconds = time.perf_counter() - started
     print(f"{seconds:.0f} s in all")
     if not args.no_save:
-        figures = {**result, **similar, "seconds": seconds, "seed": args.seed, "data": args.data.name,
+        figures = {**result, **similar, **paired, "seconds": seconds, "seed": args.seed, "data": args.data.name,
                    "content": "metadata (tfidf title+authors, author and language overlap)", **machine()}
         print(f"written {write_result('library', figures)}")
 
