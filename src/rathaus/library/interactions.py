@@ -67,7 +67,7 @@ def read_pairs(path: str | Path) -> list[tuple[str, str]]:
     if not path.is_file():
         raise FileNotFoundError(f"interactions file not found: {path}")
     pairs: list[tuple[str, str]] = []
-    with path.open(encoding="utf-8") as lines:
+    with path.open(encoding="utf-8-sig") as lines:  # a BOM is not part of the first id
         for number, line in enumerate(lines, start=1):
             line = line.rstrip("\r\n")
             if not line.strip():
