@@ -44,6 +44,7 @@ def reader_row(reader_items: Sequence[int] | sp.spmatrix, n_items: int) -> sp.cs
 
 
 def n_items_of(model: Any) -> int:
+    """Number of items (columns) a fitted model scores."""
     if isinstance(model, Blend):
         return int(model.cold.size)
     for attribute in ("popularity", "B", "similarity"):
