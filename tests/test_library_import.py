@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -311,6 +312,33 @@ def test_search_queries_are_stored_without_personal_data(rt: Runtime) -> None:
     for value in ("anna.meier", "Maria Schneider", "maria.schneider", "2345678", "L-0003"):
         assert value not in stored
     assert scrub_query("a@b.de").text is None
+    assert scrub_query("buch für l-0002 reservieren", reader_ids={"L-0002"}).text == \
+        "buch für [LESERAUSWEIS] reservieren"
+
+
+def test_a_loans_file_without_header_is_refused_without_quoting_its_first_line(rt: Runtime) -> None:
+    with pytest.raises(LibraryFileError) as info:
+        import_loans(rt.db, b"L-0001,100001,2026-03-01\nL-0002,100002,2026-03-02\n", "ohne-kopf.csv", key=KEY,
+                     today=TODAY)
+    assert "L-0001" not in info.value.detail and "reader" in info.value.detail
+
+
+def test_the_maintenance_job_purges_expired_loans(make_settings: Callable[..., Settings]) -> None:
+    from rathaus.core.auth import Principal
+    from rathaus.maintenance import run_once
+
+    rt = Runtime(make_settings(library_loan_retention_days=30, library_reader_key=KEY))
+    try:
+        import_catalogue(rt.db, CATALOGUE, "katalog.csv", "test")
+        today = dt.date.today()
+        text = f"reader,item,date\nL-0001,100001,{today - dt.timedelta(days=20)}\nL-0001,100002,{today}\n"
+        assert import_loans(rt.db, text.encode(), "a.csv").stored == 2
+        with rt.db.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE library_loans SET loaned_on = loaned_on - 15"))
+        done = run_once(rt, Principal(id="system", kind="local", department="lokal", roles=frozenset({"admin"})))
+        assert done["library_purged"] == 1 and count(rt, "library_loans") == 1
+    finally:
+        rt.close()
 
 
 # --- roles -------------------------------------------------------------------------------------------------------

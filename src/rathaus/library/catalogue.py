@@ -230,8 +230,9 @@ class CsvFile:
 
 
 def read_csv(data: bytes, name: str, wanted: dict[str, tuple[str, ...]], required: tuple[str, ...],
-             what: str) -> CsvFile:
-    """Decode, sniff the delimiter, map the header to fields; missing required columns raise LibraryFileError."""
+             what: str, *, echo: bool = True) -> CsvFile:
+    """Decode, sniff the delimiter, map the header to fields; missing required columns raise LibraryFileError.
+    ``echo=False`` keeps the first line out of the message (a loans file without header starts with a reader id)."""
     text, encoding = decode(data, name)
     text = text.lstrip("\ufeff")
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
@@ -258,10 +259,11 @@ def read_csv(data: bytes, name: str, wanted: dict[str, tuple[str, ...]], require
                 break
     missing = [f for f in required if f not in columns]
     if missing:
-        shown = ", ".join(h.strip() for h in header[:8] if h.strip()) or "keine / none"
+        shown = ", ".join(h.strip()[:40] for h in header[:8] if h.strip()) or "keine / none"
         expected = "; ".join(f"{f}: {' | '.join(wanted[f][:4])}" for f in missing)
+        found = f"; gefunden / found: {shown}" if echo else f"; {len(header)} Spalten / columns found"
         raise LibraryFileError(f"{name}: keine {what} erkannt / not a {what} file – Spalten fehlen / missing "
-                               f"columns ({expected}); gefunden / found: {shown}")
+                               f"columns ({expected}){found}")
     if not rows:
         raise LibraryFileError(f"{name}: keine Datenzeilen / no data rows below the header")
     return CsvFile(columns, header, rows, lines, encoding, delimiter)
@@ -522,12 +524,12 @@ def parse_catalogue(data: bytes, name: str = "katalog", fmt: str = "auto") -> Pa
 # --- loans and searches ------------------------------------------------------------------------------------------
 
 def _events(data: bytes, name: str, kind: str, secret: bytes, today: dt.date,
-            value: Callable[[str, int, Problems, list[str]], str | None]) -> ParsedEvents:
+            value: Callable[[str, int, Problems, set[str]], str | None]) -> ParsedEvents:
     columns = LOAN_COLUMNS if kind == "loans" else SEARCH_COLUMNS
     what = "Ausleihdatei / loans" if kind == "loans" else "Suchanfragen / searches"
-    f = read_csv(data, name, columns, tuple(columns), what)
+    f = read_csv(data, name, columns, tuple(columns), what, echo=False)
     problems, rows, rejected = Problems(), [], 0
-    raw_ids = sorted({normalise_reader_id(f.get(r, "reader")) for r in f.rows} - {""}) if kind == "searches" else []
+    raw_ids = {normalise_reader_id(f.get(r, "reader")) for r in f.rows} - {""} if kind == "searches" else set()
     second = "item" if kind == "loans" else "query"
     for row, line in zip(f.rows, f.lines, strict=True):
         raw_reader = f.get(row, "reader")
@@ -557,7 +559,7 @@ def _events(data: bytes, name: str, kind: str, secret: bytes, today: dt.date,
 def parse_loans(data: bytes, name: str, secret: bytes, today: dt.date | None = None) -> ParsedEvents:
     """Loans CSV (reader id, item id, date) → pseudonymous rows; the raw ids stay in this function."""
 
-    def item(value: str, line: int, problems: Problems, _: list[str]) -> str | None:
+    def item(value: str, line: int, problems: Problems, _: set[str]) -> str | None:
         if not value:
             problems.add(line, "item", "Medien-ID fehlt, Zeile abgelehnt / item id missing, line rejected")
             return None
@@ -573,7 +575,7 @@ def parse_searches(data: bytes, name: str, secret: bytes, known: KnownNames | No
     counts = {"masked": 0, "dropped": 0}
     kinds: dict[str, int] = {}
 
-    def query(value: str, line: int, problems: Problems, raw_ids: list[str]) -> str | None:
+    def query(value: str, line: int, problems: Problems, raw_ids: set[str]) -> str | None:
         if not value.strip():
             problems.add(line, "query", "Suchbegriff leer, Zeile abgelehnt / empty query, line rejected")
             return None

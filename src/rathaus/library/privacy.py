@@ -217,16 +217,17 @@ def _isbn_like(value: str) -> bool:
 def scrub_query(query: str, known: KnownNames | None = None, reader_ids: Iterable[str] = ()) -> Scrubbed:
     """A search query without personal data: detected spans become ``[EMAIL]``, ``[TELEFON]``, ``[PERSON]`` …
     (names of the catalogue's authors and titles stay), reader card numbers ``[LESERAUSWEIS]``. When nothing
-    but placeholders and punctuation remains the query is dropped (``text`` None)."""
+    but placeholders and punctuation remains the query is dropped (``text`` None). ``reader_ids``: normalised
+    ids (``normalise_reader_id``) of the file, replaced wherever they occur as a word."""
     text = " ".join(unicodedata.normalize("NFKC", query).split())[:MAX_QUERY_CHARS]
     if not text:
         return Scrubbed(None)
     spans: list[tuple[int, int, str]] = []
-    for raw in reader_ids:  # the ids of the file itself, e.g. a reader who typed their card number
-        norm = raw.strip()
-        if len(norm) >= 3:
-            spans.extend((m.start(), m.end(), READER_CARD)
-                         for m in re.finditer(re.escape(norm), text, flags=re.IGNORECASE))
+    ids = reader_ids if isinstance(reader_ids, (set, frozenset)) else set(reader_ids)
+    if ids:  # the ids of the file itself, e.g. a reader who typed their card number
+        for m in re.finditer(r"[^\s,;:!?()\[\]\"']+", text):
+            if normalise_reader_id(m.group(0).strip(".")) in ids:
+                spans.append((m.start(), m.end(), READER_CARD))
     spans.extend((m.start(), m.end(), READER_CARD) for m in _CARD.finditer(text) if not _isbn_like(m.group(0)))
     for span in detect(text, QUERY_KINDS):
         if span.kind == k.PERSON and known is not None and text[span.start:span.end] in known:
