@@ -331,15 +331,24 @@ def isbn(value: str) -> str | None:
     return None
 
 
+_ISO_DAY = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
+_GERMAN_DAY = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})")
+
+
 def parse_day(value: str) -> dt.date | None:
-    """ISO ``2025-03-01`` or German ``01.03.2025`` (a time after the date is ignored)."""
+    """ISO ``2025-03-01`` or German ``01.03.2025`` / ``1.3.25`` (a time after the date is ignored)."""
     s = value.strip().split(" ")[0].split("T")[0]
-    for fmt in ("%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y", "%Y/%m/%d"):
-        try:
-            return dt.datetime.strptime(s, fmt).date()
-        except ValueError:
-            continue
-    return None
+    if m := _ISO_DAY.fullmatch(s):
+        y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    elif m := _GERMAN_DAY.fullmatch(s):
+        d, mo, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        y += 2000 if len(m.group(3)) == 2 else 0
+    else:
+        return None
+    try:
+        return dt.date(y, mo, d)
+    except ValueError:
+        return None
 
 
 def _scrub_item(item: ItemRow, problems: Problems, found: dict[str, int], where: dict[str, int]) -> None:
@@ -531,6 +540,7 @@ def _events(data: bytes, name: str, kind: str, secret: bytes, today: dt.date,
     problems, rows, rejected = Problems(), [], 0
     raw_ids = {normalise_reader_id(f.get(r, "reader")) for r in f.rows} - {""} if kind == "searches" else set()
     second = "item" if kind == "loans" else "query"
+    keys: dict[str, str] = {}  # raw id → pseudonym, for this file only
     for row, line in zip(f.rows, f.lines, strict=True):
         raw_reader = f.get(row, "reader")
         if not normalise_reader_id(raw_reader):
@@ -552,7 +562,10 @@ def _events(data: bytes, name: str, kind: str, secret: bytes, today: dt.date,
         if got is None:
             rejected += 1
             continue
-        rows.append(EventRow(reader_key(secret, raw_reader), got, day, line))
+        pseudonym = keys.get(raw_reader)
+        if pseudonym is None:
+            pseudonym = keys[raw_reader] = reader_key(secret, raw_reader)
+        rows.append(EventRow(pseudonym, got, day, line))
     return ParsedEvents(kind, f.encoding, f.delimiter, len(f.rows), rows, problems, rejected)
 
 

@@ -55,6 +55,7 @@ READER_CARD = "LESERAUSWEIS"
 # a library card number typed into the search box: "L-0001", "LA123456"; ISBNs are digits only
 _CARD = re.compile(r"(?<![\w-])[A-Z]{1,3}-?\d{4,12}(?![\w-])")
 _PLACEHOLDER = re.compile(r"\[[A-Z_]+\]")
+_DIGIT_OR_AT = re.compile(r"[\d@]")
 
 
 # --- the key ---------------------------------------------------------------------------------------------------
@@ -256,6 +257,8 @@ def _dedupe(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
 def scrub_catalogue_text(text: str) -> Scrubbed:
     """A description or subject: contact data (e-mail, phone, IBAN) masked, other personal identifiers
     (tax id, ID card, street address) only reported by kind; names of authors and characters are left alone."""
+    if not _DIGIT_OR_AT.search(text):
+        return Scrubbed(text)  # every kind looked for here has an @ or a digit: skip the detector
     found = detect(text, CATALOGUE_FLAG_KINDS)
     kinds: dict[str, int] = {}
     for span in found:

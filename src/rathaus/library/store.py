@@ -50,6 +50,8 @@ from rathaus.library.schema import LibraryImport, LibraryItem, LibraryLoan, Libr
 
 ITEM_FIELDS = ("title", "authors", "media_type", "isbn", "language", "subjects", "description", "age_group", "year")
 BATCH = 5_000
+LOAN_COLUMNS = (("reader_key", "text"), ("item_id", "text"), ("loaned_on", "date"))
+SEARCH_COLUMNS = (("reader_key", "text"), ("searched_on", "date"), ("query", "text"))
 
 
 @dataclass
@@ -203,6 +205,25 @@ def _skip(session: Session, parsed: ParsedEvents, report: ImportReport, days: in
     return kept
 
 
+def _insert_new(session: Session, table: str, columns: tuple[tuple[str, str], ...], rows: Any,
+                import_id: int | None) -> int:
+    """COPY the rows into a temporary table and insert those not stored yet; returns how many were new."""
+    if not rows:
+        return 0
+    tmp = f"tmp_{table}"
+    session.execute(sa.text(f"DROP TABLE IF EXISTS {tmp}"))  # left by an earlier import in the same transaction
+    session.execute(sa.text(f"CREATE TEMP TABLE {tmp} ({', '.join(f'{c} {t}' for c, t in columns)}) ON COMMIT DROP"))
+    names = ", ".join(c for c, _ in columns)
+    conn = session.connection().connection.driver_connection
+    with conn.cursor() as cur, cur.copy(f"COPY {tmp} ({names}) FROM STDIN") as copy:  # type: ignore[union-attr]
+        for row in rows:
+            copy.write_row(row)
+    result = session.execute(sa.text(
+        f"INSERT INTO {table} ({names}, import_id) SELECT {names}, :import_id FROM {tmp} "
+        f"ORDER BY {names} ON CONFLICT DO NOTHING"), {"import_id": import_id})
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def import_loans(session_or_db: Any, data: bytes, name: str = "ausleihen.csv", user: str = "cli", *,
                  key: Key | None = None, retention_days: int | None = None,
                  today: dt.date | None = None) -> ImportReport:
@@ -229,14 +250,9 @@ def import_loans(session_or_db: Any, data: bytes, name: str = "ausleihen.csv", u
                 report.rejected += 1
         unique = {(r.reader_key, r.value, r.day): r for r in good}
         report.unchanged = len(good) - len(unique)  # repeated in the file
-        values = [{"reader_key": k[0], "item_id": k[1], "loaned_on": k[2], "import_id": report.import_id}
-                  for k in unique]
-        stored = 0
-        for start in range(0, len(values), BATCH):
-            stored += len(session.execute(pg_insert(LibraryLoan).values(values[start:start + BATCH])
-                                          .on_conflict_do_nothing().returning(LibraryLoan.item_id)).all())
-        report.stored = stored
-        report.unchanged += len(values) - stored
+        report.stored = _insert_new(session, "library_loans", LOAN_COLUMNS, unique,
+                                    report.import_id)
+        report.unchanged += len(unique) - report.stored
         _finish(session, report, parsed.problems, t0)
     return report
 
@@ -266,14 +282,9 @@ def import_searches(session_or_db: Any, data: bytes, name: str = "suchen.csv", u
         rows = _skip(session, parsed, report, days, today)
         unique = {(r.reader_key, r.day, r.value) for r in rows}
         report.unchanged = len(rows) - len(unique)
-        values = [{"reader_key": k[0], "searched_on": k[1], "query": k[2], "import_id": report.import_id}
-                  for k in unique]
-        stored = 0
-        for start in range(0, len(values), BATCH):
-            stored += len(session.execute(pg_insert(LibrarySearch).values(values[start:start + BATCH])
-                                          .on_conflict_do_nothing().returning(LibrarySearch.query)).all())
-        report.stored = stored
-        report.unchanged += len(values) - stored
+        report.stored = _insert_new(session, "library_searches", SEARCH_COLUMNS, unique,
+                                    report.import_id)
+        report.unchanged += len(unique) - report.stored
         _finish(session, report, parsed.problems, t0)
     return report
 
