@@ -16,7 +16,7 @@ from pymarc import Field, Indicators, Leader, Record, Subfield
 from rathaus.core.errors import ConfigError, NotFound
 from rathaus.core.settings import Settings
 from rathaus.library.access import EDITOR_ROLE, VIEWER_ROLE, require_import, require_read, require_reader_data
-from rathaus.library.catalogue import SAMPLE_DIR, LibraryFileError
+from rathaus.library.catalogue import SAMPLE_DIR, LibraryFileError, parse_catalogue
 from rathaus.library.privacy import key_bytes, key_file, opt_in, opt_out, purge_expired, reader_key, scrub_query
 from rathaus.library.store import (
     get_import,
@@ -160,6 +160,19 @@ def test_marc_import_reads_the_fields_and_reports_a_malformed_record_by_number(r
     m3 = get_item(runtime.db, "M-3")
     assert (m3["media_type"], m3["language"], m3["authors"]) == ("hoerbuch", "ger", ["Kästner, Erich"])
     assert count(runtime, "library_items") == 2
+
+
+def test_a_truncated_marc_file_keeps_the_records_before_the_break() -> None:
+    whole = marc_record("M-1", "Momo").as_marc()
+    cut = marc_record("M-2", "Die unendliche Geschichte").as_marc()[:40]
+    parsed = parse_catalogue(whole + cut, "abgebrochen.mrc")
+    assert [i.id for i in parsed.items] == ["M-1"] and parsed.rejected == 1
+    problem = parsed.problems.items[0]
+    assert problem.record == 2 and "Rest der Datei" in problem.reason
+    same_id = marc_record("M-1", "Momo (Neuauflage)").as_marc()
+    twice = parse_catalogue(whole + same_id, "doppelt.mrc", "marc")
+    assert [i.title for i in twice.items] == ["Momo (Neuauflage) : Roman"]
+    assert twice.problems.items[0].as_dict()["record"] == 2
 
 
 def test_an_unreadable_file_gives_one_clear_error_and_keeps_what_is_stored(rt: Runtime) -> None:
