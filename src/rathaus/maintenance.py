@@ -1,7 +1,8 @@
 """The background job of ``rathaus up``/``serve``: scheduled knowledge refresh and retention.
 
 Every ``interval`` seconds it refreshes due collections, deletes chats (with their uploaded documents,
-chunks and vectors) untouched for ``chat_retention_days``, and removes expired web sessions. Each step
+chunks and vectors) untouched for ``chat_retention_days``, removes expired web sessions and library loans and
+searches older than ``library_loan_retention_days``. Each step
 runs on its own: a failing refresh does not keep expired chats alive.
 """
 
@@ -15,6 +16,7 @@ from rathaus.assistants import chats
 from rathaus.core import sessions
 from rathaus.core.auth import Principal
 from rathaus.knowledge.refresh import refresh_due
+from rathaus.library import privacy as library_privacy
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,16 @@ def run_once(runtime: Any, principal: Principal) -> dict[str, Any]:
     except Exception as exc:
         log.exception("retention job failed")
         done["chats_deleted"] = f"error: {type(exc).__name__}"
+    try:
+        with runtime.db.session() as session:
+            done["library_purged"] = library_privacy.purge_expired(session,
+                                                                   runtime.settings.library_loan_retention_days)
+        if done["library_purged"]:
+            log.info("retention: %d library loans/searches older than %d days deleted", done["library_purged"],
+                     runtime.settings.library_loan_retention_days)
+    except Exception as exc:
+        log.exception("library retention job failed")
+        done["library_purged"] = f"error: {type(exc).__name__}"
     return done
 
 

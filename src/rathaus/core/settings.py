@@ -120,6 +120,18 @@ class Settings(BaseSettings):
         default=None, description="Key for the audit hash chain; without it plain SHA-256 is used."
     )
 
+    # --- Library recommendations (rathaus.library) -------------------------------------------------------
+    library_reader_key: SecretStr | None = Field(
+        default=None, min_length=16,
+        description="HMAC key that turns reader ids into pseudonyms at import. Unset in the embedded default: a "
+                    "random key kept in data_dir/secrets/library-reader-key (mode 0600); required with an external "
+                    "database. Changing it cuts every stored loan and opt-out off from its reader.",
+    )
+    library_loan_retention_days: int = Field(
+        default=730, ge=1, le=3650,
+        description="Loans and searches older than this many days are not imported and are purged.",
+    )
+
     # --- Embedded models --------------------------------------------------------------------------
     llm_threads: int | None = Field(default=None, ge=1, le=256, description="Default: all cores.")
 
