@@ -131,6 +131,16 @@ class Settings(BaseSettings):
         default=730, ge=1, le=3650,
         description="Loans and searches older than this many days are not imported and are purged.",
     )
+    library_models_dir: Path | None = Field(
+        default=None,
+        description="Where trained recommendation models are kept (default data_dir/library/models); with several "
+                    "replicas a shared volume.",
+    )
+    library_retrain_hours: float = Field(
+        default=24, ge=0, le=24 * 365,
+        description="The maintenance job retrains the recommendation model when the newest one is older than this "
+                    "many hours and loans are stored; 0 disables the nightly retrain.",
+    )
 
     # --- Embedded models --------------------------------------------------------------------------
     llm_threads: int | None = Field(default=None, ge=1, le=256, description="Default: all cores.")
