@@ -187,6 +187,12 @@ def train(runtime: Any, progress: Progress | None = None, embed: bool = True) ->
     return report
 
 
+def has_loans(session: Any) -> bool:
+    from rathaus.library.schema import LibraryLoan
+
+    return session.scalar(sa.select(sa.exists().where(LibraryLoan.item_id.is_not(None)))) is True
+
+
 def _set_current(folder: Path, model_id: str) -> None:
     tmp = folder / f".{POINTER}.{os.getpid()}"
     tmp.write_text(json.dumps({"model_id": model_id}))
