@@ -225,3 +225,24 @@ def test_cli_recommend_similar_and_eval(trained: Runtime, tmp_path: Path) -> Non
     assert broken.returncode == 1
     lines = broken.stderr.strip().splitlines()
     assert len(lines) == 1 and "line 2" in lines[0], broken.stderr
+
+
+def test_cli_import_summary_and_unreadable_file(trained: Runtime, tmp_path: Path) -> None:
+    from rathaus.library.catalogue import SAMPLE_DIR
+
+    again = cli(trained.settings, tmp_path, "import", str(SAMPLE_DIR / "katalog.csv"), "--kind", "catalogue")
+    assert again.returncode == 0, again.stderr
+    assert "katalog.csv: catalogue-csv, 40 gelesen/read" in again.stdout and "unverändert/unchanged 40" in again.stdout
+    (tmp_path / "bild.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    broken = cli(trained.settings, tmp_path, "import", "bild.png", "--kind", "loans")
+    assert broken.returncode == 1 and len(broken.stderr.strip().splitlines()) == 1, broken.stderr
+
+
+def test_content_similarity_without_any_subjects() -> None:
+    """A catalogue without subjects (goodbooks) must not break the content model."""
+    from rathaus.library.content import ContentSimilarity, ItemContent
+
+    content = ItemContent(["Emil", "Momo", "Lottchen"], [["Kästner, Erich"], ["Ende, Michael"], ["Kästner, Erich"]],
+                          [[], [], []], ["ger", "ger", "ger"])
+    model = ContentSimilarity(content).fit()
+    assert model.neighbours(0)[2] > model.neighbours(0)[1]

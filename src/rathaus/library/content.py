@@ -78,7 +78,7 @@ class ContentSimilarity(SimilarityModel):
         assert c is not None
         text = cosine_rows(c.vectors if c.vectors is not None else metadata_vectors(c))
         parts = [(w["author_weight"], label_matrix(c.authors), True)]
-        if c.subjects is not None:
+        if c.subjects is not None and any(s.strip() for row in c.subjects for s in row):  # none at all: skip
             parts.append((w["subject_weight"], normalize(label_matrix(c.subjects)), False))
         if c.languages is not None:
             parts.append((w["language_weight"], label_matrix([[lang] for lang in c.languages]), True))
