@@ -133,8 +133,8 @@ class Settings(BaseSettings):
     )
     library_models_dir: Path | None = Field(
         default=None,
-        description="Where trained recommendation models are kept (default data_dir/library/models); with several "
-                    "replicas a shared volume.",
+        description="Where trained recommendation models are kept (default data_dir/library/models, in the embedded "
+                    "default one subfolder per database); with several replicas a shared volume.",
     )
     library_retrain_hours: float = Field(
         default=24, ge=0, le=24 * 365,

@@ -4,7 +4,7 @@
 catalogue, builds the readers × items matrix over ALL catalogue items (items without loans are cold items), item
 content vectors from the platform embedder over "title — authors — subjects — description" (TF-IDF over the
 metadata when the embedder is unavailable; the report says which), fits the :class:`~rathaus.library.blend.Blend`
-and saves it under ``data_dir/library/models/<timestamp>`` (``serving.save``: JSON + npz, no pickle) together with
+and saves it under ``models_dir(settings)/<timestamp>`` (``serving.save``: JSON + npz, no pickle) together with
 ``items.json`` (id, title, authors, media type, language, age group, text of every column) and, with the
 embedder, ``vectors.npy``. ``current.json`` in the models folder names the current model; the last
 :data:`KEEP` models are kept.
@@ -55,8 +55,13 @@ NOT_TRAINED = ("noch kein Empfehlungsmodell trainiert / no recommendation model 
 
 
 def models_dir(settings: Any) -> Path:
+    """``library_models_dir``, else ``data_dir/library/models/<database_name>`` (embedded default: one folder per
+    database of the embedded server, so a model never answers for another database's catalogue)."""
     configured = getattr(settings, "library_models_dir", None)
-    return Path(configured) if configured else Path(settings.data_dir) / "library" / "models"
+    if configured:
+        return Path(configured)
+    base = Path(settings.data_dir) / "library" / "models"
+    return base / settings.database_name if settings.embedded_database else base
 
 
 def service_principal(settings: Any) -> Principal:
