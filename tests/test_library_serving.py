@@ -3,6 +3,7 @@ REST and CLI on the real embedded PostgreSQL; privacy (opt-out, no raw reader id
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -246,3 +247,24 @@ def test_content_similarity_without_any_subjects() -> None:
                           [[], [], []], ["ger", "ger", "ger"])
     model = ContentSimilarity(content).fit()
     assert model.neighbours(0)[2] > model.neighbours(0)[1]
+
+
+def test_new_reader_with_recent_searches_gets_the_search_signal(trained: Runtime) -> None:
+    from rathaus.library.store import import_searches
+
+    today = dt.date.today()
+    import_searches(trained.db, f"leser,suchbegriff,datum\nL-0040,Deutsch lernen Grammatik,{today}\n".encode(),
+                    "suchen-neu.csv")
+    popular = [i["id"] for i in service.for_you(trained, "L-0041", k=5)["items"]]
+    answer = service.for_you(trained, "L-0040", k=5)
+    assert answer["basis"] == "popular+searches"
+    assert answer["items"][0]["explanation"]["en"] == "popular and matching your recent searches"
+    ids = [i["id"] for i in answer["items"]]
+    assert ids != popular and {"100039", "100040"} & set(ids), answer  # the two German courses of the samples
+    assert answer["items"][0]["because"] == []
+
+
+def test_openapi_lists_the_library_endpoints(api: TestClient) -> None:
+    paths = api.get("/openapi.json").json()["paths"]
+    assert {"/api/v1/library/recommendations", "/api/v1/library/items/{item_id}/similar",
+            "/api/v1/library/imports", "/api/v1/library/train", "/api/v1/library/opt-outs"} <= paths.keys()
