@@ -214,6 +214,15 @@ def test_cli_recommend_similar_and_eval(trained: Runtime, tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     assert "Weil Sie „" in done.stdout and "basis: loans" in done.stdout and READER not in done.stdout
     assert cli(trained.settings, tmp_path, "similar", "100001", "--k", "2").returncode == 0
+    trained_cli = cli(trained.settings, tmp_path, "train")
+    assert trained_cli.returncode == 0, trained_cli.stderr
+    for label in ("Medien / items: 41", "Leser / readers:", "Ausleihen / loans:", "Gewichte / weights: ease",
+                  "Inhalt / content: embedder:", "Sekunden / seconds:"):
+        assert label in trained_cli.stdout, trained_cli.stdout
+    assert training.current_id(trained.settings) in trained_cli.stdout
+    out = cli(trained.settings, tmp_path, "opt-out", "L-0050")
+    assert out.returncode == 0 and "opt-out recorded: 0" in out.stdout and "L-0050" not in out.stdout
+    assert "opt-out removed" in cli(trained.settings, tmp_path, "opt-in", "L-0050").stdout
     bad_k = cli(trained.settings, tmp_path, "recommend", READER, "--k", "0")
     assert bad_k.returncode == 1 and bad_k.stderr.strip().startswith("rathaus: k muss")
     (tmp_path / "train.tsv").write_text("".join(f"r{r}\ti{(r + j) % 7}\n" for r in range(12) for j in range(3)))
