@@ -19,13 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from rathaus.core.errors import BadRequest, Conflict
+from rathaus.core.errors import BadRequest
 from rathaus.library import serving
 from rathaus.library.catalogue import AGE_GROUPS, MEDIA_TYPES
 from rathaus.library.content import search_signal
 from rathaus.library.privacy import opted_out, reader_key
 from rathaus.library.store import get_item, load_searches, reader_items
-from rathaus.library.training import LoadedModel, embed_texts, load_current
+from rathaus.library.training import LoadedModel, embed_texts, item_text, load_current
 
 log = logging.getLogger(__name__)
 
@@ -119,17 +119,37 @@ def for_you(runtime: Any, raw_reader_id: str, k: int = 10, *, media_type: str | 
 def similar(runtime: Any, item_id: str, k: int = 10, *, media_type: str | None = None,
             language: str | None = None, age_group: str | None = None) -> dict[str, Any]:
     """"Similar media" for a catalogue page: content/metadata similarity and co-loans (items without loans or
-    description get metadata neighbours). 404 for an unknown item, 409 for an item newer than the model."""
+    description get metadata neighbours). 404 for an item the catalogue does not know; an item imported after
+    the model was trained is a cold start: compared by its text and authors with the model's items."""
     check_filters(k, media_type, language, age_group)
     loaded = load_current(runtime)
+    allowed = loaded.allowed(media_type, language, age_group)
     if item_id not in loaded.index:
-        get_item(runtime.db, item_id)  # NotFound (404) when the catalogue does not know it
-        raise Conflict(f"Medium {item_id[:60]!r} ist neuer als das Modell / the item is newer than the model "
-                       f"{loaded.model_id}: retrain (rathaus library train)")
-    recs = serving.similar_items(loaded.model, loaded.index[item_id], k,
-                                 allowed=loaded.allowed(media_type, language, age_group))
-    return {"model_id": loaded.model_id, "item": item_id,
+        item = get_item(runtime.db, item_id)  # NotFound (404) when the catalogue does not know it
+        return {"model_id": loaded.model_id, "item": item_id, "basis": "content (newer than the model)",
+                "items": [_card(loaded, i, score) for i, score in _cold_similar(runtime, loaded, item, k, allowed)]}
+    recs = serving.similar_items(loaded.model, loaded.index[item_id], k, allowed=allowed)
+    return {"model_id": loaded.model_id, "item": item_id, "basis": "content+co-loans",
             "items": [_card(loaded, int(r.item), r.score) for r in recs]}
+
+
+def _cold_similar(runtime: Any, loaded: LoadedModel, item: dict[str, Any], k: int,
+                  allowed: np.ndarray | None) -> list[tuple[int, float]]:
+    """Neighbours of an item the model has not seen: text similarity (embedder, or TF-IDF over the items'
+    texts) plus the content model's weights for a shared author (0.5) and the same language (0.1)."""
+    text = item_text(item["title"], item["authors"], item["subjects"], item.get("description"))
+    scores = _search_scores(runtime, loaded, [text]) if loaded.vectors is not None else None
+    if scores is None:
+        scores = search_signal([i["text"] for i in loaded.items], [text])
+    authors = {a.casefold() for a in item["authors"]}
+    shared = np.array([bool(authors & {a.casefold() for a in i["authors"]}) for i in loaded.items])
+    language = np.array([bool(item.get("language")) and i["language"] == item.get("language")
+                         for i in loaded.items])
+    scores = scores.astype(np.float64) + 0.5 * shared + 0.1 * language
+    if allowed is not None:
+        scores[~allowed] = -np.inf
+    order = [i for i in np.argsort(-scores, kind="stable") if np.isfinite(scores[i])][:k]
+    return [(int(i), float(scores[i])) for i in order]
 
 
 def model_info(runtime: Any) -> dict[str, Any]:
