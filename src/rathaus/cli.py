@@ -13,7 +13,7 @@ import typer
 from pydantic import ValidationError
 from typer.exceptions import TyperException
 
-from rathaus.commands import admin, db, governance, guard, knowledge, models, run, safety, traffic
+from rathaus.commands import admin, db, governance, guard, knowledge, library, models, run, safety, traffic
 from rathaus.config_check import settings_problems
 from rathaus.core.errors import RathausError
 
@@ -42,6 +42,7 @@ knowledge.eval_app.command("pii")(safety.eval_pii)
 knowledge.eval_app.command("bias")(governance.eval_bias)
 app.command("ask")(knowledge.ask)
 app.add_typer(traffic.traffic_app, name="traffic")
+app.add_typer(library.library_app, name="library")
 
 EXIT_USAGE = 2
 EXIT_ERROR = 1

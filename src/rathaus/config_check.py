@@ -59,6 +59,9 @@ def check_settings(s: Settings, report: Report) -> None:
         report.warnings.append("audit: RATHAUS_AUDIT_STORE_RAW=true stores raw prompts, possibly personal data")
     if not s.audit_hmac_key:
         report.warnings.append("audit: no RATHAUS_AUDIT_HMAC_KEY; the chain uses plain SHA-256")
+    if not s.embedded_database and not s.library_reader_key:
+        report.warnings.append("library: no RATHAUS_LIBRARY_READER_KEY; loans and searches cannot be imported with an "
+                               "external database (every replica needs the same key for reader pseudonyms)")
     if s.embedded_database:
         parent = s.data_dir if s.data_dir.exists() else s.data_dir.parent
         if not os.access(parent, os.W_OK):

@@ -1,7 +1,9 @@
 """The background job of ``rathaus up``/``serve``: scheduled knowledge refresh and retention.
 
 Every ``interval`` seconds it refreshes due collections, deletes chats (with their uploaded documents,
-chunks and vectors) untouched for ``chat_retention_days``, and removes expired web sessions. Each step
+chunks and vectors) untouched for ``chat_retention_days``, removes expired web sessions and library loans and
+searches older than ``library_loan_retention_days`` and retrains the library's recommendation model when the
+newest one is older than ``library_retrain_hours`` (0: never) and loans are stored. Each step
 runs on its own: a failing refresh does not keep expired chats alive.
 """
 
@@ -15,6 +17,8 @@ from rathaus.assistants import chats
 from rathaus.core import sessions
 from rathaus.core.auth import Principal
 from rathaus.knowledge.refresh import refresh_due
+from rathaus.library import privacy as library_privacy
+from rathaus.library import training as library_training
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +41,39 @@ def run_once(runtime: Any, principal: Principal) -> dict[str, Any]:
     except Exception as exc:
         log.exception("retention job failed")
         done["chats_deleted"] = f"error: {type(exc).__name__}"
+    try:
+        with runtime.db.session() as session:
+            done["library_purged"] = library_privacy.purge_expired(session,
+                                                                   runtime.settings.library_loan_retention_days)
+        if done["library_purged"]:
+            log.info("retention: %d library loans/searches older than %d days deleted", done["library_purged"],
+                     runtime.settings.library_loan_retention_days)
+    except Exception as exc:
+        log.exception("library retention job failed")
+        done["library_purged"] = f"error: {type(exc).__name__}"
+    try:
+        done["library_trained"] = _retrain_library(runtime)
+    except Exception as exc:
+        log.exception("library retrain failed")
+        done["library_trained"] = f"error: {type(exc).__name__}"
     return done
+
+
+def _retrain_library(runtime: Any) -> str | None:
+    """Retrain when the newest model is older than ``library_retrain_hours`` and there are loans; the new
+    model's id, or None when nothing was due."""
+    hours = runtime.settings.library_retrain_hours
+    if not hours:
+        return None
+    age = library_training.current_age_hours(runtime.settings)
+    if age is not None and age < hours:
+        return None
+    with runtime.db.session() as session:
+        if not library_training.has_loans(session):
+            return None
+    report = library_training.train(runtime)
+    log.info("library model %s retrained (%d loans, %.1f s)", report.model_id, report.loans, report.seconds)
+    return report.model_id
 
 
 class Maintenance:

@@ -37,6 +37,7 @@ def up(host: HostOpt = None, port: PortOpt = None) -> None:
     ensure_default_model(settings)
     from rathaus.commands.common import cli_principal
     from rathaus.knowledge.samples import ensure_samples
+    from rathaus.library.demo import ensure_samples as ensure_library_samples
     from rathaus.maintenance import Maintenance
 
     runtime = Runtime(settings)
@@ -48,6 +49,15 @@ def up(host: HostOpt = None, port: PortOpt = None) -> None:
             counts = ensure_samples(runtime, cli_principal(settings)).counts
         console.print(f"Beispielsammlung ki-roadmap: {counts['added'] + counts['updated'] + counts['unchanged']} "
                       "Dokumente (öffentliche Stadtratsunterlagen)")
+        try:
+            with console.status("Bibliothek / library samples"):
+                library_done = ensure_library_samples(runtime)
+        except Exception as exc:  # the rest of rathaus works without the library demo
+            library_done = {"imported": False, "trained": None}
+            console.print(f"Bibliotheksbeispiele nicht geladen / library samples not loaded: {type(exc).__name__}")
+        if library_done["imported"] or library_done["trained"]:
+            console.print("Beispielkatalog der Bibliothek / library sample catalogue: 40 Medien, Empfehlungsmodell "
+                          "trainiert / recommendation model trained")
         scheduler.start()
         url = f"http://{host}:{port}/"
         console.print(f"[bold]rathaus[/] läuft / is running: [link]{url}[/link]  (Strg+C / Ctrl+C beendet)")

@@ -120,6 +120,28 @@ class Settings(BaseSettings):
         default=None, description="Key for the audit hash chain; without it plain SHA-256 is used."
     )
 
+    # --- Library recommendations (rathaus.library) -------------------------------------------------------
+    library_reader_key: SecretStr | None = Field(
+        default=None, min_length=16,
+        description="HMAC key that turns reader ids into pseudonyms at import. Unset in the embedded default: a "
+                    "random key kept in data_dir/secrets/library-reader-key (mode 0600); required with an external "
+                    "database. Changing it cuts every stored loan and opt-out off from its reader.",
+    )
+    library_loan_retention_days: int = Field(
+        default=730, ge=1, le=3650,
+        description="Loans and searches older than this many days are not imported and are purged.",
+    )
+    library_models_dir: Path | None = Field(
+        default=None,
+        description="Where trained recommendation models are kept (default data_dir/library/models, in the embedded "
+                    "default one subfolder per database); with several replicas a shared volume.",
+    )
+    library_retrain_hours: float = Field(
+        default=24, ge=0, le=24 * 365,
+        description="The maintenance job retrains the recommendation model when the newest one is older than this "
+                    "many hours and loans are stored; 0 disables the nightly retrain.",
+    )
+
     # --- Embedded models --------------------------------------------------------------------------
     llm_threads: int | None = Field(default=None, ge=1, le=256, description="Default: all cores.")
 
