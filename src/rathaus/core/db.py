@@ -174,6 +174,16 @@ class Database:
             self.embedded = None
 
 
+@contextlib.contextmanager
+def session_scope(session_or_db: Session | Database) -> Iterator[Session]:
+    """A Session as given (the caller's transaction), or a new transaction of a :class:`Database`."""
+    if isinstance(session_or_db, Session):
+        yield session_or_db
+    else:
+        with session_or_db.session() as session:
+            yield session
+
+
 def _connect_args(url: str) -> dict[str, Any]:
     if url.startswith("postgresql+psycopg"):
         return {"connect_timeout": 5, "application_name": "rathaus"}

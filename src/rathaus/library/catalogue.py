@@ -20,13 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from rathaus.core.errors import RathausError
+from rathaus.core.textfiles import decode_text, looks_binary, sniff_delimiter
 from rathaus.library.privacy import KnownNames, normalise_reader_id, reader_key, scrub_catalogue_text, scrub_query
-from rathaus.traffic.formats import sniff_delimiter
 
 MAX_PROBLEMS = 1000
 #: the shipped sample: katalog.csv (40 items), ausleihen.csv (synthetic readers L-0001 …), suchen.csv
 SAMPLE_DIR = Path(__file__).resolve().parent / "samples"
-BINARY_MAGIC = (b"%PDF", b"PK\x03\x04", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b", b"\xd0\xcf\x11\xe0")
 MEDIA_TYPES = ("buch", "ebook", "hoerbuch", "film", "musik", "noten", "zeitschrift", "spiel", "karte", "software",
                "sonstiges")
 AGE_GROUPS = ("kinder", "jugend", "erwachsene")
@@ -194,19 +193,11 @@ class ParsedEvents:
 
 def decode(data: bytes, name: str = "file") -> tuple[str, str]:
     """Text and encoding: UTF-8 (with or without BOM), else Windows-1252/Latin-1."""
-    head = data[:4096]
-    if any(head.startswith(m) for m in BINARY_MAGIC) or b"\x00" in head:
+    if looks_binary(data):
         raise LibraryFileError(f"{name}: keine Textdatei / not a text file (binary content); expected a CSV file")
     if not data.strip():
         raise LibraryFileError(f"{name}: Datei ist leer / the file is empty")
-    try:
-        return data.decode("utf-8-sig"), "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"
+    return decode_text(data)
 
 
 def norm_column(name: str) -> str:

@@ -14,11 +14,9 @@ with its figures and at most 1,000 problems (total counted); neither ever holds 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -26,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from rathaus.core.db import session_scope as _session
 from rathaus.core.errors import BadRequest, NotFound
 from rathaus.core.settings import Settings
 from rathaus.library.catalogue import (
@@ -90,16 +89,6 @@ class ImportReport:
         return (f"{self.file_name}: {self.kind}, {self.rows_read} gelesen/read – neu/stored {self.stored}, "
                 f"geändert/updated {self.updated}, unverändert/unchanged {self.unchanged}, "
                 f"abgelehnt/rejected {self.rejected}, übersprungen/skipped {self.skipped}")
-
-
-@contextlib.contextmanager
-def _session(session_or_db: Any) -> Iterator[Session]:
-    """A Session as given, or a new transaction of a Database (``runtime.db``)."""
-    if isinstance(session_or_db, Session):
-        yield session_or_db
-    else:
-        with session_or_db.session() as session:
-            yield session
 
 
 def _settings_of(session_or_db: Any) -> Settings | None:

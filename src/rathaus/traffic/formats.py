@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from rathaus.core.errors import RathausError, UnsupportedMediaType
+from rathaus.core.textfiles import decode_text, looks_binary, sniff_delimiter
 
 TZ = "Europe/Berlin"
 Kind = Literal["bike-daily", "bike-15min", "detectors", "stations"]
@@ -32,7 +33,6 @@ WEATHER_RANGE = {"min_temp": (-40.0, 50.0), "max_temp": (-40.0, 50.0), "precipit
 ABSURD = {"day": 100_000, "15min": 5_000}
 DATETIME_COLUMNS = ("datetime", "zeit", "timestamp", "zeitpunkt", "datum_zeit")
 MAX_PROBLEMS = 1000
-BINARY_MAGIC = (b"%PDF", b"PK\x03\x04", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b", b"\xd0\xcf\x11\xe0")
 
 
 class TrafficFileError(RathausError):
@@ -112,26 +112,12 @@ class ParsedFile:
 
 def decode(data: bytes, name: str = "file") -> tuple[str, str]:
     """Text and encoding: UTF-8 (with or without BOM), else Windows-1252/Latin-1. Binary files raise 415."""
-    head = data[:4096]
-    if any(head.startswith(m) for m in BINARY_MAGIC) or b"\x00" in head:
+    if looks_binary(data):
         raise UnsupportedMediaType(f"{name}: keine Textdatei / not a text file (binary content); "
                                    "expected a CSV of traffic counts")
     if not data.strip():
         raise TrafficFileError(f"{name}: Datei ist leer / the file is empty")
-    try:
-        return data.decode("utf-8-sig"), "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"
-
-
-def sniff_delimiter(header: str) -> str:
-    counts = {d: header.count(d) for d in (";", "\t", ",")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
+    return decode_text(data)
 
 
 def _norm(name: str) -> str:

@@ -7,13 +7,12 @@ conflict. Flags and imputed values live in their own tables; ``export`` joins th
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import io
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from rathaus.core.db import session_scope as _session
 from rathaus.core.errors import BadRequest, NotFound
 from rathaus.traffic.formats import MAX_PROBLEMS, TZ, ParsedFile, Problem, StationRow, TrafficFileError, parse
 from rathaus.traffic.schema import (
@@ -76,16 +76,6 @@ class ImportReport:
         return (f"{self.file_name}: {self.kind}, {self.rows_read} Zeilen/lines – gespeichert/stored {self.stored}, "
                 f"unverändert/unchanged {self.unchanged}, abgelehnt/rejected {self.rejected}, "
                 f"Konflikte/conflicts {self.conflicts}")
-
-
-@contextlib.contextmanager
-def _session(session_or_db: Any) -> Iterator[Session]:
-    """A Session as given, or a new transaction of a Database (``runtime.db``)."""
-    if isinstance(session_or_db, Session):
-        yield session_or_db
-    else:
-        with session_or_db.session() as session:
-            yield session
 
 
 def _read(source: Path | str | bytes, name: str | None) -> tuple[bytes, str]:
