@@ -43,7 +43,10 @@ def series_plot(station: str, values: pd.Series, flags: pd.DataFrame | None = No
             label="gezählt / counted")
     if imputed is not None and len(imputed):
         imputed = imputed.sort_index()
-        ax.fill_between(imputed.index, imputed["lower"], imputed["upper"], color=COLOURS["band"], alpha=0.8,
+        # the band only over filled values: on the series' full time grid, so it breaks between gaps instead of
+        # bridging months of raw counts
+        band = imputed[["lower", "upper"]].reindex(values.index.union(imputed.index))
+        ax.fill_between(band.index, band["lower"], band["upper"], color=COLOURS["band"], alpha=0.8,
                         step="mid", label="90-%-Intervall / 90 % interval")
         ax.scatter(imputed.index, imputed["value"], s=9, color=COLOURS["imputed"], zorder=3,
                    label="gefüllt / filled")
