@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from rathaus.core.errors import BadRequest
 
@@ -202,20 +203,22 @@ def band(values: pd.Series, features: pd.DataFrame, trusted: np.ndarray, config:
     usable = trusted & ~np.isnan(y)
     q_lo, q_hi = config.interval_quantiles
     rng = np.random.default_rng(0)
-    for fold in folds:
-        train = usable.copy()
-        train[fold] = False
-        if train.sum() < 60 or not len(fold):
-            continue
-        rows = np.flatnonzero(train)
-        if config.interval_max_train and len(rows) > config.interval_max_train:
-            rows = np.sort(rng.choice(rows, config.interval_max_train, replace=False))
-        if config.interval_spread == "residual":
-            out[fold, 1] = _model(None, config.interval_max_iter).fit(x[rows], y[rows]).predict(x[fold])
-            continue
-        for col, q in enumerate((q_lo, 0.5, q_hi)):
-            model = _model(q, config.interval_max_iter).fit(x[rows], y[rows])
-            out[fold, col] = model.predict(x[fold])
+    # one thread: small data, and on a shared machine OpenMP's threads made each fit several times slower
+    with threadpool_limits(limits=1):
+        for fold in folds:
+            train = usable.copy()
+            train[fold] = False
+            if train.sum() < 60 or not len(fold):
+                continue
+            rows = np.flatnonzero(train)
+            if config.interval_max_train and len(rows) > config.interval_max_train:
+                rows = np.sort(rng.choice(rows, config.interval_max_train, replace=False))
+            if config.interval_spread == "residual":
+                out[fold, 1] = _model(None, config.interval_max_iter).fit(x[rows], y[rows]).predict(x[fold])
+                continue
+            for col, q in enumerate((q_lo, 0.5, q_hi)):
+                model = _model(q, config.interval_max_iter).fit(x[rows], y[rows])
+                out[fold, col] = model.predict(x[fold])
     if config.interval_spread == "residual":
         out[:, 0], out[:, 2] = _residual_band(y, out[:, 1], usable, config.interval_quantiles)
     lo, med, hi = out[:, 0], out[:, 1], out[:, 2]

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from rathaus.core.errors import BadRequest
 from rathaus.traffic.calendar import calendar_features
@@ -133,8 +134,10 @@ def predict_gbm(values: pd.Series, known: np.ndarray, feats: pd.DataFrame) -> np
     if len(rows) > MAX_TRAIN:
         rows = np.sort(np.random.default_rng(0).choice(rows, MAX_TRAIN, replace=False))
     model = HistGradientBoostingRegressor(max_iter=150, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=20,
-                                          random_state=0).fit(x[rows], y[rows])
-    return np.expm1(model.predict(x)).clip(min=0)
+                                          random_state=0)
+    with threadpool_limits(limits=1):  # see checks.band: OpenMP threads slow small fits on a shared machine
+        model.fit(x[rows], y[rows])
+        return np.expm1(model.predict(x)).clip(min=0)
 
 
 def predict(method: str, values: pd.Series, known: np.ndarray, feats: pd.DataFrame) -> np.ndarray:
