@@ -116,6 +116,7 @@ def main() -> int:
     totals = {(s, k): [0, 0, 0] for s in systems for k in FAULTS}
     totals_clean = {(s, k): 0 for s in systems for k in FAULTS}
     per_check: dict[tuple[str, str], int] = {}
+    false_by_check: dict[tuple[str, str], int] = {}  # (system, check) → clean days it flagged, over all runs
     started = time.perf_counter()
     rng = np.random.default_rng(args.seed)
     for station in counts.columns:
@@ -135,6 +136,12 @@ def main() -> int:
                 t[1] += fp
                 t[2] += n
                 totals_clean[(name, kind)] += int((scored & ~faulty).sum())
+                if len(flags):
+                    clean_days_ = counts.index[scored & ~faulty]
+                    false = flags[flags["ts"].isin(clean_days_)]
+                    for check, days in false.groupby("check")["ts"].nunique().items():
+                        key = ("city" if name.startswith("city") else "rathaus", str(check))
+                        false_by_check[key] = false_by_check.get(key, 0) + int(days)
                 if spec["neighbours"] and len(flags):
                     hit = flags[flags["ts"].isin(counts.index[faulty])]
                     for check in hit["check"].unique():
@@ -160,6 +167,9 @@ def main() -> int:
         print(f"{kind}: recall rathaus / city {r_ours / r_city:.2f}" if r_city else f"{kind}: city recall 0")
     print("checks that fired on injected days (stations × faults):",
           ", ".join(f"{k}/{c}: {n}" for (k, c), n in sorted(per_check.items())))
+    print("false flags by check (clean days flagged, summed over the fault runs):",
+          ", ".join(f"{system}/{check}: {n}" for (system, check), n in sorted(false_by_check.items())))
+    result.update({f"false_flags_{system}_{check}": n for (system, check), n in false_by_check.items()})
     print(f"{len(counts.columns)} stations × {len(FAULTS)} fault types, {seconds:.0f} s")
     result.update({"stations": len(counts.columns), "faults_per_station": PER_STATION, "seed": args.seed,
                    "seconds": round(seconds, 1), **machine()})
