@@ -22,6 +22,7 @@ from rathaus.core.errors import BadRequest
 from rathaus.traffic.calendar import calendar_features
 from rathaus.traffic.checks import check_series
 from rathaus.traffic.daily import WEATHER_COLUMNS, DailyCounts, daily_counts_from_frame
+from rathaus.traffic.formats import TZ
 from rathaus.traffic.impute import fill
 from rathaus.traffic.intervals import check_intervals, fill_intervals
 from rathaus.traffic.plots import health_overview, series_plot
@@ -86,6 +87,25 @@ def check_features(raw: pd.DataFrame, data: DailyCounts, station: str) -> pd.Dat
     return pd.concat([calendar_features(raw.index), data.weather.reindex(raw.index), others], axis=1)
 
 
+FLAG_COLUMNS = ["station", "ts", "check", "reason", "value", "expected", "lower", "upper"]
+
+
+def _replace_flags(db: Any, station: str, resolution: str, flags: pd.DataFrame) -> pd.DataFrame:
+    """Store a check run's flags of one series in place of its earlier ones; returns them with the station."""
+    clear_flags(db, station, "gesamt", resolution)
+    flags = flags.assign(station=station, channel="gesamt", resolution=resolution,
+                         detail=[{"value": v, "expected": e} for v, e in zip(
+                             flags["value"].astype(float), flags["expected"].astype(float).round(1), strict=True)])
+    if len(flags):
+        save_flags(db, flags)
+    return flags
+
+
+def _flag_table(found: list[pd.DataFrame]) -> pd.DataFrame:
+    found = [f for f in found if len(f)]
+    return pd.concat(found, ignore_index=True)[FLAG_COLUMNS] if found else pd.DataFrame(columns=FLAG_COLUMNS)
+
+
 def check(db: Any, stations: Sequence[str] | None = None, progress: Progress | None = None,
           resolution: Resolution = "day") -> pd.DataFrame:
     """Run the checks on every (or the given) station and store the flags; returns them."""
@@ -99,19 +119,12 @@ def check(db: Any, stations: Sequence[str] | None = None, progress: Progress | N
         if station not in raw.columns:
             continue
         flags = check_series(raw[station], check_features(raw, data, station))
-        clear_flags(db, station, "gesamt", "day")
         if len(flags):
-            flags = flags.assign(station=station, channel="gesamt", resolution="day",
-                                 ts=flags["ts"].dt.tz_localize("Europe/Berlin"),
-                                 detail=[{"value": v, "expected": e} for v, e in zip(
-                                     flags["value"].astype(float), flags["expected"].astype(float).round(1),
-                                     strict=True)])
-            save_flags(db, flags)
-            found.append(flags)
+            flags = flags.assign(ts=flags["ts"].dt.tz_localize(TZ))
+        found.append(_replace_flags(db, station, "day", flags))
         if progress:
             progress(station)
-    columns = ["station", "ts", "check", "reason", "value", "expected", "lower", "upper"]
-    return pd.concat(found, ignore_index=True)[columns] if found else pd.DataFrame(columns=columns)
+    return _flag_table(found)
 
 
 def impute(db: Any, stations: Sequence[str] | None = None, progress: Progress | None = None,
@@ -175,18 +188,10 @@ def check_15min(db: Any, stations: Sequence[str] | None = None, progress: Progre
     found = []
     for station in names:
         flags = check_intervals(matrix[station], neighbours_of(matrix, station))
-        clear_flags(db, station, "gesamt", "15min")
-        if len(flags):
-            flags = flags.assign(station=station, channel="gesamt", resolution="15min",
-                                 detail=[{"value": v, "expected": e} for v, e in zip(
-                                     flags["value"].astype(float), flags["expected"].astype(float).round(1),
-                                     strict=True)])
-            save_flags(db, flags)
-            found.append(flags)
+        found.append(_replace_flags(db, station, "15min", flags))
         if progress:
             progress(station)
-    columns = ["station", "ts", "check", "reason", "value", "expected", "lower", "upper"]
-    return pd.concat(found, ignore_index=True)[columns] if found else pd.DataFrame(columns=columns)
+    return _flag_table(found)
 
 
 def impute_15min(db: Any, stations: Sequence[str] | None = None, progress: Progress | None = None) -> pd.DataFrame:
