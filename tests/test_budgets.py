@@ -71,3 +71,57 @@ def test_other_departments_are_unaffected(runtime: Runtime) -> None:
         budgets.set_limit(s, "KVR", None, 0)
     assert fire(runtime, "KVR", 2) == (0, 2)
     assert fire(runtime, "Baureferat", 2) == (2, 0)
+
+
+def test_a_used_up_budget_is_refused_before_tokenising_with_retry_after_and_audited(runtime: Runtime,
+                                                                                    monkeypatch) -> None:
+    """Issue 13: the refusal came only after ~14 s (safeguards, tokenising), without Retry-After, unaudited."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    with runtime.db.session() as s:
+        budgets.set_limit(s, "KVR", Decimal("1.00"), None)
+        budgets.reserve(s, "KVR", Decimal("1.00"), 100)  # the month's euros are spent
+    provider = runtime.gateway.provider(runtime.catalog.get("local-chat"))
+
+    def no_tokenising(*_: object) -> int:
+        raise AssertionError("tokenised although the budget was used up")
+
+    monkeypatch.setattr(provider, "count_tokens", no_tokenising)
+    ctx = CallContext(principal=Principal(id="u1", kind="user", department="KVR"), data_class=DataClass.INTERN,
+                      use_case="budget-test")
+    try:
+        runtime.gateway.chat(ctx, MESSAGES, params=ChatParams(**PARAMS))
+        raise AssertionError("not refused")
+    except BudgetExhausted as exc:
+        refusal = exc
+    assert "is used up" in refusal.detail and refusal.status == 429
+    retry = int(refusal.headers["Retry-After"])
+    now = dt.datetime.now(budgets.CITY_TZ)
+    assert 0 < retry <= 31 * 86400
+    assert (now + dt.timedelta(seconds=retry + 5)).month != now.month  # points at the next month's start
+    with runtime.db.session() as s:
+        row = s.execute(sa.text("SELECT action, safeguards FROM audit_log ORDER BY seq DESC LIMIT 1")).one()
+    assert row.action == "model.refused" and row.safeguards["reason"] == "budget-exhausted"
+
+
+def test_budget_refusal_over_http_carries_retry_after(client) -> None:
+    rt = client.app.state.runtime
+    with rt.db.session() as s:
+        budgets.set_limit(s, "lokal", None, 10)
+        budgets.reserve(s, "lokal", Decimal(0), 10)
+    body = {"model": "local-chat", "messages": [{"role": "user", "content": "Hi"}]}
+    r = client.post("/v1/chat/completions", json=body, headers={"X-Rathaus-Data-Class": "intern"})
+    assert r.status_code == 429 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["type"].endswith("/budget-exhausted") and int(r.headers["Retry-After"]) > 0
+
+
+def test_seconds_to_next_month() -> None:
+    import datetime as dt
+
+    at = dt.datetime(2026, 12, 31, 23, 0, tzinfo=budgets.CITY_TZ)
+    assert budgets.seconds_to_next_month(at) == 3600
+    assert budgets.seconds_to_next_month(dt.datetime(2026, 1, 1, 0, 0, tzinfo=budgets.CITY_TZ)) == 31 * 86400
+    # March has a clock change: one hour less
+    assert budgets.seconds_to_next_month(dt.datetime(2026, 3, 1, 0, 0, tzinfo=budgets.CITY_TZ)) == 31 * 86400 - 3600

@@ -115,6 +115,9 @@ def test_audit_verify_detects_tampering_and_export(cli, tmp_path: Path) -> None:
     assert exported.returncode == 0
     lines = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
     assert [x["action"] for x in lines] == ["budget.set", "budget.set"]
+    signed = run("audit", "checkpoint")
+    assert signed.returncode == 0 and "checkpoint signed: record 2" in signed.stdout
+    assert "up to date" in run("audit", "checkpoint").stdout
     with Runtime(settings) as rt, rt.db.engine.begin() as conn:
         conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
         conn.execute(sa.text("UPDATE audit_log SET details = '{}'::jsonb WHERE seq = 1"))

@@ -95,6 +95,12 @@ def test_cli_kb_lifecycle_ask_and_eval(make_settings, tmp_path: Path) -> None:
     assert ingest.returncode == 0 and "2 added" in ingest.stdout
     again = cli(settings, "kb", "ingest", "info", str(folder))
     assert "2 unchanged" in again.stdout
+    (folder / "kaputt.pdf").write_bytes(b"%PDF-1.4 not really a PDF")
+    partial = cli(settings, "kb", "ingest", "info", str(folder))  # one bad file: scripts must see it (issue 13)
+    assert partial.returncode == 1 and "2 unchanged" in partial.stdout and "1 failed" in partial.stdout
+    assert partial.stderr.strip().splitlines()[-1] == "rathaus: 1 of 3 sources failed (listed above); the others " \
+                                                     "were ingested"
+    (folder / "kaputt.pdf").unlink()
     status = cli(settings, "kb", "status")
     assert "info" in status.stdout and "de 2" in status.stdout
     found = cli(settings, "kb", "search", "Wo bekomme ich einen Pass?", "-c", "info")

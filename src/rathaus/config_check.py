@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
+from rathaus.core import audit
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import ConfigError, RathausError
 from rathaus.core.settings import MIN_AUDIT_RETENTION_DAYS, Settings
@@ -57,8 +58,12 @@ def check_settings(s: Settings, report: Report) -> None:
         )
     if s.audit_store_raw:
         report.warnings.append("audit: RATHAUS_AUDIT_STORE_RAW=true stores raw prompts, possibly personal data")
-    if not s.audit_hmac_key:
-        report.warnings.append("audit: no RATHAUS_AUDIT_HMAC_KEY; the chain uses plain SHA-256")
+    try:
+        if audit.hmac_key(s) is None:
+            report.warnings.append("audit: no RATHAUS_AUDIT_HMAC_KEY or RATHAUS_AUDIT_KEY_FILE; the chain uses plain "
+                                   "SHA-256 and no checkpoints can be signed")
+    except ConfigError as exc:
+        p.append(f"audit: {exc}")
     if not s.embedded_database and not s.library_reader_key:
         report.warnings.append("library: no RATHAUS_LIBRARY_READER_KEY; loans and searches cannot be imported with an "
                                "external database (every replica needs the same key for reader pseudonyms)")

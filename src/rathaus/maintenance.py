@@ -3,7 +3,8 @@
 Every ``interval`` seconds it refreshes due collections, deletes chats (with their uploaded documents,
 chunks and vectors) untouched for ``chat_retention_days``, removes expired web sessions and library loans and
 searches older than ``library_loan_retention_days`` and retrains the library's recommendation model when the
-newest one is older than ``library_retrain_hours`` (0: never) and loans are stored. Each step
+newest one is older than ``library_retrain_hours`` (0: never) and loans are stored. Every
+``audit_checkpoint_seconds`` it signs a checkpoint of the audit chain's head (rathaus.core.audit). Each step
 runs on its own: a failing refresh does not keep expired chats alive.
 """
 
@@ -11,16 +12,29 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from rathaus.assistants import chats
-from rathaus.core import sessions
+from rathaus.core import audit, sessions
 from rathaus.core.auth import Principal
 from rathaus.knowledge.refresh import refresh_due
 from rathaus.library import privacy as library_privacy
 from rathaus.library import training as library_training
 
 log = logging.getLogger(__name__)
+
+
+def checkpoint_audit(runtime: Any) -> str | None:
+    """Sign a checkpoint of the audit chain's head when it moved; what happened, for the log and tests."""
+    config = runtime.gateway.audit
+    if config.key is None:
+        return None
+    with runtime.db.session() as session:
+        outcome = audit.checkpoint(session, config)
+    if isinstance(outcome, audit.VerifyResult):
+        return f"tampered: {len(outcome.problems)} problem(s)"
+    return None if outcome is None else f"signed {outcome.seq}"
 
 
 def run_once(runtime: Any, principal: Principal) -> dict[str, Any]:
@@ -77,10 +91,12 @@ def _retrain_library(runtime: Any) -> str | None:
 
 
 class Maintenance:
-    """Background thread running :func:`run_once` every ``interval`` seconds (first run after one interval)."""
+    """Background thread running :func:`run_once` every ``interval`` seconds (first run after one interval) and
+    signing audit checkpoints every ``audit_checkpoint_seconds``."""
 
     def __init__(self, runtime: Any, principal: Principal, interval: float = 600.0):
         self.runtime, self.principal, self.interval = runtime, principal, interval
+        self.checkpoint_interval = min(interval, runtime.settings.audit_checkpoint_seconds)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="maintenance", daemon=True)
 
@@ -93,5 +109,12 @@ class Maintenance:
             self._thread.join(timeout=5)
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            run_once(self.runtime, self.principal)
+        next_round = time.monotonic() + self.interval
+        while not self._stop.wait(self.checkpoint_interval):
+            try:
+                checkpoint_audit(self.runtime)
+            except Exception:  # a full disk must not end the other jobs
+                log.exception("audit checkpoint failed")
+            if time.monotonic() >= next_round:
+                run_once(self.runtime, self.principal)
+                next_round = time.monotonic() + self.interval

@@ -125,11 +125,15 @@ def budget_remove(department: str) -> None:
 # --- audit -----------------------------------------------------------------------------------------
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Check the whole hash chain; exit 1 naming every edited, deleted or inserted record."""
+    """Check the whole hash chain against the signed checkpoints; exit 1 naming every edited, deleted or inserted
+    record."""
     with open_runtime() as rt, rt.db.session() as session:
-        result = audit.verify(session, rt.gateway.audit_key)
+        result = audit.verify_all(session, rt.gateway.audit)
+    for warning in result.warnings:
+        typer.echo(f"warning: audit: {warning}", err=True)
     if result.ok:
-        console.print(f"[green]audit log intact[/]: {result.checked} records ({result.first_seq}..{result.last_seq})")
+        console.print(f"[green]audit log intact[/]: {result.checked} records ({result.first_seq}..{result.last_seq}), "
+                      f"{result.checkpoints} signed checkpoints")
         return
     for problem in result.problems:
         typer.echo(f"rathaus: audit: {problem}", err=True)
@@ -170,6 +174,22 @@ def audit_export(
         console.print(f"{count} records written to {output}")
 
 
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign a checkpoint of the chain's head into the checkpoint file (the background job does this every minute)."""
+    with open_runtime() as rt, rt.db.session() as session:
+        outcome = audit.checkpoint(session, rt.gateway.audit)
+    if isinstance(outcome, audit.VerifyResult):
+        for problem in outcome.problems:
+            typer.echo(f"rathaus: audit: {problem}", err=True)
+        typer.echo("rathaus: audit log TAMPERED: no checkpoint signed", err=True)
+        raise typer.Exit(1)
+    if outcome is None:
+        console.print("checkpoint up to date: the chain's head has not moved")
+    else:
+        console.print(f"checkpoint signed: record {outcome.seq} → {rt.gateway.audit.checkpoints}")
+
+
 @audit_app.command("purge")
 def audit_purge() -> None:
     """Delete records older than the retention period (RATHAUS_AUDIT_RETENTION_DAYS) and re-anchor the chain."""
@@ -178,7 +198,7 @@ def audit_purge() -> None:
         raise BadRequest("retention below 183 days is not allowed (EU AI Act: at least six months)")
     cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.audit_retention_days)
     with open_runtime() as rt, rt.db.session() as session:
-        deleted = audit.purge(session, cutoff)
+        deleted = audit.purge(session, cutoff, rt.gateway.audit)
         audit.append(session, audit.AuditEntry(actor="cli", department="-", use_case="administration",
                                                action="audit.purge", details={"deleted": deleted,
                                                                               "before": cutoff.isoformat()}),

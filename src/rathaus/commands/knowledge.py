@@ -100,7 +100,10 @@ def kb_ingest(
     console.print(f"{name}: {c['added']} added, {c['updated']} updated, {c['unchanged']} unchanged, "
                   f"{c['removed']} removed, {c['duplicate']} duplicates, {c['failed']} failed; {c['chunks']} chunks "
                   f"in {report.seconds:.1f} s" + (f" ({pages_per_s:.1f} pages/s)" if pages_per_s else ""))
-    if c["failed"] and not (c["added"] or c["updated"] or c["unchanged"]):
+    if c["failed"]:  # scripts and schedulers must see a partial failure, not only a total one
+        total = sum(c[k] for k in ("added", "updated", "unchanged", "duplicate", "failed"))
+        typer.echo(f"rathaus: {c['failed']} of {total} sources failed (listed above); the others were ingested",
+                   err=True)
         raise typer.Exit(1)
 
 

@@ -96,6 +96,37 @@ _RESERVE = sa.text("""
 """)
 
 
+def seconds_to_next_month(now: dt.datetime | None = None) -> int:
+    """Seconds until the budgets reset: midnight of the next month's first day in the city's time zone."""
+    now = (now or dt.datetime.now(CITY_TZ)).astimezone(CITY_TZ)
+    first = dt.datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=CITY_TZ)
+    return max(1, int((first.astimezone(dt.UTC) - now.astimezone(dt.UTC)).total_seconds()))  # real seconds (DST)
+
+
+def _exhausted(department: str, month: str, detail: str) -> BudgetExhausted:
+    return BudgetExhausted(detail, extra={"department": department, "month": month},
+                           headers={"Retry-After": str(seconds_to_next_month())})
+
+
+def precheck(session: Session, department: str, month: str | None = None) -> None:
+    """Refuse at once when the department has nothing left this month – before safeguards and tokenising, which
+    can take seconds. The exact reservation (:func:`reserve`) still follows for requests that pass."""
+    month = month or current_month()
+    spent = session.execute(sa.text("""
+        SELECT 1 FROM budget_limits l JOIN budget_usage u ON u.department = l.department AND u.month = :month
+        WHERE l.department = :department
+          AND ((l.eur_per_month IS NOT NULL AND u.eur_used >= l.eur_per_month)
+            OR (l.tokens_per_month IS NOT NULL AND u.tokens_used >= l.tokens_per_month))
+    """), {"department": department, "month": month}).first()
+    if spent is None:
+        return
+    state = status(session, department, month)
+    raise _exhausted(department, month,
+                     f"the monthly budget of department {department!r} for {month} is used up "
+                     f"({state.eur_used:.4f} € of {_fmt(state.eur_limit, '€')}, {state.tokens_used} of "
+                     f"{_fmt(state.tokens_limit, 'tokens')}); it resets at the start of next month")
+
+
 def reserve(session: Session, department: str, eur: Decimal, tokens: int, month: str | None = None) -> Reservation:
     """Atomically add a reservation, or raise BudgetExhausted if it would cross a limit.
 
@@ -106,12 +137,11 @@ def reserve(session: Session, department: str, eur: Decimal, tokens: int, month:
     params = {"department": department, "month": month, "eur": eur, "tokens": tokens}
     if session.execute(_RESERVE, params).first() is None:
         state = status(session, department, month)
-        raise BudgetExhausted(
-            f"the monthly budget of department {department!r} for {month} does not cover this request "
-            f"(used {state.eur_used:.4f} € of {_fmt(state.eur_limit, '€')}, {state.tokens_used} of "
-            f"{_fmt(state.tokens_limit, 'tokens')}; this request may cost up to {eur:.4f} € / {tokens} tokens)",
-            extra={"department": department, "month": month},
-        )
+        raise _exhausted(department, month,
+                         f"the monthly budget of department {department!r} for {month} does not cover this request "
+                         f"(used {state.eur_used:.4f} € of {_fmt(state.eur_limit, '€')}, {state.tokens_used} of "
+                         f"{_fmt(state.tokens_limit, 'tokens')}; this request may cost up to {eur:.4f} € / {tokens} "
+                         "tokens)")
     return Reservation(department, month, eur, tokens)
 
 

@@ -25,9 +25,13 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from rathaus.core.errors import DatabaseUnavailable
+from rathaus.core.keyfiles import create_key_file
 from rathaus.core.settings import Settings
 
 log = logging.getLogger(__name__)
+
+#: the audit chain's key file in a data directory (rathaus.core.audit reads it)
+AUDIT_KEY_FILE = Path("secrets") / "audit-key"
 
 
 def _prune_stale_handles(pgdata: Path) -> list[int]:
@@ -75,12 +79,16 @@ class EmbeddedServer:
 
         data_dir.mkdir(parents=True, exist_ok=True)
         _prune_stale_handles(self.pgdata)
+        new = not (self.pgdata / "PG_VERSION").exists()
         try:
-            return pgserver.get_server(self.pgdata, cleanup_mode="stop")
+            server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
         except Exception as exc:  # pgserver raises bare subprocess/assert errors
             raise DatabaseUnavailable(
                 f"embedded PostgreSQL in {self.pgdata} did not start: {exc} (log: {self.pgdata / 'log'})"
             ) from exc
+        if new:  # a new data directory starts with a keyed audit chain (the key stays outside the database)
+            create_key_file(data_dir / AUDIT_KEY_FILE)
+        return server
 
     def url(self, database: str) -> str:
         """URL of ``database`` in this server, created on first use."""

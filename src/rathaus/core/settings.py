@@ -117,7 +117,25 @@ class Settings(BaseSettings):
         default=False, description="Store raw prompts/answers in the audit log (off: hashes only)."
     )
     audit_hmac_key: SecretStr | None = Field(
-        default=None, description="Key for the audit hash chain; without it plain SHA-256 is used."
+        default=None, min_length=16,
+        description="Key for the audit hash chain and its signed checkpoints (HMAC-SHA-256). Unset: the key file "
+                    "(RATHAUS_AUDIT_KEY_FILE, in the embedded default data_dir/secrets/audit-key, created with a new "
+                    "data directory); with neither, plain SHA-256 and no checkpoints.",
+    )
+    audit_key_file: Path | None = Field(
+        default=None, description="File holding the audit key (outside the database, mode 0600), e.g. a mounted "
+                                  "Kubernetes secret. Default in the embedded default: data_dir/secrets/audit-key.",
+    )
+    audit_checkpoint_file: Path | None = Field(
+        default=None,
+        description="Append-only JSON Lines file of signed checkpoints of the chain's head and of retention purges; "
+                    "put it on storage the database's users cannot write (a write-once volume). Default: "
+                    "data_dir/audit/<database_name>.checkpoints.jsonl.",
+    )
+    audit_checkpoint_seconds: float = Field(
+        default=60, ge=1, le=86_400,
+        description="How often the background job signs a checkpoint of the chain's head (when it moved). Records "
+                    "deleted at the head after the last checkpoint are the only ones verify cannot see.",
     )
 
     # --- Library recommendations (rathaus.library) -------------------------------------------------------

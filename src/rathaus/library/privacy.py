@@ -14,13 +14,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import hmac
-import os
 import re
-import secrets
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -33,6 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from rathaus.core.errors import BadRequest, ConfigError
+from rathaus.core.keyfiles import load_or_create_key_file
 from rathaus.core.settings import Settings
 from rathaus.library.schema import LibraryLoan, LibraryOptOut, LibrarySearch
 from rathaus.safety.pii import detect
@@ -64,28 +62,6 @@ def key_file(settings: Settings) -> Path:
     return settings.data_dir / KEY_FILE
 
 
-def _load_or_create_key_file(path: Path) -> bytes:
-    """The key in ``path``; created once (random, mode 0600, atomically so concurrent starts agree)."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_hex(32) + "\n")
-            with contextlib.suppress(FileExistsError):  # another process was faster: its key wins
-                os.link(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-    if path.stat().st_mode & 0o077:
-        os.chmod(path, 0o600)
-    key = path.read_text(encoding="ascii").strip()
-    if len(key) < 16:
-        raise ConfigError(f"{path}: Schlüssel zu kurz oder leer / key too short or empty; delete the file only "
-                          "if no loans are stored (their pseudonyms would no longer match)")
-    return key.encode("ascii")
-
-
 def key_bytes(key: Key) -> bytes:
     """The HMAC key from settings (or given directly). With settings and no ``library_reader_key``: the key file
     in ``data_dir`` for the embedded default; an external database needs the setting (all replicas must agree)."""
@@ -95,7 +71,7 @@ def key_bytes(key: Key) -> bytes:
         if not key.embedded_database:
             raise ConfigError("RATHAUS_LIBRARY_READER_KEY fehlt / is not set: with an external database every "
                               "replica must use the same key for reader pseudonyms")
-        return _load_or_create_key_file(key_file(key))
+        return load_or_create_key_file(key_file(key))
     if isinstance(key, SecretStr):
         key = key.get_secret_value()
     raw = key.encode("utf-8") if isinstance(key, str) else key

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
@@ -21,7 +21,7 @@ from rathaus.core import audit, budgets, energy, metering
 from rathaus.core.auth import Principal
 from rathaus.core.classification import DataClass
 from rathaus.core.db import Database
-from rathaus.core.errors import BadRequest, ContextLengthExceeded, RathausError, UpstreamError
+from rathaus.core.errors import BadRequest, BudgetExhausted, ContextLengthExceeded, RathausError, UpstreamError
 from rathaus.core.observability import MODEL_COST_EUR, MODEL_ENERGY_WH, MODEL_LATENCY, MODEL_REQUESTS, MODEL_TOKENS
 from rathaus.core.settings import Settings
 from rathaus.models.catalog import Catalog, ModelSpec
@@ -163,7 +163,8 @@ class Gateway:
         self.catalog = catalog
         self._providers: dict[str, Any] = {}
         self._providers_lock = threading.Lock()
-        self.audit_key = audit.hmac_key(settings)
+        self.audit = audit.AuditConfig.from_settings(settings)
+        self.audit_key = self.audit.key
 
     # --- providers ---------------------------------------------------------------------------------
     def provider(self, spec: ModelSpec) -> Any:
@@ -215,6 +216,7 @@ class Gateway:
             raise BadRequest("at least one message is needed")
         route = self.route(ctx, model, "chat")
         spec = route.spec
+        self._budget(ctx, spec.name, "chat", budgets.precheck)
         safety, messages = self._safeguard(ctx, route, messages)
         provider = self.provider(spec)
         prompt_tokens = provider.count_tokens(messages)
@@ -237,9 +239,17 @@ class Gateway:
                 extra={"prompt_tokens": prompt_tokens, "context_length": spec.context_length},
             )
         max_eur = energy.cost_eur(prompt_tokens, params.max_tokens, spec.price_in_per_1m_eur, spec.price_out_per_1m_eur)
-        with self.db.session() as session:
-            reservation = budgets.reserve(session, ctx.principal.department, max_eur, prompt_tokens + params.max_tokens)
+        reservation = self._budget(ctx, spec.name, "chat", budgets.reserve, max_eur, prompt_tokens + params.max_tokens)
         return route, params, reservation, prompt_tokens, safety, messages
+
+    def _budget(self, ctx: CallContext, model: str, kind: str, step: Callable[..., Any], *args: Any) -> Any:
+        """A budget step (precheck or reservation) whose refusal is audited like every other refusal."""
+        try:
+            with self.db.session() as session:
+                return step(session, ctx.principal.department, *args)
+        except BudgetExhausted as exc:
+            self._refused(ctx, model, kind, exc)
+            raise
 
     def chat(self, ctx: CallContext, messages: list[ChatMessage], model: str | None = None,
              params: ChatParams | None = None) -> ChatOutcome:
@@ -270,11 +280,11 @@ class Gateway:
             raise BadRequest("no input texts to embed")
         route = self.route(ctx, model, "embedding")
         spec = route.spec
+        self._budget(ctx, spec.name, "embedding", budgets.precheck)
         provider = self.provider(spec)
         estimate = sum(len(t) for t in texts) // 2 + 2 * len(texts)
         max_eur = energy.cost_eur(estimate, 0, spec.price_in_per_1m_eur, 0)
-        with self.db.session() as session:
-            reservation = budgets.reserve(session, ctx.principal.department, max_eur, estimate)
+        reservation = self._budget(ctx, spec.name, "embedding", budgets.reserve, max_eur, estimate)
         t0 = time.perf_counter()
         try:
             result = provider.embed(texts, purpose=purpose)

@@ -97,9 +97,10 @@ def audit_verify(runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]
     """Check the audit log's hash chain (admin or auditor role)."""
     principal.require_role(ADMIN_ROLE, AUDITOR_ROLE)
     with runtime.db.session() as session:
-        result = audit.verify(session, runtime.gateway.audit_key)
+        result = audit.verify_all(session, runtime.gateway.audit)
     return {"ok": result.ok, "checked": result.checked, "first_seq": result.first_seq,
-            "last_seq": result.last_seq, "problems": result.problems}
+            "last_seq": result.last_seq, "problems": result.problems, "warnings": result.warnings,
+            "checkpoints": result.checkpoints}
 
 
 @router.get("/audit/export", responses={200: {"content": {"application/x-ndjson": {}}}, **ERRORS})
