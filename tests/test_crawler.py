@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
+from rathaus.core.outbound import OutboundPolicy
 from rathaus.knowledge.crawler import (
     Crawler,
     CrawlResult,
@@ -25,6 +26,7 @@ from rathaus.knowledge.crawler import (
 )
 
 HTML = "text/html; charset=utf-8"
+LOCAL = OutboundPolicy(("127.0.0.1",))  # the test servers run on loopback, which is refused by default
 ROBOTS = """User-agent: *
 Disallow: /privat/
 
@@ -201,7 +203,7 @@ def urls(result: CrawlResult) -> list[str]:
 
 
 def fast(**kwargs: object) -> Crawler:
-    return Crawler(delay_seconds=0, **kwargs)  # type: ignore[arg-type]
+    return Crawler(delay_seconds=0, outbound=LOCAL, **kwargs)  # type: ignore[arg-type]
 
 
 # --- sitemaps, robots.txt, problems ------------------------------------------------------------------
@@ -264,7 +266,7 @@ def test_robots_txt_for_our_user_agent(servers: tuple[Site, Site]) -> None:
     target = a.url("/nur-menschen/info.html")
     assert reasons(fast().crawl([target])) == {target: "disallowed by robots.txt"}
     assert "/nur-menschen/info.html" not in a.paths
-    other = Crawler(delay_seconds=0, user_agent="anderer-bot/1.0").crawl([target])
+    other = Crawler(delay_seconds=0, user_agent="anderer-bot/1.0", outbound=LOCAL).crawl([target])
     assert urls(other) == [target]
 
 
@@ -341,7 +343,7 @@ def test_redirects(servers: tuple[Site, Site]) -> None:
 def test_timeout_and_size_limit(servers: tuple[Site, Site]) -> None:
     a, _ = servers
     t0 = time.monotonic()
-    result = Crawler(delay_seconds=0, timeout_seconds=0.3, max_bytes=1000).crawl(
+    result = Crawler(delay_seconds=0, timeout_seconds=0.3, max_bytes=1000, outbound=LOCAL).crawl(
         [a.url("/langsam"), a.url("/tropfen"), a.url("/gross"), a.url("/gross-stream"), a.url("/text.txt")])
     assert time.monotonic() - t0 < 1.5
     assert urls(result) == [a.url("/text.txt")]
@@ -400,7 +402,8 @@ def gaps(*sites: Site) -> list[float]:
 def test_rate_limit_per_host(servers: tuple[Site, Site], site: Callable[[dict[str, Resp]], Site]) -> None:
     a, _ = servers
     other = site({"/": page()})  # another site (port) on the same host 127.0.0.1: shares the pause
-    result = Crawler(delay_seconds=0.2).crawl([a.url("/"), a.url("/a.html"), other.url("/"), a.url("/doc.pdf")])
+    result = Crawler(delay_seconds=0.2, outbound=LOCAL).crawl(
+        [a.url("/"), a.url("/a.html"), other.url("/"), a.url("/doc.pdf")])
     assert len(result.pages) == 4
     assert len(a.log) + len(other.log) == 6  # two robots.txt and four pages
     assert min(gaps(a, other)) >= 0.2  # measured server-side
@@ -409,7 +412,7 @@ def test_rate_limit_per_host(servers: tuple[Site, Site], site: Callable[[dict[st
 def test_crawl_delay_from_robots_txt(site: Callable[[dict[str, Resp]], Site]) -> None:
     slow = site({"/robots.txt": Resp(body=b"User-agent: *\nCrawl-delay: 1\n", content_type="text/plain"),
                  "/": page()})
-    result = Crawler(delay_seconds=0.05).crawl([slow.url("/")])
+    result = Crawler(delay_seconds=0.05, outbound=LOCAL).crawl([slow.url("/")])
     assert urls(result) == [slow.url("/")]
     assert gaps(slow)[0] >= 1.0
 

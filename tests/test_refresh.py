@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import sqlalchemy as sa
 
 from rathaus.core.auth import Principal
+from rathaus.core.outbound import OutboundPolicy
+from rathaus.core.settings import Settings
 from rathaus.knowledge import collections, search
 from rathaus.knowledge.crawler import Crawler
 from rathaus.knowledge.refresh import due_collections, refresh_collection
@@ -19,6 +21,17 @@ from rathaus.maintenance import Maintenance
 from rathaus.runtime import Runtime
 
 ADMIN = Principal(id="admin", kind="user", department="IT", roles=frozenset({"admin"}))
+LOCAL = OutboundPolicy(("127.0.0.1",))  # the test site runs on loopback, which is refused by default
+
+
+@pytest.fixture
+def runtime(make_settings: Callable[..., Settings]) -> Iterator[Runtime]:
+    """The operator allow-lists loopback, so the scheduled refresh may crawl the local test site."""
+    rt = Runtime(make_settings(outbound_allow=["127.0.0.1"]))
+    try:
+        yield rt
+    finally:
+        rt.close()
 
 
 class Site:
@@ -72,7 +85,7 @@ def test_sitemap_ingest_and_refresh(runtime: Runtime, site: Site) -> None:
     sitemap = f"http://127.0.0.1:{site.port}/sitemap.xml"
     with runtime.db.session() as s:
         collections.create(s, ADMIN, "web", embedding_model="x", sources={"sitemap": sitemap}, refresh_hours=24)
-    crawler = Crawler(delay_seconds=0.0)
+    crawler = Crawler(delay_seconds=0.0, outbound=LOCAL)
     first = refresh_collection(runtime, ADMIN, "web", crawler=crawler)
     assert first.counts["added"] == 2
     assert any(i.status == "failed" and "robots.txt" in i.detail for i in first.items)
@@ -88,7 +101,8 @@ def test_sitemap_ingest_and_refresh(runtime: Runtime, site: Site) -> None:
     # a site that is down does not empty the collection
     site.server.shutdown()
     site.server.server_close()
-    third = refresh_collection(runtime, ADMIN, "web", crawler=Crawler(delay_seconds=0.0, timeout_seconds=2))
+    third = refresh_collection(runtime, ADMIN, "web", crawler=Crawler(delay_seconds=0.0, timeout_seconds=2,
+                                                                                  outbound=LOCAL))
     assert third.counts["removed"] == 0 and third.counts["failed"] >= 1
     with runtime.db.engine.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM kb_documents")) == 1

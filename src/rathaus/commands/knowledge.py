@@ -65,6 +65,7 @@ def kb_ingest(
     remove_missing: Annotated[bool, typer.Option(help="Delete documents no longer in these sources.")] = False,
 ) -> None:
     """Ingest files, folders, JSONL records, URLs or a sitemap; unchanged documents are skipped."""
+    from rathaus.core.outbound import OutboundPolicy
     from rathaus.knowledge.crawler import Crawler
     from rathaus.knowledge.ingest import Ingestor, sources_from_paths
     from rathaus.knowledge.refresh import crawl_sources
@@ -78,7 +79,8 @@ def kb_ingest(
         scope = None
         if url or sitemap:
             with console.status("crawling …") as status:
-                crawler = Crawler(follow_links=follow_links, max_pages=max_pages, delay_seconds=delay)
+                crawler = Crawler(follow_links=follow_links, max_pages=max_pages, delay_seconds=delay,
+                                  outbound=OutboundPolicy.from_settings(rt.settings))
                 found, crawl_problems, scope = crawl_sources({"urls": url or [], "sitemap": sitemap}, crawler,
                                                              progress=lambda u: status.update(f"crawling {u}"))
             sources += found

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import platformdirs
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from rathaus.core.classification import DataClass
 
@@ -47,6 +47,31 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     max_request_bytes: int = Field(default=2_000_000, ge=1024)
+
+    # --- Outbound requests (crawler, URL ingestion, refresh; see rathaus.core.outbound) -----------------
+    outbound_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Non-public hosts the platform may fetch from for its users, e.g. a city's own intranet: host "
+                    "names, '*.domain' suffixes and address ranges (CIDR), comma-separated or a JSON list. Empty: "
+                    "only public internet addresses (no loopback, private, link-local, ... addresses).",
+    )
+
+    @field_validator("outbound_allow", mode="before")
+    @classmethod
+    def _outbound_allow_entries(cls, value: object) -> object:
+        import json
+        import re
+
+        from rathaus.core.outbound import parse_allow_entry
+
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else [e for e in re.split(r"[,\s]+", text) if e]
+        if isinstance(value, list | tuple):
+            for entry in value:
+                if isinstance(entry, str):
+                    parse_allow_entry(entry)  # ValueError names the bad entry
+        return value
 
     # --- Auth -------------------------------------------------------------------------------------
     auth_mode: Literal["local", "oidc"] = Field(

@@ -5,8 +5,9 @@
 * ``private``: only its owner (e.g. the documents uploaded into one employee's chat).
 
 Managing (ingest, delete) needs the ``admin`` role, or the ``kb-editor`` role in a listed department;
-private collections are managed by their owner. An unreadable collection looks exactly like a
-missing one, so its existence does not leak.
+private collections are managed by their owner. Web sources (URLs, sitemaps) make the server fetch on the
+caller's behalf, so they need ``kb-editor`` or ``admin`` even for a private collection. An unreadable
+collection looks exactly like a missing one, so its existence does not leak.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from rathaus.core.auth import ADMIN_ROLE, Principal
+from rathaus.core.errors import Forbidden
 from rathaus.knowledge.schema import Collection
 
 EDITOR_ROLE = "kb-editor"
@@ -59,3 +61,13 @@ def can_create(principal: Principal, visibility: str, departments: list[str]) ->
     if ADMIN_ROLE in principal.roles:
         return True
     return EDITOR_ROLE in principal.roles and departments == [principal.department]
+
+
+def can_use_web_sources(principal: Principal) -> bool:
+    """Whether ``principal`` may make the server fetch web pages (URL and sitemap ingestion, web sources)."""
+    return bool({ADMIN_ROLE, EDITOR_ROLE} & principal.roles)
+
+
+def require_web_sources(principal: Principal) -> None:
+    if not can_use_web_sources(principal):
+        raise Forbidden(f"ingesting web pages (urls, sitemap) needs the role {EDITOR_ROLE} or {ADMIN_ROLE}")

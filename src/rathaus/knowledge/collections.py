@@ -52,6 +52,8 @@ def create(session: Session, principal: Principal, name: str, *, title: str | No
         raise BadRequest("refresh_hours must be between 1 and 8760")
     if not access.can_create(principal, visibility, departments):
         raise Forbidden("creating this collection needs the admin role, or kb-editor for your own department")
+    if sources and (sources.get("urls") or sources.get("sitemap")):
+        access.require_web_sources(principal)
     if session.scalar(sa.select(Collection.id).where(Collection.name == name)):
         raise Conflict(f"a collection named {name!r} exists already")
     collection = Collection(

@@ -2,7 +2,9 @@
 
 Fetches start URLs and sitemap entries (optionally following links), honours robots.txt and Crawl-delay,
 keeps at least ``delay_seconds`` between requests to one host and never contacts a site that was not given.
-Every failure becomes a one-line ``CrawlProblem``; ``crawl()`` itself does not raise for fetch errors.
+Every connection obeys the outbound policy (rathaus.core.outbound): non-public addresses such as loopback or
+the intranet are refused unless the operator allow-listed them. Every failure becomes a one-line
+``CrawlProblem``; ``crawl()`` itself does not raise for fetch errors.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from urllib.robotparser import RobotFileParser
 import httpx
 import lxml.html
 from lxml import etree
+
+from rathaus.core.outbound import OutboundPolicy, OutboundRefused
 
 DEFAULT_USER_AGENT = "rathaus-crawler/0.1 (+https://github.com/rathaus)"
 SUPPORTED_CONTENT_TYPES = frozenset({
@@ -220,17 +224,24 @@ class _Response:
 class _Robots:
     parser: RobotFileParser | None  # None: everything allowed
     unreachable: str | None = None  # reason if robots.txt could not be read: crawl nothing
+    refused: bool = False  # unreachable because the outbound policy refused the site's address
     crawl_delay: float = 0.0
 
 
 # --- crawler -----------------------------------------------------------------------------------------
 
 class Crawler:
-    """Polite same-site crawler; one instance can run several crawls (state is per ``crawl()``)."""
+    """Polite same-site crawler; one instance can run several crawls (state is per ``crawl()``).
+
+    ``outbound`` decides which addresses may be connected to (default: public internet addresses only; pass
+    ``OutboundPolicy.from_settings(settings)`` for the operator's allow-list). A ``client`` passed in is used
+    as it is: the caller is then responsible for its outbound policy.
+    """
 
     def __init__(self, *, user_agent: str = DEFAULT_USER_AGENT, delay_seconds: float = 1.0,
                  timeout_seconds: float = 10.0, max_pages: int = 500, max_bytes: int = 20_000_000,
-                 follow_links: bool = False, max_depth: int = 1, client: httpx.Client | None = None) -> None:
+                 follow_links: bool = False, max_depth: int = 1, client: httpx.Client | None = None,
+                 outbound: OutboundPolicy | None = None) -> None:
         self.user_agent = user_agent
         self.delay_seconds = max(0.0, delay_seconds)
         self.timeout_seconds = timeout_seconds
@@ -239,6 +250,7 @@ class Crawler:
         self.follow_links = follow_links
         self.max_depth = max_depth
         self.client = client
+        self.outbound = outbound or OutboundPolicy()
 
     def crawl(self, start: list[str], *, sitemap: str | None = None,
               progress: Callable[[str], None] | None = None) -> CrawlResult:
@@ -246,8 +258,8 @@ class Crawler:
 
         Exceptions raised by ``progress`` propagate, so a caller can use it to cancel.
         """
-        client = self.client or httpx.Client(headers={"User-Agent": self.user_agent}, trust_env=False,
-                                             follow_redirects=False, timeout=self.timeout_seconds)
+        client = self.client or self.outbound.client(headers={"User-Agent": self.user_agent},
+                                                     follow_redirects=False, timeout=self.timeout_seconds)
         try:
             return _Run(self, client, progress).run(start, sitemap)
         finally:
@@ -441,6 +453,8 @@ class _Run:
                     body = self._read(response, ROBOTS_MAX_BYTES, truncate=True)
             except _Failure as failure:
                 return _Robots(None, failure.reason)
+            except OutboundRefused as refused:
+                return _Robots(None, refused.reason, refused=True)
             except (httpx.HTTPError, httpx.InvalidURL) as exc:
                 return _Robots(None, self._error_reason(exc))
             parser = RobotFileParser(url)
@@ -460,6 +474,8 @@ class _Run:
             if site not in self.sites:
                 raise _Failure("redirect to another site" if hop else "not same site")
             robots = self._robots_for(site)
+            if robots.refused:
+                raise _Failure(robots.unreachable or "refused by the outbound policy")
             if robots.unreachable:
                 raise _Failure(f"robots.txt unreachable ({robots.unreachable})")
             if robots.parser and not robots.parser.can_fetch(self.c.user_agent, current):
@@ -529,6 +545,8 @@ class _Run:
         return f"timeout after {self.c.timeout_seconds:g} s"
 
     def _error_reason(self, exc: Exception) -> str:
+        if isinstance(exc, OutboundRefused):
+            return exc.reason
         if isinstance(exc, httpx.TimeoutException):
             return self._timeout_reason()
         text = _one_line(str(exc)) or type(exc).__name__

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from rathaus.core.auth import Principal
 from rathaus.core.errors import RathausError
+from rathaus.core.outbound import REFUSED_HINT, OutboundPolicy
 from rathaus.knowledge.crawler import Crawler
 from rathaus.knowledge.ingest import Ingestor, IngestReport, ItemResult, source_from_bytes
 from rathaus.knowledge.schema import Collection
@@ -26,13 +27,17 @@ REFRESH_LOCK = 0x72686B62  # "rhkb"
 
 
 def crawl_sources(sources: dict[str, Any], crawler: Crawler | None = None,
-                  progress: Callable[[str], None] | None = None) -> tuple[list[Any], list[ItemResult], str | None]:
-    """Fetch a collection's web sources; returns (ingest sources, problems, scope prefix for removals)."""
+                  progress: Callable[[str], None] | None = None, *, outbound: OutboundPolicy | None = None
+                  ) -> tuple[list[Any], list[ItemResult], str | None]:
+    """Fetch a collection's web sources; returns (ingest sources, problems, scope prefix for removals).
+
+    Without a ``crawler``, one is made with ``outbound`` (default: public addresses only).
+    """
     urls = list(sources.get("urls") or [])
     sitemap = sources.get("sitemap")
     crawler = crawler or Crawler(follow_links=bool(sources.get("follow_links")),
                                  max_pages=int(sources.get("max_pages") or 500),
-                                 delay_seconds=float(sources.get("delay_seconds") or 1.0))
+                                 delay_seconds=float(sources.get("delay_seconds") or 1.0), outbound=outbound)
     result = crawler.crawl(urls, sitemap=sitemap, progress=progress)
     items = [source_from_bytes(_name(p.url), p.body, p.content_type, url=p.url, modified=p.last_modified, key=p.url)
              for p in result.pages]
@@ -55,9 +60,11 @@ def refresh_collection(runtime: Any, principal: Principal, collection: str, *,
     with runtime.db.session() as session:
         row = session.scalars(sa.select(Collection).where(Collection.name == collection)).one()
         sources = dict(row.sources)
-    items, problems, scope = crawl_sources(sources, crawler)
-    # only remove documents when the crawl itself worked; a site that is down must not empty a collection
-    complete = bool(items) and not any(p.detail.startswith("robots.txt unreachable") for p in problems)
+    items, problems, scope = crawl_sources(sources, crawler, outbound=OutboundPolicy.from_settings(runtime.settings))
+    # only remove documents when the crawl itself worked; a site that is down (or no longer allowed by the
+    # outbound policy) must not empty a collection
+    complete = bool(items) and not any(p.detail.startswith("robots.txt unreachable") or p.detail.endswith(REFUSED_HINT)
+                                       for p in problems)
     return Ingestor(runtime, principal, collection).run(items, failures=problems, remove_missing=complete,
                                                         scope_prefix=scope)
 

@@ -15,7 +15,8 @@ from rathaus.api.deps import PrincipalDep, RuntimeDep
 from rathaus.api.problems import PROBLEM_SCHEMA
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import BadRequest
-from rathaus.knowledge import collections, search
+from rathaus.core.outbound import OutboundPolicy
+from rathaus.knowledge import access, collections, search
 from rathaus.knowledge.ingest import DEFAULT_MAX_BYTES, Ingestor, ItemResult, source_from_bytes
 
 router = APIRouter(prefix="/api/v1", tags=["Knowledge"])
@@ -65,7 +66,9 @@ def list_collections(runtime: RuntimeDep, principal: PrincipalDep) -> list[dict[
 
 @router.post("/collections", status_code=201, responses=ERRORS)
 def create_collection(body: CollectionIn, runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
-    """Create a collection (admin, or kb-editor for the own department; private ones: anyone)."""
+    """Create a collection (admin, or kb-editor for the own department; private ones: anyone).
+
+    Web sources (``urls``, ``sitemap``) need the role kb-editor or admin, whatever the visibility."""
     sources = {k: v for k, v in {"urls": [str(u) for u in body.urls],
                                  "sitemap": str(body.sitemap) if body.sitemap else None}.items() if v}
     with runtime.db.session() as session:
@@ -117,18 +120,21 @@ async def upload_documents(name: str, runtime: RuntimeDep, principal: PrincipalD
 
 @router.post("/collections/{name}/ingest", status_code=202, responses=ERRORS)
 def ingest_urls(name: str, body: IngestUrlsIn, runtime: RuntimeDep, principal: PrincipalDep) -> JSONResponse:
-    """Crawl URLs or a sitemap in the background; follow the run in the collection's status."""
+    """Crawl URLs or a sitemap in the background (role kb-editor or admin); follow the run in the collection's
+    status. Non-public addresses are refused unless the operator allow-listed them (RATHAUS_OUTBOUND_ALLOW)."""
     from rathaus.knowledge.crawler import Crawler
     from rathaus.knowledge.refresh import crawl_sources
 
     if not body.urls and not body.sitemap:
         raise BadRequest("give urls or a sitemap")
+    access.require_web_sources(principal)
     ingestor = Ingestor(runtime, principal, name)  # checks the right to manage now, not in the thread
     spec = {"urls": [str(u) for u in body.urls], "sitemap": str(body.sitemap) if body.sitemap else None}
 
     def job() -> None:
-        items, problems, scope = crawl_sources(spec, Crawler(follow_links=body.follow_links,
-                                                             max_pages=body.max_pages))
+        crawler = Crawler(follow_links=body.follow_links, max_pages=body.max_pages,
+                          outbound=OutboundPolicy.from_settings(runtime.settings))
+        items, problems, scope = crawl_sources(spec, crawler)
         ingestor.run(items, failures=problems, scope_prefix=scope)
 
     threading.Thread(target=job, name=f"ingest-{name}", daemon=True).start()
