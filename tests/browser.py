@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 import httpx
 import uvicorn
+from starlette.types import ASGIApp
 
 from conftest import MODEL_CACHE, free_port
 from rathaus.api.app import create_app
@@ -19,9 +20,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 @contextmanager
-def live_server(runtime: Runtime) -> Iterator[str]:
+def live_server(runtime: Runtime, app: ASGIApp | None = None) -> Iterator[str]:
+    """uvicorn on loopback serving ``app`` (default: rathaus on ``runtime``) in a thread; yields its base URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app or create_app(runtime), host="127.0.0.1", port=port,
+                                           log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"

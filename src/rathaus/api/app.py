@@ -5,21 +5,23 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rathaus import __version__
-from rathaus.api import problems
+from rathaus.api import body_limits, problems, security_headers
 from rathaus.api.routers import admin, assistants, chats, health, knowledge, library, openai_compat, traffic
 from rathaus.assistants.definitions import ASSISTANTS_DIR, load_assistants
 from rathaus.core.observability import HTTP_REQUESTS
 from rathaus.core.settings import Settings, get_settings
 from rathaus.runtime import Runtime
-from rathaus.web import login, pages, workspace
+from rathaus.web import api_docs, login, pages, workspace
 
 log = logging.getLogger(__name__)
 
@@ -33,24 +35,30 @@ metered (tokens, €, Wh, gCO2e) and written to a hash-chained audit log. Errors
 
 
 class GuardAndMeasure:
-    """Pure ASGI middleware: refuse oversized bodies early, time every request, add safe headers."""
+    """Pure ASGI middleware: limit request bodies, add security headers, time every request.
 
-    def __init__(self, app: ASGIApp, limit: Callable[[], int]):
+    Bodies are limited per route class (rathaus.api.body_limits): a declared Content-Length over the limit is
+    refused at once; otherwise the bytes are counted as they arrive (chunked or not) and the request is answered
+    with 413 as soon as they pass the limit. Whatever the application then tries to answer (FastAPI turns the
+    error into a 400 while parsing the body) is replaced by that 413, so there is exactly one response.
+    """
+
+    def __init__(self, app: ASGIApp, settings: Callable[[], Settings], routes: Callable[[], Sequence[BaseRoute]]):
         self.app = app
-        self.limit = limit
+        self.settings = settings
+        self.routes = routes
+        self._uploads: list[Any] | None = None
+
+    def upload_routes(self) -> list[Any]:
+        if self._uploads is None:  # the routes are complete once the first request arrives
+            self._uploads = body_limits.upload_routes(self.routes())
+        return self._uploads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limit()
-        length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > limit):
-            response = problems.problem_response(413, "request-too-large", "Request too large",
-                                                 f"the request body may have at most {limit} bytes",
-                                                 Request(scope))
-            await response(scope, receive, send)
-            return
+        settings = self.settings()
         status = 500
         t0 = time.perf_counter()
 
@@ -58,12 +66,44 @@ class GuardAndMeasure:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-content-type-options", b"nosniff")]
+                route = getattr(scope.get("route"), "path", "")
+                message["headers"] = security_headers.add_headers(
+                    list(message.get("headers", [])), route=route, path=scope["path"],
+                    scheme=scope.get("scheme", "http"), settings=settings)
             await send(message)
 
+        async def too_large(limit: int, kind: str) -> None:
+            detail = body_limits.describe(limit, kind, settings)
+            response = problems.problem_response(413, "request-too-large", "Request too large", detail,
+                                                 Request(scope), limit=limit)
+            await response(scope, receive, send_with_headers)
+
+        limit, kind = body_limits.limit_for(scope, settings, self.upload_routes())
+        length = dict(scope["headers"]).get(b"content-length")
+        body = body_limits.CountingReceive(receive, limit, kind)
+        started_before_limit = False
+
+        async def send_guarded(message: Message) -> None:
+            nonlocal started_before_limit
+            if body.exceeded and not started_before_limit:
+                return  # the application's answer to the cut-off body; the 413 below replaces it
+            if message["type"] == "http.response.start":
+                started_before_limit = True
+            await send_with_headers(message)
+
         try:
-            await self.app(scope, receive, send_with_headers)
+            if length is not None and (not length.isdigit() or int(length) > limit):
+                await too_large(limit, kind)
+                return
+            try:
+                await self.app(scope, body, send_guarded)
+            except Exception as exc:
+                if not body.exceeded or started_before_limit:
+                    raise  # not about the body, or the response is under way: the server drops the connection
+                if not isinstance(exc, body_limits.BodyTooLarge):
+                    log.debug("%s after the body passed its limit: %r", scope["path"], exc)
+            if body.exceeded and not started_before_limit:
+                await too_large(limit, kind)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
             HTTP_REQUESTS.labels(scope["method"], route, str(status)).observe(time.perf_counter() - t0)
@@ -85,13 +125,16 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None,
             if owned is not None:
                 owned.close()
 
-    app = FastAPI(title="rathaus", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    # /docs is rathaus.web.api_docs (Swagger UI served offline); ReDoc and the OAuth2 redirect page would need a
+    # CDN and inline scripts, and no route uses OAuth2 flows in Swagger UI
+    app = FastAPI(title="rathaus", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None)
     app.state.runtime = runtime
     app.state.assistants = load_assistants(assistants_dir or ASSISTANTS_DIR)
     problems.install(app)
 
-    app.add_middleware(GuardAndMeasure, limit=lambda: (app.state.runtime.settings if app.state.runtime
-                                                         else get_settings()).max_request_bytes)
+    app.add_middleware(GuardAndMeasure, routes=lambda: app.routes,
+                       settings=lambda: app.state.runtime.settings if app.state.runtime else get_settings())
     app.include_router(health.router)
     app.include_router(openai_compat.router)
     app.include_router(admin.router)
@@ -103,5 +146,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None,
     app.include_router(login.router)
     app.include_router(pages.router)
     app.include_router(workspace.router)
+    app.include_router(api_docs.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
+    app.mount(api_docs.ASSETS_URL, StaticFiles(directory=api_docs.ASSETS_DIR), name="docs-assets")
     return app

@@ -6,6 +6,7 @@ Every setting has a safe default for the embedded single-machine mode; productio
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -47,6 +48,30 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     max_request_bytes: int = Field(default=2_000_000, ge=1024)
+    embed_allowed_origins: str = Field(
+        default="*",
+        description="Web pages that may show the citizen assistant widget in a frame (CSP frame-ancestors), "
+                    "separated by spaces or commas, e.g. 'https://www.muenchen.de https://*.muenchen.de'; "
+                    "* = any page.",
+    )
+    hsts: bool = Field(
+        default=False,
+        description="Send Strict-Transport-Security on every response; without it only on requests that came "
+                    "over TLS (set it when a proxy terminates TLS and is not among the trusted proxies).",
+    )
+
+    @field_validator("embed_allowed_origins")
+    @classmethod
+    def _embed_origins_are_csp_sources(cls, value: str) -> str:
+        """Each entry one CSP source: nothing (';', line breaks) that would add to or break the header."""
+        source = re.compile(r"\*|'self'|'none'|https?:|(https?://)?(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*"
+                            r"(:([0-9]{1,5}|\*))?")
+        entries = [e for e in re.split(r"[\s,]+", value.strip()) if e]
+        bad = [e for e in entries if not source.fullmatch(e)]
+        if not entries or bad:
+            raise ValueError(f"not a web origin a page may be framed by: {', '.join(map(repr, bad)) or 'nothing'}; "
+                             "give origins like 'https://www.muenchen.de https://*.muenchen.de', or '*'")
+        return value
 
     # --- Outbound requests (crawler, URL ingestion, refresh; see rathaus.core.outbound) -----------------
     outbound_allow: Annotated[list[str], NoDecode] = Field(
@@ -60,7 +85,6 @@ class Settings(BaseSettings):
     @classmethod
     def _outbound_allow_entries(cls, value: object) -> object:
         import json
-        import re
 
         from rathaus.core.outbound import parse_allow_entry
 

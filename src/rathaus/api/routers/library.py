@@ -21,7 +21,7 @@ from rathaus.library import access, privacy, service, store, training
 
 router = APIRouter(prefix="/api/v1/library", tags=["Library"])
 ERRORS: dict[int | str, dict[str, Any]] = {code: PROBLEM_SCHEMA for code in (400, 401, 403, 404, 409, 413, 422, 503)}
-MAX_UPLOAD_BYTES = 50_000_000  # the request limit (RATHAUS_MAX_REQUEST_BYTES) applies first
+MAX_UPLOAD_BYTES = 50_000_000  # the upload request limit (RATHAUS_UPLOAD_MAX_MB + 1 MB) applies first
 MediaType = Literal["buch", "ebook", "hoerbuch", "film", "musik", "noten", "zeitschrift", "spiel", "karte",
                     "software", "sonstiges"]
 AgeGroup = Literal["kinder", "jugend", "erwachsene"]

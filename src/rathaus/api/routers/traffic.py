@@ -22,7 +22,7 @@ from rathaus.traffic.formats import TZ
 
 router = APIRouter(prefix="/api/v1/traffic", tags=["Traffic"])
 ERRORS: dict[int | str, dict[str, Any]] = {code: PROBLEM_SCHEMA for code in (400, 401, 403, 404, 413, 415, 422, 503)}
-MAX_UPLOAD_BYTES = 50_000_000  # the request limit (RATHAUS_MAX_REQUEST_BYTES) applies first
+MAX_UPLOAD_BYTES = 50_000_000  # the upload request limit (RATHAUS_UPLOAD_MAX_MB + 1 MB) applies first
 MEDIA = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet"}
 
 

@@ -383,19 +383,30 @@
     showAlert("");
     let chat;
     try { chat = await ensureChat(); } catch (err) { showAlert(problemText(err)); return; }
-    const data = new FormData();
-    for (const f of files) data.append("files", f);
+    // one request per file: each may have up to cfg.upload_mb MB (the server's limit for one upload request)
+    const failed = [];
+    let stored = 0;
     say(t.uploading);
     $("upload-button").disabled = true;
     try {
-      const resp = await fetch(`/api/v1/chats/${chat.id}/documents`, { method: "POST", body: data, headers: headers(false) });
-      const body = await resp.json().catch(() => ({ detail: resp.statusText }));
-      if (!resp.ok) { showAlert(body.detail || body.title); say(""); return; }
-      state.version = body.version;
-      const failed = body.items.filter((i) => i.status === "failed");
-      say(`${body.counts.added + body.counts.updated + body.counts.unchanged} ✓` + (failed.length ? `, ${failed.length} ✗` : ""));
-      if (failed.length) showAlert(failed.map((i) => `${i.source.replace("upload:", "")}: ${i.detail}`).join("; "));
-      if (!$("docs-on")) $("upload").append(Object.assign(el("p", "meta", t.documents_on), { id: "docs-on" }));
+      for (const f of files) {
+        if (f.size > cfg.upload_mb * 1000000) { failed.push(t.file_too_large.replace("{name}", f.name).replace("{mb}", cfg.upload_mb)); continue; }
+        const data = new FormData();
+        data.append("files", f);
+        const resp = await fetch(`/api/v1/chats/${chat.id}/documents`, { method: "POST", body: data, headers: headers(false) });
+        const body = await resp.json().catch(() => ({ detail: resp.statusText }));
+        if (!resp.ok) {
+          const detail = body.detail || body.title;
+          failed.push(detail.includes(f.name) ? detail : `${f.name}: ${detail}`);
+          continue;
+        }
+        state.version = body.version;
+        stored += body.counts.added + body.counts.updated + body.counts.unchanged;
+        for (const i of body.items.filter((i) => i.status === "failed")) failed.push(`${i.source.replace("upload:", "")}: ${i.detail}`);
+      }
+      say(`${stored} ✓` + (failed.length ? `, ${failed.length} ✗` : ""));
+      if (failed.length) showAlert(failed.join("; "));
+      if (stored && !$("docs-on")) $("upload").append(Object.assign(el("p", "meta", t.documents_on), { id: "docs-on" }));
       $("files").value = "";
     } catch (err) { showAlert(t.lost); }
     finally { $("upload-button").disabled = false; }
