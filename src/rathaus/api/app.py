@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rathaus import __version__
-from rathaus.api import problems
+from rathaus.api import clients, problems
 from rathaus.api.routers import admin, assistants, chats, health, knowledge, library, openai_compat, traffic
 from rathaus.assistants.definitions import ASSISTANTS_DIR, load_assistants
 from rathaus.core.observability import HTTP_REQUESTS
@@ -92,6 +92,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None,
 
     app.add_middleware(GuardAndMeasure, limit=lambda: (app.state.runtime.settings if app.state.runtime
                                                          else get_settings()).max_request_bytes)
+    clients.install(app, (runtime.settings if runtime else settings or get_settings()).trusted_proxies)
     app.include_router(health.router)
     app.include_router(openai_compat.router)
     app.include_router(admin.router)

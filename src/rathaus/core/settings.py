@@ -6,13 +6,15 @@ Every setting has a safe default for the embedded single-machine mode; productio
 
 from __future__ import annotations
 
+import ipaddress
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import platformdirs
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from rathaus.core.classification import DataClass
 
@@ -47,6 +49,44 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     max_request_bytes: int = Field(default=2_000_000, ge=1024)
+
+    # --- Client addresses and public rate limits (see docs/operations.md, security) --------------------------
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses or CIDR networks of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto "
+                    "headers are believed (comma-separated, e.g. '10.0.0.0/8,192.168.5.10'). Empty: no forwarded "
+                    "header is believed; the address of the connecting socket is the client.",
+    )
+    widget_client_limit_per_minute: int = Field(
+        default=20, ge=1, le=10_000,
+        description="Questions one client address may ask one public assistant per minute (an assistant's "
+                    "rate_limit_per_minute overrides it). IPv6 clients count per /64 network.",
+    )
+    widget_assistant_limit_per_minute: int = Field(
+        default=120, ge=1, le=100_000,
+        description="Questions one public assistant takes per minute from all clients together, so a flood "
+                    "from many addresses cannot occupy the models (an assistant's total_rate_limit_per_minute "
+                    "overrides it).",
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            return json.loads(text) if text.startswith("[") else [p.strip() for p in text.split(",") if p.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        networks = []
+        for entry in value:
+            try:
+                networks.append(str(ipaddress.ip_network(entry.strip(), strict=True)))
+            except ValueError as exc:
+                raise ValueError(f"trusted proxy {entry!r} is not an IP address or CIDR network ({exc})") from None
+        return networks
 
     # --- Auth -------------------------------------------------------------------------------------
     auth_mode: Literal["local", "oidc"] = Field(

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
+from rathaus.api.clients import client_address
 from rathaus.api.deps import PrincipalDep, RuntimeDep
 from rathaus.api.problems import PROBLEM_SCHEMA
 from rathaus.api.routers.openai_compat import ClosingStreamingResponse
@@ -120,9 +121,19 @@ def _public(request: Request, name: str) -> Assistant:
 
 
 def _limit(runtime: Any, request: Request, assistant: Assistant) -> None:
-    client = request.client.host if request.client else "unknown"
+    """Count the question against the client's own limit, then against the assistant's total.
+
+    The client is the real one behind trusted proxies only (rathaus.api.clients); a client over its own limit
+    is refused before it counts towards the total, so one address cannot use up the whole assistant."""
+    settings = runtime.settings
+    client = ratelimit.address_bucket(client_address(request))
+    per_client = assistant.rate_limit_per_minute or settings.widget_client_limit_per_minute
+    total = assistant.total_rate_limit_per_minute or settings.widget_assistant_limit_per_minute
     with runtime.db.session() as session:
-        ratelimit.hit(session, ratelimit.client_key(client, assistant.name), assistant.rate_limit_per_minute)
+        ratelimit.hit(session, ratelimit.client_key("client", client, assistant.name), per_client, scope="client",
+                      message=f"more than {per_client} questions per minute from your address")
+        ratelimit.hit(session, ratelimit.client_key("assistant-total", assistant.name), total, scope="assistant",
+                      message=f"this assistant is answering more than {total} questions per minute right now")
 
 
 @router.get("/public/assistants/{name}", responses=ERRORS)
