@@ -18,7 +18,7 @@ from rathaus.api.problems import PROBLEM_SCHEMA
 from rathaus.api.routers.openai_compat import ClosingStreamingResponse
 from rathaus.assistants.answer import MAX_QUESTION_CHARS, Answerer
 from rathaus.assistants.definitions import Assistant, get_assistant
-from rathaus.assistants.schema import AnswerRecord, Feedback
+from rathaus.assistants.feedback import store as feedback_store
 from rathaus.core import ratelimit
 from rathaus.core.errors import NotFound, RathausError
 
@@ -34,6 +34,8 @@ class AskIn(BaseModel):
 class FeedbackIn(BaseModel):
     rating: Annotated[int, Field(description="1 = helpful, -1 = not helpful")]
     comment: str | None = Field(default=None, max_length=2000)
+    token: str | None = Field(default=None, max_length=200,
+                              description="The answer's feedback_token; without it the feedback is refused (403)")
 
     @field_validator("rating")
     @classmethod
@@ -156,13 +158,5 @@ def public_feedback(answer_id: uuid.UUID, body: FeedbackIn, runtime: RuntimeDep)
 
 
 def _store_feedback(runtime: Any, answer_id: uuid.UUID, body: FeedbackIn) -> dict[str, Any]:
-    from sqlalchemy.dialects.postgresql import insert
-
-    with runtime.db.session() as session:
-        if session.get(AnswerRecord, answer_id) is None:
-            raise NotFound(f"no answer {answer_id}")
-        stmt = insert(Feedback).values(answer_id=answer_id, rating=body.rating, comment=body.comment)
-        session.execute(stmt.on_conflict_do_update(index_elements=[Feedback.answer_id],
-                                                   set_={"rating": body.rating, "comment": body.comment}))
-    return {"answer_id": str(answer_id), "rating": body.rating, "stored": True}
+    return feedback_store(runtime, answer_id, body.token, body.rating, body.comment)
 
