@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from rathaus.core.auth import Principal
 from rathaus.core.errors import RathausError
+from rathaus.knowledge import collections
 from rathaus.knowledge.crawler import Crawler
 from rathaus.knowledge.ingest import Ingestor, IngestReport, ItemResult, source_from_bytes
 from rathaus.knowledge.schema import Collection
@@ -53,7 +54,7 @@ def _name(url: str) -> str:
 def refresh_collection(runtime: Any, principal: Principal, collection: str, *,
                        crawler: Crawler | None = None) -> IngestReport:
     with runtime.db.session() as session:
-        row = session.scalars(sa.select(Collection).where(Collection.name == collection)).one()
+        row = collections.get_readable(session, principal, collection)  # the collection the Ingestor takes
         sources = dict(row.sources)
     items, problems, scope = crawl_sources(sources, crawler)
     # only remove documents when the crawl itself worked; a site that is down must not empty a collection
