@@ -171,7 +171,8 @@ def test_public_ask_json_stream_feedback_and_rate_limit(public_client: TestClien
                               json={"question": QUESTION, "stream": True}) as stream:
         events = [line[7:] for line in stream.iter_lines() if line.startswith("event: ")]
     assert events[0] == "start" and "sources" in events and events[-1] == "final"
-    fb = public_client.post(f"/public/answers/{body['id']}/feedback", json={"rating": -1, "comment": "zu lang"})
+    fb = public_client.post(f"/public/answers/{body['id']}/feedback",
+                            json={"rating": -1, "comment": "zu lang", "token": body["feedback_token"]})
     assert fb.status_code == 200
     with sample_runtime.db.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT rating, comment FROM assistant_feedback WHERE answer_id = :i"),

@@ -115,3 +115,67 @@ def test_cli_kb_lifecycle_ask_and_eval(make_settings, tmp_path: Path) -> None:
     empty = cli(settings, "ask", "   ")
     assert empty.returncode == 1 and "empty" in empty.stderr and "Traceback" not in empty.stderr
     assert cli(settings, "kb", "delete", "info", "--yes").returncode == 0
+
+
+def test_names_one_may_not_see_cannot_be_probed(oidc_client: TestClient, issuer: Issuer) -> None:
+    """Creating a collection must not tell whether another department's (or person's) collection of that name
+    exists: a name is unique among what its creator can read (rathaus.knowledge.collections)."""
+    kvr_editor = bearer(issuer, sub="e1", department="KVR", roles=["kb-editor"])
+    kvr_reader = bearer(issuer, sub="r1", department="KVR")
+    soz_user = bearer(issuer, sub="s1", department="Sozialreferat")
+    soz_editor = bearer(issuer, sub="s2", department="Sozialreferat", roles=["kb-editor"])
+    both = bearer(issuer, sub="q1", department="KVR", roles=["querschnitt"])
+    admin = bearer(issuer, sub="a", department="IT", roles=["admin"])
+    new = oidc_client.post
+    assert new("/api/v1/collections", headers=kvr_editor, json={
+        "name": "disziplinar", "visibility": "restricted", "departments": ["KVR"], "title": "KVR intern"}
+    ).status_code == 201
+    oidc_client.post("/api/v1/collections/disziplinar/documents", headers=kvr_editor,
+                     files=[("files", ("akte.txt", b"Vermerk zum Verfahren gegen die Sachbearbeitung.",
+                                       "text/plain"))])
+
+    # an outsider's creation of the taken name looks exactly like the creation of an unused one
+    taken = new("/api/v1/collections", headers=soz_user, json={"name": "disziplinar", "visibility": "private"})
+    unused = new("/api/v1/collections", headers=soz_user, json={"name": "frei-erfunden", "visibility": "private"})
+    assert taken.status_code == unused.status_code == 201, taken.text
+    assert taken.json()["visibility"] == "private" and taken.json()["documents"] == 0
+    assert set(taken.json()) == set(unused.json())
+    assert new("/api/v1/collections", headers=soz_editor, json={
+        "name": "disziplinar", "visibility": "restricted", "departments": ["Sozialreferat"],
+        "roles": ["querschnitt"]}).status_code == 201
+    for path in ("/api/v1/collections/nie-angelegt", "/api/v1/collections/kvr-only"):
+        resp = oidc_client.get(path, headers=soz_user)
+        assert resp.status_code == 404 and resp.json()["type"].endswith("/not-found")
+    new("/api/v1/collections", headers=kvr_editor, json={"name": "kvr-only", "visibility": "restricted",
+                                                         "departments": ["KVR"]})
+    resp = oidc_client.get("/api/v1/collections/kvr-only", headers=soz_user)
+    assert resp.status_code == 404 and resp.json()["detail"] == "no collection named 'kvr-only'"
+
+    # names the creator can see still conflict
+    for headers, body in ((kvr_editor, {"name": "disziplinar", "visibility": "restricted", "departments": ["KVR"]}),
+                          (kvr_reader, {"name": "disziplinar", "visibility": "private"}),
+                          (soz_user, {"name": "disziplinar", "visibility": "private"})):
+        conflict = new("/api/v1/collections", headers=headers, json=body)
+        assert conflict.status_code == 409 and conflict.json()["type"].endswith("/conflict"), conflict.text
+    assert new("/api/v1/collections", headers=admin, json={"name": "amtsblatt"}).status_code == 201
+    assert new("/api/v1/collections", headers=soz_user, json={"name": "amtsblatt", "visibility": "private"}
+               ).status_code == 409
+
+    # everyone reaches the collection the name means for them; the KVR's is untouched
+    assert oidc_client.get("/api/v1/collections/disziplinar", headers=kvr_reader).json()["title"] == "KVR intern"
+    assert oidc_client.get("/api/v1/collections/disziplinar", headers=soz_user).json()["visibility"] == "private"
+    assert oidc_client.get("/api/v1/collections/disziplinar", headers=soz_editor).json()["departments"] == [
+        "Sozialreferat"]
+    # who reads two of them (department and role) gets the oldest: a new collection never takes over a name
+    seen = oidc_client.get("/api/v1/collections/disziplinar", headers=both).json()
+    assert seen["title"] == "KVR intern" and seen["documents"] == 1
+    hits = oidc_client.get("/api/v1/search", params={"q": "Vermerk zum Verfahren", "collection": "disziplinar"},
+                           headers=both).json()
+    assert hits["collections"] == ["disziplinar"] and hits["hits"][0]["title"].startswith("Vermerk zum Verfahren")
+    listed = [c["name"] for c in oidc_client.get("/api/v1/collections", headers=both).json()]
+    assert listed.count("disziplinar") == 2
+    # deleting removes the deleter's own collection only
+    assert oidc_client.delete("/api/v1/collections/disziplinar", headers=soz_user).status_code == 200
+    after = oidc_client.get("/api/v1/collections/disziplinar", headers=soz_user).json()
+    assert after["visibility"] == "restricted" and after["departments"] == ["Sozialreferat"]  # the next oldest
+    assert oidc_client.get("/api/v1/collections/disziplinar", headers=kvr_reader).json()["documents"] == 1

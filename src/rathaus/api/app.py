@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rathaus import __version__
-from rathaus.api import body_limits, problems, security_headers
+from rathaus.api import body_limits, clients, problems, security_headers
 from rathaus.api.routers import admin, assistants, chats, health, knowledge, library, openai_compat, traffic
 from rathaus.assistants.definitions import ASSISTANTS_DIR, load_assistants
 from rathaus.core.observability import HTTP_REQUESTS
@@ -135,6 +135,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None,
 
     app.add_middleware(GuardAndMeasure, routes=lambda: app.routes,
                        settings=lambda: app.state.runtime.settings if app.state.runtime else get_settings())
+    clients.install(app, (runtime.settings if runtime else settings or get_settings()).trusted_proxies)
     app.include_router(health.router)
     app.include_router(openai_compat.router)
     app.include_router(admin.router)

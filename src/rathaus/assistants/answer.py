@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from rathaus.assistants import evidence as ev
-from rathaus.assistants import messages
+from rathaus.assistants import feedback, messages
 from rathaus.assistants.definitions import Assistant
 from rathaus.assistants.schema import AnswerRecord
 from rathaus.core import audit
@@ -86,6 +86,7 @@ class Answer:
     annex_iii: str | None
     metrics: dict[str, Any] = field(default_factory=dict)
     phrasing: str = "quote"  # quote | translate | rephrase (model text that passed the checks) | none
+    feedback_token: str = field(default="", repr=False)  # proves the right to give feedback (assistants.feedback)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -333,10 +334,11 @@ class Answerer:
             disclaimer=a.text(a.disclaimer, lang) if a.disclaimer else "", contacts=contacts, annex_iii=a.annex_iii,
             metrics=_sum_metrics(self._metrics, time.perf_counter() - t0), phrasing=phrasing,
         )
-        self._store(answer, question, injected or [])
+        answer.feedback_token, token_hash = feedback.new_token()
+        self._store(answer, question, injected or [], token_hash)
         return {"type": "final", "answer": answer}
 
-    def _store(self, answer: Answer, question: str, injected: list[ev.Removed]) -> None:
+    def _store(self, answer: Answer, question: str, injected: list[ev.Removed], token_hash: str) -> None:
         try:
             with self.runtime.db.session() as session:
                 session.add(AnswerRecord(
@@ -344,6 +346,7 @@ class Answerer:
                     language=answer.language, question=question.strip(), answer=answer.text,
                     abstained=answer.abstained, reason=answer.reason,
                     citations=[asdict(c) for c in answer.citations], metrics=answer.metrics,
+                    feedback_token_hash=token_hash,
                 ))
                 # every answer gets its own record (model calls are audited by the gateway in addition)
                 audit.append(session, audit.AuditEntry(

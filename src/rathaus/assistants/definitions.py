@@ -56,7 +56,12 @@ class Assistant(BaseModel):
     rephrase: bool = Field(default=False, description="Let the model answer in its own words (strong models only)")
     min_similarity: float | None = Field(default=None, ge=-1, le=1)
     safeguards: SafetyPolicy = Field(default_factory=SafetyPolicy)
-    rate_limit_per_minute: int = Field(default=20, ge=1, le=10_000)
+    rate_limit_per_minute: int | None = Field(
+        default=None, ge=1, le=10_000,
+        description="Public questions per client and minute (default: RATHAUS_WIDGET_CLIENT_LIMIT_PER_MINUTE)")
+    total_rate_limit_per_minute: int | None = Field(
+        default=None, ge=1, le=100_000,
+        description="Public questions per minute from all clients (default: RATHAUS_WIDGET_ASSISTANT_LIMIT_PER_MINUTE)")
 
     @model_validator(mode="after")
     def _german_first(self) -> Assistant:

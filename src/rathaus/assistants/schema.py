@@ -27,6 +27,7 @@ class AnswerRecord(Base):
     reason: Mapped[str | None] = mapped_column(sa.Text)
     citations: Mapped[dict[str, Any]] = mapped_column(server_default="[]")
     metrics: Mapped[dict[str, Any]] = mapped_column(server_default="{}")
+    feedback_token_hash: Mapped[str | None] = mapped_column(sa.Text)  # SHA-256 of the answer's feedback token
 
 
 class Feedback(Base):

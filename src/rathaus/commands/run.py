@@ -1,4 +1,9 @@
-"""``rathaus up`` and ``rathaus serve``: start the platform."""
+"""``rathaus up`` and ``rathaus serve``: start the platform.
+
+uvicorn runs with ``proxy_headers=False``: its own handling would believe X-Forwarded-For from 127.0.0.1 (or
+``FORWARDED_ALLOW_IPS``) behind the operator's back; the app applies ``RATHAUS_TRUSTED_PROXIES`` itself
+(rathaus.api.clients).
+"""
 
 from __future__ import annotations
 
@@ -62,7 +67,7 @@ def up(host: HostOpt = None, port: PortOpt = None) -> None:
         url = f"http://{host}:{port}/"
         console.print(f"[bold]rathaus[/] läuft / is running: [link]{url}[/link]  (Strg+C / Ctrl+C beendet)")
         console.print(f"Assistent für Beschäftigte / employee assistant: [link]{url}chat[/link]")
-        uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning", proxy_headers=False)
     finally:
         scheduler.stop()
         runtime.close()
@@ -90,10 +95,10 @@ def serve(
         try:
             runtime.gateway.warm_up()
             scheduler.start()
-            uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
+            uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning", proxy_headers=False)
         finally:
             scheduler.stop()
             runtime.close()
     else:
         uvicorn.run("rathaus.api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                    log_level="warning")
+                    log_level="warning", proxy_headers=False)

@@ -6,6 +6,8 @@ Every setting has a safe default for the embedded single-machine mode; productio
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +24,14 @@ DEFAULT_MODELS_FILE = PACKAGE_DIR / "config" / "models.yaml"
 
 #: EU AI Act Art. 19/26(6): logs of high-risk systems are kept for at least six months.
 MIN_AUDIT_RETENTION_DAYS = 183
+
+
+def _split_list(value: object) -> object:
+    """A list setting from the environment: a JSON list, or entries separated by commas or spaces."""
+    if isinstance(value, str):
+        text = value.strip()
+        return json.loads(text) if text.startswith("[") else [e for e in re.split(r"[,\s]+", text) if e]
+    return value
 
 
 class Settings(BaseSettings):
@@ -84,18 +94,49 @@ class Settings(BaseSettings):
     @field_validator("outbound_allow", mode="before")
     @classmethod
     def _outbound_allow_entries(cls, value: object) -> object:
-        import json
-
         from rathaus.core.outbound import parse_allow_entry
 
-        if isinstance(value, str):
-            text = value.strip()
-            value = json.loads(text) if text.startswith("[") else [e for e in re.split(r"[,\s]+", text) if e]
+        value = _split_list(value)
         if isinstance(value, list | tuple):
             for entry in value:
                 if isinstance(entry, str):
                     parse_allow_entry(entry)  # ValueError names the bad entry
         return value
+
+    # --- Client addresses and public rate limits (see docs/operations.md, security) --------------------------
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses or CIDR networks of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto "
+                    "headers are believed (comma-separated, e.g. '10.0.0.0/8,192.168.5.10'). Empty: no forwarded "
+                    "header is believed; the address of the connecting socket is the client.",
+    )
+    widget_client_limit_per_minute: int = Field(
+        default=20, ge=1, le=10_000,
+        description="Questions one client address may ask one public assistant per minute (an assistant's "
+                    "rate_limit_per_minute overrides it). IPv6 clients count per /64 network.",
+    )
+    widget_assistant_limit_per_minute: int = Field(
+        default=120, ge=1, le=100_000,
+        description="Questions one public assistant takes per minute from all clients together, so a flood "
+                    "from many addresses cannot occupy the models (an assistant's total_rate_limit_per_minute "
+                    "overrides it).",
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        networks = []
+        for entry in value:
+            try:
+                networks.append(str(ipaddress.ip_network(entry.strip(), strict=True)))
+            except ValueError as exc:
+                raise ValueError(f"trusted proxy {entry!r} is not an IP address or CIDR network ({exc})") from None
+        return networks
 
     # --- Auth -------------------------------------------------------------------------------------
     auth_mode: Literal["local", "oidc"] = Field(

@@ -42,7 +42,7 @@ def readable_collection_names(runtime: Any, principal: Principal, names: list[st
 
     with runtime.db.session() as session:
         return list(session.scalars(
-            sa.select(Collection.name).where(Collection.name.in_(names), readable_clause(principal))
+            sa.select(Collection.name).where(Collection.name.in_(names), readable_clause(principal)).distinct()
         ))
 
 

@@ -1,4 +1,18 @@
-"""Create, find, describe and delete collections, always through the access rules."""
+"""Create, find, describe and delete collections, always through the access rules.
+
+Names and what one may not see
+------------------------------
+A collection one may not read looks exactly like a missing one, for every lookup by name (404). Creating
+a collection must not tell either: if names were unique across the whole platform, a refused creation
+("exists already") would confirm that another department's restricted or someone's private collection of
+that name exists, and anybody signed in may create private collections to ask. So a name is unique only
+among the collections its creator can read: creating a name that one of *those* holds is refused with 409,
+and a name held only by collections the creator cannot see is simply created (201, exactly as for an unused
+name). Two readable collections can therefore share a name for someone who reads both (e.g. an employee with
+roles in two departments); every lookup by name then takes the oldest of them (``BY_AGE``), so creating a
+collection never changes what an existing name means for anybody. Public collections are readable by every
+creator, so their names stay unique platform-wide, and anonymous citizens always find exactly one.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +30,7 @@ from rathaus.knowledge import access
 from rathaus.knowledge.schema import Chunk, Collection, Document, IngestRun
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+BY_AGE = (Collection.id,)  # identity order = creation order: the oldest of several readable ones of a name wins
 Visibility = Literal["public", "restricted", "private"]
 
 
@@ -54,8 +69,12 @@ def create(session: Session, principal: Principal, name: str, *, title: str | No
         raise Forbidden("creating this collection needs the admin role, or kb-editor for your own department")
     if sources and (sources.get("urls") or sources.get("sitemap")):
         access.require_web_sources(principal)
-    if session.scalar(sa.select(Collection.id).where(Collection.name == name)):
+    # one creation of a name at a time, so two creators who can see each other's collections cannot both pass
+    session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext("kb_collections.name:" + name))))
+    if session.scalar(sa.select(Collection.id).where(Collection.name == name, access.readable_clause(principal))):
         raise Conflict(f"a collection named {name!r} exists already")
+    # a collection of that name the creator cannot read is no conflict (see the module text); also for the new
+    # collection's own readers it never displaces an existing one of that name, as lookups take the oldest
     collection = Collection(
         name=name, title=title or name, description=description, visibility=visibility,
         departments=departments, roles=roles or [], data_class=data_class.value,
@@ -71,7 +90,8 @@ def get_readable(session: Session, principal: Principal, name: str) -> Collectio
     """The collection, or NotFound both when it is missing and when it may not be read."""
     collection = session.scalars(
         sa.select(Collection).where(Collection.name == name, access.readable_clause(principal))
-    ).one_or_none()
+        .order_by(*BY_AGE).limit(1)
+    ).first()
     if collection is None:
         raise NotFound(f"no collection named {name!r}")
     return collection
@@ -85,14 +105,17 @@ def get_manageable(session: Session, principal: Principal, name: str) -> Collect
 
 
 def readable(session: Session, principal: Principal, names: list[str] | None = None) -> list[Collection]:
-    stmt = sa.select(Collection).where(access.readable_clause(principal)).order_by(Collection.name)
+    """What ``principal`` may read: all of it, or the collections ``names`` mean (NotFound for any missing)."""
+    stmt = sa.select(Collection).where(access.readable_clause(principal)).order_by(Collection.name, *BY_AGE)
     if names is not None:
         stmt = stmt.where(Collection.name.in_(names))
-        found = list(session.scalars(stmt))
-        missing = sorted(set(names) - {c.name for c in found})
+        found: dict[str, Collection] = {}
+        for collection in session.scalars(stmt):
+            found.setdefault(collection.name, collection)  # the oldest of one name
+        missing = sorted(set(names) - set(found))
         if missing:
             raise NotFound(f"no collection named {missing[0]!r}")
-        return found
+        return list(found.values())
     return list(session.scalars(stmt))
 
 

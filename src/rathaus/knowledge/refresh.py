@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from rathaus.core.auth import Principal
 from rathaus.core.errors import RathausError
 from rathaus.core.outbound import REFUSED_HINT, OutboundPolicy
+from rathaus.knowledge import collections
 from rathaus.knowledge.crawler import Crawler
 from rathaus.knowledge.ingest import Ingestor, IngestReport, ItemResult, source_from_bytes
 from rathaus.knowledge.schema import Collection
@@ -58,7 +59,7 @@ def _name(url: str) -> str:
 def refresh_collection(runtime: Any, principal: Principal, collection: str, *,
                        crawler: Crawler | None = None) -> IngestReport:
     with runtime.db.session() as session:
-        row = session.scalars(sa.select(Collection).where(Collection.name == collection)).one()
+        row = collections.get_readable(session, principal, collection)  # the collection the Ingestor takes
         sources = dict(row.sources)
     items, problems, scope = crawl_sources(sources, crawler, outbound=OutboundPolicy.from_settings(runtime.settings))
     # only remove documents when the crawl itself worked; a site that is down (or no longer allowed by the

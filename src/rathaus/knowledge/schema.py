@@ -19,7 +19,7 @@ EMBEDDING_DIMENSIONS = 512  # the default embedder (USE multilingual); see docs/
 class Collection(Base):
     __tablename__ = "kb_collections"
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
-    name: Mapped[str] = mapped_column(sa.Text, unique=True)
+    name: Mapped[str] = mapped_column(sa.Text, index=True)  # unique among what one can read (collections.py)
     title: Mapped[str] = mapped_column(sa.Text)
     description: Mapped[str] = mapped_column(sa.Text, server_default="")
     visibility: Mapped[str] = mapped_column(sa.Text)  # public | restricted | private

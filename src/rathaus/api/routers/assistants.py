@@ -12,12 +12,13 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
+from rathaus.api.clients import client_address
 from rathaus.api.deps import PrincipalDep, RuntimeDep
 from rathaus.api.problems import PROBLEM_SCHEMA
 from rathaus.api.routers.openai_compat import ClosingStreamingResponse
 from rathaus.assistants.answer import MAX_QUESTION_CHARS, Answerer
 from rathaus.assistants.definitions import Assistant, get_assistant
-from rathaus.assistants.schema import AnswerRecord, Feedback
+from rathaus.assistants.feedback import store as feedback_store
 from rathaus.core import ratelimit
 from rathaus.core.errors import NotFound, RathausError
 
@@ -33,6 +34,8 @@ class AskIn(BaseModel):
 class FeedbackIn(BaseModel):
     rating: Annotated[int, Field(description="1 = helpful, -1 = not helpful")]
     comment: str | None = Field(default=None, max_length=2000)
+    token: str | None = Field(default=None, max_length=200,
+                              description="The answer's feedback_token; without it the feedback is refused (403)")
 
     @field_validator("rating")
     @classmethod
@@ -120,9 +123,19 @@ def _public(request: Request, name: str) -> Assistant:
 
 
 def _limit(runtime: Any, request: Request, assistant: Assistant) -> None:
-    client = request.client.host if request.client else "unknown"
+    """Count the question against the client's own limit, then against the assistant's total.
+
+    The client is the real one behind trusted proxies only (rathaus.api.clients); a client over its own limit
+    is refused before it counts towards the total, so one address cannot use up the whole assistant."""
+    settings = runtime.settings
+    client = ratelimit.address_bucket(client_address(request))
+    per_client = assistant.rate_limit_per_minute or settings.widget_client_limit_per_minute
+    total = assistant.total_rate_limit_per_minute or settings.widget_assistant_limit_per_minute
     with runtime.db.session() as session:
-        ratelimit.hit(session, ratelimit.client_key(client, assistant.name), assistant.rate_limit_per_minute)
+        ratelimit.hit(session, ratelimit.client_key("client", client, assistant.name), per_client, scope="client",
+                      message=f"more than {per_client} questions per minute from your address")
+        ratelimit.hit(session, ratelimit.client_key("assistant-total", assistant.name), total, scope="assistant",
+                      message=f"this assistant is answering more than {total} questions per minute right now")
 
 
 @router.get("/public/assistants/{name}", responses=ERRORS)
@@ -145,13 +158,5 @@ def public_feedback(answer_id: uuid.UUID, body: FeedbackIn, runtime: RuntimeDep)
 
 
 def _store_feedback(runtime: Any, answer_id: uuid.UUID, body: FeedbackIn) -> dict[str, Any]:
-    from sqlalchemy.dialects.postgresql import insert
-
-    with runtime.db.session() as session:
-        if session.get(AnswerRecord, answer_id) is None:
-            raise NotFound(f"no answer {answer_id}")
-        stmt = insert(Feedback).values(answer_id=answer_id, rating=body.rating, comment=body.comment)
-        session.execute(stmt.on_conflict_do_update(index_elements=[Feedback.answer_id],
-                                                   set_={"rating": body.rating, "comment": body.comment}))
-    return {"answer_id": str(answer_id), "rating": body.rating, "stored": True}
+    return feedback_store(runtime, answer_id, body.token, body.rating, body.comment)
 

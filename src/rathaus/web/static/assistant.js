@@ -31,10 +31,12 @@
       `${Number(m.energy_wh || 0).toLocaleString(lang, {maximumFractionDigits: 4})} Wh · ` +
       `${Number(m.gco2e || 0).toLocaleString(lang, {maximumFractionDigits: 4})} g CO₂e`;
     card.dataset.answerId = answer.id;
+    card.dataset.feedbackToken = answer.feedback_token || "";
   }
 
   async function sendFeedback(card, rating) {
-    const body = { rating, comment: card.querySelector(".comment").value || null };
+    const body = { rating, comment: card.querySelector(".comment").value || null,
+                   token: card.dataset.feedbackToken };
     const resp = await fetch(`${feedbackApi}/${card.dataset.answerId}/feedback`, {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
     if (resp.ok) {
