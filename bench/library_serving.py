@@ -72,7 +72,7 @@ def timed(call: object, args: list) -> list[float]:
 def main() -> None:
     from fastapi.testclient import TestClient
 
-    from rathaus.api.app import create_app
+    from rathaus.app import create_app
     from rathaus.library import service, serving, training
     from rathaus.library.privacy import reader_key
     from rathaus.library.store import import_catalogue, import_loans, reader_items

@@ -68,7 +68,7 @@ def main() -> None:
 
     import uvicorn
 
-    from rathaus.api.app import create_app
+    from rathaus.app import create_app
 
     server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=0, log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()

@@ -12,7 +12,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from conftest import MODEL_CACHE, free_port
-from rathaus.api.app import create_app
+from rathaus.app import create_app
 from rathaus.runtime import Runtime
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from rathaus.api.app import create_app
+from rathaus.app import create_app
 from rathaus.core.settings import Settings
 from rathaus.runtime import Runtime
 

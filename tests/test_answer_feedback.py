@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from rathaus.api.app import create_app
+from rathaus.app import create_app
 from rathaus.core.errors import PROBLEM_BASE
 from rathaus.runtime import Runtime
 

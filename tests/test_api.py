@@ -182,7 +182,7 @@ def test_audit_over_http(client: TestClient) -> None:
 
 
 def test_missing_or_corrupt_model_file_is_503(make_settings, tmp_path) -> None:
-    from rathaus.api.app import create_app
+    from rathaus.app import create_app
 
     cache = tmp_path / "cache"
     (cache / "models").mkdir(parents=True)

@@ -12,7 +12,7 @@ import yaml
 from fastapi.testclient import TestClient
 
 from conftest import MODEL_CACHE
-from rathaus.api.app import create_app
+from rathaus.app import create_app
 from rathaus.assistants.answer import Answerer
 from rathaus.assistants.definitions import ASSISTANTS_DIR, Assistant, load_assistants
 from rathaus.assistants.evidence import normalise

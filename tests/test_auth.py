@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
 from oidc import AUDIENCE, Issuer
-from rathaus.api.app import create_app
+from rathaus.app import create_app
 from rathaus.core import auth, metering
 from rathaus.core.errors import ConfigError
 from rathaus.runtime import Runtime

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from conftest import pdf_bytes
 from oidc import Issuer
-from rathaus.api.app import create_app
+from rathaus.app import create_app
 from rathaus.core.auth import local_principal
 from rathaus.runtime import Runtime
 

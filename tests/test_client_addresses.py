@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from conftest import free_port
 from rathaus.api import clients
-from rathaus.api.app import create_app
+from rathaus.app import create_app
 from rathaus.commands import run as run_command
 from rathaus.core import ratelimit
 from rathaus.core.errors import PROBLEM_BASE

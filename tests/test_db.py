@@ -12,18 +12,18 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from rathaus.core.capability import load_tables
 from rathaus.core.db import Database, _prune_stale_handles
 from rathaus.core.errors import DatabaseUnavailable
-from rathaus.core.migrate import current_revision, head_revision
 from rathaus.core.settings import Settings
+from rathaus.migrations import current_revision, head_revision, is_current
 from rathaus.runtime import Runtime
-from rathaus.tables import metadata
 
 
 def test_migrations_create_exactly_the_models(runtime: Runtime) -> None:
     with runtime.db.engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
-    assert current_revision(runtime.db.engine) == head_revision()
+        assert compare_metadata(MigrationContext.configure(conn), load_tables()) == []
+    assert current_revision(runtime.db.engine) == head_revision() and is_current(runtime.db.engine)
 
 
 def test_pgvector_and_german_fulltext_available(runtime: Runtime) -> None:

@@ -6,7 +6,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from rathaus.api.app import create_app
+from rathaus.app import create_app
 from rathaus.runtime import Runtime
 
 

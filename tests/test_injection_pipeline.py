@@ -129,7 +129,7 @@ def test_the_legitimate_content_is_still_answered() -> None:
 def chat_client(make_settings, issuer):
     from fastapi.testclient import TestClient
 
-    from rathaus.api.app import create_app
+    from rathaus.app import create_app
 
     rt = Runtime(make_settings(llm_threads=1, **issuer.settings()))  # one thread: far faster on shared cores
     with TestClient(create_app(rt)) as c:

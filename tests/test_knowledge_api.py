@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from conftest import pdf_bytes
 from oidc import Issuer
-from rathaus.api.app import create_app
+from rathaus.app import create_app
 from rathaus.runtime import Runtime
 
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from oidc import Issuer
-from rathaus.api.app import create_app
+from rathaus.app import create_app
 from rathaus.core.errors import Conflict, NotFound
 from rathaus.core.settings import Settings
 from rathaus.library import service, training

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
 from oidc_provider import OidcProvider, s256
-from rathaus.api.app import create_app
+from rathaus.app import create_app
 from rathaus.core.sessions import SESSION_COOKIE
 from rathaus.core.settings import Settings
 from rathaus.runtime import Runtime

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from oidc import Issuer
-from rathaus.api.app import create_app
+from rathaus.app import create_app
 from rathaus.core.outbound import GuardedBackend, OutboundPolicy, OutboundRefused, classify
 from rathaus.core.settings import Settings
 from rathaus.knowledge.crawler import Crawler

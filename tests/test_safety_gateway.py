@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from oidc import Issuer
-from rathaus.api.app import create_app
+from rathaus.app import create_app
 from rathaus.core.auth import local_principal
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import ContentRefused, PersonalDataBlocked

@@ -15,8 +15,8 @@ from pydantic import ValidationError
 
 from browser import chromium, live_server
 from oidc_provider import OidcProvider
-from rathaus.api.app import create_app
 from rathaus.api.body_limits import flat_routes
+from rathaus.app import create_app
 from rathaus.core.settings import Settings
 from rathaus.runtime import Runtime
 

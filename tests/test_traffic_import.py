@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from oidc import Issuer
-from rathaus.api.app import create_app
 from rathaus.api.routers import traffic as traffic_router
+from rathaus.app import create_app
 from rathaus.core.errors import UnsupportedMediaType
 from rathaus.core.settings import Settings
 from rathaus.runtime import Runtime

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from oidc import Issuer
-from rathaus.api.app import create_app
+from rathaus.app import create_app
 from rathaus.core.errors import BadRequest
 from rathaus.core.settings import Settings
 from rathaus.runtime import Runtime

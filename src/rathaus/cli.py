@@ -1,4 +1,4 @@
-"""The ``rathaus`` command: one sub-command group per capability.
+"""The ``rathaus`` command: its groups and commands come from the capability registry (rathaus.core.capability).
 
 Errors end the command with one readable line on stderr and a non-zero exit code, never a traceback.
 """
@@ -13,36 +13,38 @@ import typer
 from pydantic import ValidationError
 from typer.exceptions import TyperException
 
-from rathaus.commands import admin, db, governance, guard, knowledge, library, models, run, safety, traffic
 from rathaus.config_check import settings_problems
+from rathaus.core import capability
 from rathaus.core.errors import RathausError
 
-app = typer.Typer(
-    name="rathaus",
-    help="rathaus – souveräne KI-Plattform für Stadtverwaltungen / sovereign AI platform for cities.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-app.command("up")(run.up)
-app.command("serve")(run.serve)
-app.add_typer(db.app, name="db")
-app.add_typer(models.app, name="models")
-app.add_typer(admin.report_app, name="report")
-app.add_typer(admin.budget_app, name="budget")
-app.add_typer(admin.audit_app, name="audit")
-app.add_typer(admin.apikey_app, name="apikey")
-app.add_typer(admin.config_app, name="config")
-app.add_typer(knowledge.kb_app, name="kb")
-app.add_typer(knowledge.assistants_app, name="assistants")
-app.add_typer(knowledge.eval_app, name="eval")
-knowledge.eval_app.command("guard")(guard.eval_guard)
-app.add_typer(guard.guard_app, name="guard")
-knowledge.eval_app.command("pii")(safety.eval_pii)
-knowledge.eval_app.command("bias")(governance.eval_bias)
-app.command("ask")(knowledge.ask)
-app.add_typer(traffic.traffic_app, name="traffic")
-app.add_typer(library.library_app, name="library")
+
+def build_app() -> typer.Typer:
+    """The command tree from the capability registry: every capability's groups and commands, in its order."""
+    root = typer.Typer(
+        name="rathaus",
+        help="rathaus – souveräne KI-Plattform für Stadtverwaltungen / sovereign AI platform for cities.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+    groups: dict[str, typer.Typer] = {}
+    for cap in capability.capabilities():
+        for command in cap.commands:
+            target = capability.load(command.target)
+            *parent, name = command.name.split()
+            if parent:
+                group = groups.get(parent[0])
+                if group is None:
+                    raise RathausError(f"capability {cap.name!r}: command {command.name!r} needs the group "
+                                       f"{parent[0]!r}, which no capability declares before it")
+                group.command(name)(target)
+            elif isinstance(target, typer.Typer):
+                root.add_typer(target, name=name)
+                groups[name] = target
+            else:
+                root.command(name)(target)
+    return root
+
 
 EXIT_USAGE = 2
 EXIT_ERROR = 1
@@ -68,8 +70,8 @@ def _terminate(signum: int, frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     signal.signal(signal.SIGTERM, _terminate)
-    command = typer.main.get_command(app)
     try:
+        command = typer.main.get_command(build_app())
         result = command.main(args=argv, prog_name="rathaus", standalone_mode=False)
     except RathausError as exc:
         return _fail(exc.detail, EXIT_ERROR)

@@ -7,8 +7,8 @@ import logging
 from rathaus.core.auth import TokenVerifier
 from rathaus.core.db import Database
 from rathaus.core.errors import ConfigError
-from rathaus.core.migrate import upgrade
 from rathaus.core.settings import Settings, get_settings
+from rathaus.migrations import upgrade
 from rathaus.models.catalog import Catalog, load_catalog
 from rathaus.models.gateway import Gateway
 

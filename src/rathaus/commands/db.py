@@ -6,7 +6,7 @@ import typer
 
 from rathaus.commands.common import console, open_runtime
 from rathaus.core.db import describe_url
-from rathaus.core.migrate import current_revision, head_revision, upgrade
+from rathaus.migrations import current_revision, head_revision, is_current, upgrade
 
 app = typer.Typer(help="Datenbank und Schema / database and schema.", no_args_is_help=True)
 
@@ -26,5 +26,5 @@ def status_cmd() -> None:
         current, head = current_revision(rt.db.engine), head_revision()
         kind = f"embedded in {rt.db.embedded.pgdata}" if rt.db.embedded else "external"
         console.print(f"database: {kind} ({describe_url(rt.db.url)})")
-        hint = "" if current == head else " – run rathaus db upgrade"
+        hint = "" if is_current(rt.db.engine) else " – run rathaus db upgrade"
         console.print(f"schema: {current or 'empty'} (latest {head}){hint}")

@@ -1,27 +1,18 @@
-"""``rathaus kb``, ``rathaus ask``, ``rathaus assistants`` and ``rathaus eval retrieval|answers``."""
+"""``rathaus kb`` (knowledge collections) and ``rathaus eval retrieval``."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from rathaus.commands.common import cli_principal, console, open_runtime
+from rathaus.commands.common import cli_principal, console, open_runtime, progress_bar, read_records
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import BadRequest
 
 kb_app = typer.Typer(help="Wissenssammlungen / knowledge collections.", no_args_is_help=True)
-eval_app = typer.Typer(help="Qualität messen / evaluate quality.", no_args_is_help=True)
-assistants_app = typer.Typer(help="Bürger-Assistenten / citizen assistants.", no_args_is_help=True)
-
-
-def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    TextColumn("[dim]{task.fields[item]}"), console=console)
 
 
 # --- kb ----------------------------------------------------------------------------------------------
@@ -87,7 +78,7 @@ def kb_ingest(
             problems += crawl_problems
         if paths and len(paths) == 1 and paths[0].is_dir():
             scope = f"file:{paths[0].expanduser().resolve()}/"
-        with _progress() as progress:
+        with progress_bar() as progress:
             task = progress.add_task(f"ingesting into {name}", total=len(sources), item="")
             report = ingestor.run(sources, failures=problems, remove_missing=remove_missing, scope_prefix=scope,
                                   progress=lambda done, total, key: progress.update(task, completed=done,
@@ -181,69 +172,7 @@ def kb_refresh(name: Annotated[str | None, typer.Argument(help="One collection; 
             console.print(done or "nothing due")
 
 
-# --- assistants & ask --------------------------------------------------------------------------------
-@assistants_app.command("list")
-def assistants_list() -> None:
-    """The configured citizen assistants."""
-    from rathaus.assistants.definitions import load_assistants
-
-    table = Table(title="Assistenten / assistants")
-    for col in ("name", "title", "collections", "department", "languages", "EU AI Act Annex III"):
-        table.add_column(col)
-    for a in load_assistants().values():
-        table.add_row(a.name, a.title["de"], ", ".join(a.collections), a.department, ", ".join(a.languages),
-                      a.annex_iii or "–")
-    console.print(table)
-
-
-def ask(
-    question: str,
-    assistant: Annotated[str, typer.Option("--assistant", "-a", help="Assistant name.")] = "ki-roadmap",
-    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
-) -> None:
-    """Ask a citizen assistant; the answer cites verified quotes or says it does not know."""
-    from rathaus.assistants.answer import Answerer
-    from rathaus.assistants.definitions import get_assistant, load_assistants
-
-    definition = get_assistant(load_assistants(), assistant)
-    with open_runtime() as rt:
-        answer = Answerer(rt, definition, channel="cli").answer(question)
-    if as_json:
-        typer.echo(json.dumps(answer.as_dict(), ensure_ascii=False, indent=2))
-        return
-    console.print(answer.text)
-    for c in answer.citations:
-        console.print(f"  [{c.n}] {c.title} ({c.url or c.source}): «{c.quote}»")
-    if answer.disclaimer:
-        console.print(f"[dim]{answer.disclaimer}[/]")
-    console.print(f"[dim]{answer.notice}[/]")
-    m = answer.metrics
-    console.print(f"[dim]{m['total_tokens']} tokens · {m['cost_eur']:.6f} € · {m['energy_wh']:.4f} Wh · "
-                  f"{m['gco2e']:.4f} g CO₂e · {m['latency_ms'] / 1000:.1f} s[/]")
-
-
 # --- eval --------------------------------------------------------------------------------------------
-def _records(path: Path, required: tuple[str, ...]) -> list[dict]:
-    if not path.is_file():
-        raise BadRequest(f"no such file: {path}")
-    records = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            raise BadRequest(f"{path.name}:{number}: not JSON") from None
-        missing = [k for k in required if k not in record]
-        if missing:
-            raise BadRequest(f"{path.name}:{number}: missing {', '.join(missing)}")
-        records.append(record)
-    if not records:
-        raise BadRequest(f"{path.name} has no records")
-    return records
-
-
-@eval_app.command("retrieval")
 def eval_retrieval(
     questions: Path,
     collection: Annotated[str, typer.Option("--collection", "-c")],
@@ -253,14 +182,14 @@ def eval_retrieval(
     """MRR@10 and Recall@1/5/10 for records {id, question, passage_id} (passage_id = external id)."""
     from rathaus.knowledge.evaluate import evaluate_retrieval
 
-    records = _records(questions, ("question", "passage_id"))[:limit]
+    records = read_records(questions, ("question", "passage_id"))[:limit]
     modes = ["fts", "vector", "hybrid"] if mode == "all" else [mode]
     with open_runtime() as rt:
         principal = cli_principal(rt.settings)
         table = Table(title=f"retrieval on {collection}: {len(records)} questions")
         for col in ("mode", "MRR@10", "R@1", "R@5", "R@10", "p50 ms", "p95 ms"):
             table.add_column(col)
-        with _progress() as progress:
+        with progress_bar() as progress:
             for m in modes:
                 task = progress.add_task(m, total=len(records), item="")
                 r = evaluate_retrieval(rt, principal, collection, records, mode=m,  # type: ignore[arg-type]
@@ -268,25 +197,3 @@ def eval_retrieval(
                 table.add_row(m, f"{r.mrr10:.3f}", f"{r.recall[1]:.3f}", f"{r.recall[5]:.3f}", f"{r.recall[10]:.3f}",
                               f"{r.p50_ms:.1f}", f"{r.p95_ms:.1f}")
     console.print(table)
-
-
-@eval_app.command("answers")
-def eval_answers(
-    questions: Path,
-    assistant: Annotated[str, typer.Option("--assistant", "-a")],
-    limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
-) -> None:
-    """Share of answers with verified quotes, abstentions and gold answers, for records {question, answers}."""
-    from rathaus.assistants.definitions import get_assistant, load_assistants
-    from rathaus.assistants.evaluate import evaluate_answers
-
-    records = _records(questions, ("question",))[:limit]
-    definition = get_assistant(load_assistants(), assistant)
-    with open_runtime() as rt, _progress() as progress:
-        task = progress.add_task(f"asking {assistant}", total=len(records), item="")
-        r = evaluate_answers(rt, definition, records, progress=lambda i: progress.update(task, completed=i))
-    console.print(f"{r.questions} questions: {r.verified_share:.1%} answered with verified quotes, "
-                  f"{r.abstention_rate:.1%} abstained, {r.gold_share:.1%} contain a gold answer "
-                  f"({r.gold_share_answered:.1%} of the answered); model phrasing kept in "
-                  f"{r.model_phrasing_share:.1%}; "
-                  f"p50 {r.p50_s:.1f} s, p95 {r.p95_s:.1f} s per answer")

@@ -34,7 +34,7 @@ def up(host: HostOpt = None, port: PortOpt = None) -> None:
     """Start everything on this machine: database, models, sample content, web UI."""
     import uvicorn
 
-    from rathaus.api.app import create_app
+    from rathaus.app import create_app
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
@@ -81,7 +81,7 @@ def serve(
     """Serve the HTTP API and web UI (stateless: run as many replicas as needed)."""
     import uvicorn
 
-    from rathaus.api.app import create_app
+    from rathaus.app import create_app
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
@@ -100,5 +100,5 @@ def serve(
             scheduler.stop()
             runtime.close()
     else:
-        uvicorn.run("rathaus.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+        uvicorn.run("rathaus.app:create_app", factory=True, host=host, port=port, workers=workers,
                     log_level="warning", proxy_headers=False)

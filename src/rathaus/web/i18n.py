@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from rathaus.core import capability
+
 LANGUAGES = ("de", "en")
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -43,6 +45,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_models": "Für diese Schutzklasse ist kein Modell freigegeben.",
         "lang_switch": "English",
         "api_docs": "API-Dokumentation",
+        "nav_home": "Start",
+        "nav_chat": "Chat",
+        "nav_assistants": "Meine Assistenten",
+        "nav_admin": "Verwaltung",
         "empty_prompt": "Bitte geben Sie einen Text ein.",
         "per_answer": "Verbrauch dieser Antwort",
         "assistants": "Bürger-Assistenten",
@@ -65,10 +71,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "me": "Sie",
         "docs_short": "mit Dokumenten",
         "ai": "KI",
-        "nav_home": "Start",
-        "nav_chat": "Chat",
-        "nav_assistants": "Meine Assistenten",
-        "nav_admin": "Verwaltung",
         "logout": "Abmelden",
         "chats": "Verlauf",
         "new_chat": "Neuer Chat",
@@ -251,6 +253,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_models": "No model is cleared for this data class.",
         "lang_switch": "Deutsch",
         "api_docs": "API documentation",
+        "nav_home": "Home",
+        "nav_chat": "Chat",
+        "nav_assistants": "My assistants",
+        "nav_admin": "Administration",
         "empty_prompt": "Please enter a text.",
         "per_answer": "Footprint of this answer",
         "assistants": "Citizen assistants",
@@ -272,10 +278,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "me": "You",
         "docs_short": "with documents",
         "ai": "AI",
-        "nav_home": "Home",
-        "nav_chat": "Chat",
-        "nav_assistants": "My assistants",
-        "nav_admin": "Administration",
         "logout": "Sign out",
         "chats": "History",
         "new_chat": "New chat",
@@ -429,4 +431,6 @@ def language(request: Request) -> str:
 
 
 def texts(lang: str) -> dict[str, str]:
-    return TEXTS.get(lang, TEXTS["de"])
+    """The UI texts of ``lang``: the platform's and every capability's (rathaus.core.capability)."""
+    lang = lang if lang in LANGUAGES else "de"
+    return {**capability.ui_strings().get(lang, {}), **TEXTS[lang]}

@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from rathaus.api.deps import RuntimeDep, csrf_token, get_principal
-from rathaus.core import budgets, metering
+from rathaus.core import budgets, capability, metering
 from rathaus.core.auth import Principal
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import Unauthenticated
@@ -36,6 +36,17 @@ def small_number(value: float | None, digits: int, lang: str = "de") -> str:
 
 
 templates.env.filters["small"] = small_number
+
+
+def nav_pages(here: str, principal: Principal | None, lang: str) -> list[dict[str, Any]]:
+    """The navigation from the capabilities' pages (rathaus.core.capability), for this principal and language."""
+    roles = principal.roles if principal is not None else ()
+    return [{"path": p.path, "label": p.label(lang),
+             "current": here == p.path if p.path == "/" else here.startswith(p.path) and p.path != "/docs"}
+            for p in capability.nav_pages() if p.visible_to(roles)]
+
+
+templates.env.globals["nav_pages"] = nav_pages
 router = APIRouter(include_in_schema=False)
 
 

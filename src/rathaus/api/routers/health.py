@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from rathaus import __version__
 from rathaus.api.deps import RuntimeDep
 from rathaus.core.errors import RathausError
-from rathaus.core.migrate import current_revision, head_revision
+from rathaus.migrations import current_revision, head_revision, is_current
 
 router = APIRouter(tags=["Operations"])
 
@@ -31,8 +31,8 @@ def readyz(runtime: RuntimeDep) -> JSONResponse:
         runtime.db.check()
         rev, head = current_revision(runtime.db.engine), head_revision()
         checks["database"] = "ok"
-        checks["schema"] = "ok" if rev == head else f"at {rev}, expected {head}"
-        ok = rev == head
+        ok = is_current(runtime.db.engine)
+        checks["schema"] = "ok" if ok else f"at {rev}, expected {head}"
     except RathausError as exc:
         checks["database"] = exc.detail
         ok = False

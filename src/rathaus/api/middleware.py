@@ -1,38 +1,21 @@
-"""The FastAPI application: OpenAI-compatible model door, administration, operations and web pages."""
+"""The HTTP middleware of every request: body limits on the stream, security headers, request metrics."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.staticfiles import StaticFiles
+from fastapi import Request
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rathaus import __version__
-from rathaus.api import body_limits, clients, problems, security_headers
-from rathaus.api.routers import admin, assistants, chats, health, knowledge, library, openai_compat, traffic
-from rathaus.assistants.definitions import ASSISTANTS_DIR, load_assistants
+from rathaus.api import body_limits, problems, security_headers
 from rathaus.core.observability import HTTP_REQUESTS
-from rathaus.core.settings import Settings, get_settings
-from rathaus.runtime import Runtime
-from rathaus.web import api_docs, login, pages, workspace
+from rathaus.core.settings import Settings
 
 log = logging.getLogger(__name__)
-
-DESCRIPTION = """\
-**rathaus** – souveräne KI-Plattform für Stadtverwaltungen / sovereign AI platform for city administrations.
-
-Every model call carries a *data class* (`oeffentlich`, `intern`, `vertraulich`, `personenbezogen`,
-header `X-Rathaus-Data-Class` or body field `data_class`; default: the most protective class) and is
-metered (tokens, €, Wh, gCO2e) and written to a hash-chained audit log. Errors are RFC 9457 problem+json.
-"""
-
 
 class GuardAndMeasure:
     """Pure ASGI middleware: limit request bodies, add security headers, time every request.
@@ -109,45 +92,3 @@ class GuardAndMeasure:
             HTTP_REQUESTS.labels(scope["method"], route, str(status)).observe(time.perf_counter() - t0)
 
 
-def create_app(runtime: Runtime | None = None, settings: Settings | None = None,
-               assistants_dir: Path | None = None) -> FastAPI:
-    """Build the app; without a runtime it starts one (database, migrations, catalogue) on startup."""
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        owned = None
-        if getattr(app.state, "runtime", None) is None:
-            owned = Runtime(settings or get_settings())
-            app.state.runtime = owned
-        try:
-            yield
-        finally:
-            if owned is not None:
-                owned.close()
-
-    # /docs is rathaus.web.api_docs (Swagger UI served offline); ReDoc and the OAuth2 redirect page would need a
-    # CDN and inline scripts, and no route uses OAuth2 flows in Swagger UI
-    app = FastAPI(title="rathaus", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                  docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None)
-    app.state.runtime = runtime
-    app.state.assistants = load_assistants(assistants_dir or ASSISTANTS_DIR)
-    problems.install(app)
-
-    app.add_middleware(GuardAndMeasure, routes=lambda: app.routes,
-                       settings=lambda: app.state.runtime.settings if app.state.runtime else get_settings())
-    clients.install(app, (runtime.settings if runtime else settings or get_settings()).trusted_proxies)
-    app.include_router(health.router)
-    app.include_router(openai_compat.router)
-    app.include_router(admin.router)
-    app.include_router(knowledge.router)
-    app.include_router(assistants.router)
-    app.include_router(chats.router)
-    app.include_router(traffic.router)
-    app.include_router(library.router)
-    app.include_router(login.router)
-    app.include_router(pages.router)
-    app.include_router(workspace.router)
-    app.include_router(api_docs.router)
-    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
-    app.mount(api_docs.ASSETS_URL, StaticFiles(directory=api_docs.ASSETS_DIR), name="docs-assets")
-    return app

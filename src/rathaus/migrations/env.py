@@ -1,10 +1,11 @@
-"""Alembic environment: runs against the connection rathaus hands in (embedded or external)."""
+"""Alembic environment: runs against the connection rathaus hands in (embedded or external), with every
+capability's tables as the target metadata."""
 
 from alembic import context
 
-from rathaus.tables import metadata
+from rathaus.core import capability
 
-target_metadata = metadata
+target_metadata = capability.load_tables()
 
 
 def run_migrations_online() -> None:

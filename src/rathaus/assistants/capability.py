@@ -1,0 +1,25 @@
+"""Declaration of the assistants (employee assistant, citizen assistants, own assistants) – see
+rathaus.core.capability."""
+
+from rathaus.core.capability import Capability, Command, Page
+
+CAPABILITY = Capability(
+    name="assistants",
+    title="Assistenten / assistants",
+    description="employee assistant with writing tools, citizen assistants with sources, own assistants",
+    commands=(
+        Command("assistants", "rathaus.commands.assistants:assistants_app"),
+        Command("ask", "rathaus.commands.assistants:ask"),
+        Command("eval answers", "rathaus.commands.assistants:eval_answers"),
+    ),
+    routers=(
+        "rathaus.api.routers.assistants:router",
+        "rathaus.api.routers.chats:router",
+        "rathaus.web.workspace:router",
+    ),
+    tables=("rathaus.assistants.schema", "rathaus.assistants.chat_schema"),
+    pages=(
+        Page("/chat", "Chat", "Chat", order=10),
+        Page("/assistants", "Meine Assistenten", "My assistants", order=20),
+    ),
+)

@@ -1,0 +1,39 @@
+"""The platform's own declaration: it enters through the same door as every capability (rathaus.core.capability).
+
+Core and the model gateway bring the commands to run and administer rathaus, the OpenAI-compatible model door,
+administration, health and metrics, sign-in, the start page and the API documentation.
+"""
+
+from rathaus.core.capability import Capability, Command, Page
+
+CAPABILITY = Capability(
+    name="platform",
+    title="Plattform / platform",
+    description="model gateway, budgets, metering, audit log, sign-in, operations",
+    commands=(
+        Command("up", "rathaus.commands.run:up"),
+        Command("serve", "rathaus.commands.run:serve"),
+        Command("db", "rathaus.commands.db:app"),
+        Command("models", "rathaus.commands.models:app"),
+        Command("report", "rathaus.commands.admin:report_app"),
+        Command("budget", "rathaus.commands.admin:budget_app"),
+        Command("audit", "rathaus.commands.admin:audit_app"),
+        Command("apikey", "rathaus.commands.admin:apikey_app"),
+        Command("config", "rathaus.commands.admin:config_app"),
+        Command("eval", "rathaus.commands.common:eval_app"),
+    ),
+    routers=(
+        "rathaus.api.routers.health:router",
+        "rathaus.api.routers.openai_compat:router",
+        "rathaus.api.routers.admin:router",
+        "rathaus.web.login:router",
+        "rathaus.web.api_docs:router",
+        "rathaus.web.pages:router",
+    ),
+    tables=("rathaus.core.schema",),
+    pages=(
+        Page("/", "Start", "Home", order=0),
+        Page("/admin", "Verwaltung", "Administration", roles=("admin", "auditor"), order=90),
+        Page("/docs", "API-Dokumentation", "API documentation", order=95),
+    ),
+)

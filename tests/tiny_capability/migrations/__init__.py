@@ -1,0 +1,1 @@
+"""The tiny capability's own Alembic branch."""
