@@ -32,7 +32,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import SHARED_SEEDS, machine, median, require, table, write_result
 from rathaus.assistants import readability as rd
-from rathaus.assistants import tools
+from rathaus.assistants.tools.numbers import check_numbers
+from rathaus.assistants.tools.simplify import rule_simplify, simplify
+from rathaus.assistants.tools.summarise import lead_sentences, summarise
 
 MIN_WORDS, MAX_WORDS = 80, 200
 DUMP_ONLY = ("text", "summary", "simple", "summary_checks", "simplify_checks")
@@ -165,9 +167,9 @@ def main() -> None:
             for name, text in tqdm(chosen, desc="passages"):
                 row: dict[str, Any] = {"source": name, "words": len(rd.words_of(text))}
                 t0 = time.perf_counter()
-                summary = tools.summarise(rt, ctx, text, length="mittel")
+                summary = summarise(rt, ctx, text, length="mittel")
                 row["summary_s"] = time.perf_counter() - t0
-                lead3 = tools.check_numbers(text, tools.lead_sentences(text, 3))
+                lead3 = check_numbers(text, lead_sentences(text, 3))
                 row.update(
                     source_numbers=summary.checks["source_numbers"],
                     summary_kept=summary.checks["source_numbers_kept"],
@@ -175,12 +177,12 @@ def main() -> None:
                     summary_verified=summary.checks["numbers_verified"], summary_fallback=summary.fallback,
                     summary_rounds=summary.rounds, lead3_kept=lead3["source_numbers_kept"],
                     summary_words=len(rd.words_of(summary.text)),
-                    lead3_words=len(rd.words_of(tools.lead_sentences(text))),
+                    lead3_words=len(rd.words_of(lead_sentences(text))),
                 )
                 t0 = time.perf_counter()
-                simple = tools.simplify(rt, ctx, text, level="B1", max_rounds=args.max_rounds)
+                simple = simplify(rt, ctx, text, level="B1", max_rounds=args.max_rounds)
                 row["simplify_s"] = time.perf_counter() - t0
-                rules = rd.measure(tools.rule_simplify(text, "B1"))
+                rules = rd.measure(rule_simplify(text, "B1"))
                 row.update(
                     wstf_before=simple.extra["before"]["wstf"], wstf_after=simple.extra["after"]["wstf"],
                     asw_before=simple.extra["before"]["avg_sentence_words"],

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -13,6 +16,7 @@ from conftest import pdf_bytes
 from oidc import Issuer
 from rathaus.app import create_app
 from rathaus.core.auth import local_principal
+from rathaus.models.gateway import Metrics
 from rathaus.runtime import Runtime
 
 
@@ -101,6 +105,39 @@ def test_bad_turns(app_client, issuer: Issuer) -> None:
     # a cloud model is not offered for personal data
     refused = c.post("/api/v1/chats", headers=anna, json={"data_class": "personenbezogen", "model": "cloud-chat"})
     assert refused.status_code == 403
+
+
+def test_tool_options_are_checked_before_anything_is_saved_and_reach_the_tool(
+        app_client, issuer: Issuer, monkeypatch: pytest.MonkeyPatch) -> None:
+    rt, c = app_client
+    anna = user(issuer, "anna", "KVR")
+    tool = new_chat(c, anna, mode="summarise")
+    # a bad value is a 400 problem naming value and choices, and nothing is saved
+    wrong = c.post(f"/api/v1/chats/{tool['id']}/messages", headers=anna,
+                   json={"content": "Ein Text.", "version": tool["version"], "stream": False,
+                         "options": {"length": "episch"}})
+    assert wrong.status_code == 400 and wrong.headers["content-type"].startswith("application/problem+json")
+    assert wrong.json()["detail"].endswith("unknown length 'episch'; allowed: kurz, mittel, lang")
+    kept = c.get(f"/api/v1/chats/{tool['id']}", headers=anna).json()
+    assert kept["messages"] == [] and kept["version"] == tool["version"]
+    # a good one (an alias here) reaches the tool: "short" is "kurz", at most 130 output tokens
+    asked: list[Any] = []
+
+    def chat(ctx: Any, messages: list[Any], model: str | None = None, params: Any = None) -> Any:
+        asked.append(params)
+        metrics = Metrics(prompt_tokens=10, completion_tokens=5, latency_ms=1.0, cost_eur=Decimal(0), energy_wh=0.0,
+                          gco2e=0.0, energy_method="measured")
+        return SimpleNamespace(text="Zusammenfassung: Das Amt zieht um.\nKernpunkte:\n- Umzug\n- Neue Adresse",
+                               finish_reason="stop", metrics=metrics)
+
+    monkeypatch.setattr(rt.gateway, "route", lambda *a, **kw: SimpleNamespace(
+        spec=SimpleNamespace(name="fake-chat", context_length=4096, max_output_tokens=512)))
+    monkeypatch.setattr(rt.gateway, "chat", chat)
+    done = send(c, anna, tool, "Das Bürgeramt zieht im Mai in die Marienstraße um. Die Telefonnummer bleibt.",
+                tool["version"], options={"length": "short"})
+    meta = done["message"]["meta"]
+    assert done["error"] is None and meta["tool"] == "summarise" and meta["extra"]["length"] == "kurz"
+    assert asked and asked[0].max_tokens == 130 and done["message"]["content"].startswith("Das Amt zieht um.")
 
 
 def test_documents_in_chat_are_cited_and_deleted_with_it(app_client, issuer: Issuer) -> None:

@@ -3,17 +3,34 @@ simplify once against the real shipped model."""
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
 from rathaus.assistants import readability as rd
-from rathaus.assistants import tools
+from rathaus.assistants.tools import TOOLS
+from rathaus.assistants.tools.brainstorm import brainstorm
+from rathaus.assistants.tools.draft import draft, salutation_for
+from rathaus.assistants.tools.gender_fair import gender_fair
+from rathaus.assistants.tools.numbers import check_numbers, extract_numbers, mark_unverified
+from rathaus.assistants.tools.outline import Node, mermaid_mindmap, outline_ok, parse_outline, restructure
+from rathaus.assistants.tools.simplify import accept_rewrite, rule_simplify, simplify
+from rathaus.assistants.tools.summarise import _main_clause, parse_summary, summarise
+from rathaus.assistants.tools.text import drop_unfinished
+from rathaus.assistants.tools.translate import (
+    LANGUAGES,
+    Language,
+    check_translation,
+    copy_share,
+    script_share,
+    translate,
+)
 from rathaus.core.auth import Principal
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import BadRequest
@@ -61,7 +78,7 @@ def fake(*replies: str | Callable[[list[Any]], str], **kw: Any) -> SimpleNamespa
 
 # --- numbers -----------------------------------------------------------------------------------------
 def readings(text: str) -> list[tuple[str, set[str]]]:
-    return [(n.raw, set(n.values)) for n in tools.extract_numbers(text)]
+    return [(n.raw, set(n.values)) for n in extract_numbers(text)]
 
 
 def test_numbers_are_normalised() -> None:
@@ -81,22 +98,22 @@ def test_list_numbering_and_glued_digits_are_no_facts() -> None:
 
 def test_check_numbers_verifies_and_counts_kept_numbers() -> None:
     summary = "Ab 1. Januar 2025 wird für 1250000 Euro umgebaut (Beschluss vom 4.10.2024), zwölf Monate, 12 Monate."
-    checked = tools.check_numbers(SOURCE, summary)
+    checked = check_numbers(SOURCE, summary)
     assert checked["unverified_numbers"] == []
     assert checked["numbers_verified"] == checked["numbers"] == 4  # 12 is verified by the word "zwölf"
     assert checked["source_numbers"] == 6  # date, date, amount, 40, 8:00, 16:00
     assert checked["source_numbers_kept"] == pytest.approx(3 / 6, abs=0.001)
     assert set(checked["missing_numbers"]) == {"40", "8:00", "16:00"}
-    wrong = tools.check_numbers(SOURCE, "Die Kosten betragen 1,3 Mio. Euro ab 2026.")
+    wrong = check_numbers(SOURCE, "Die Kosten betragen 1,3 Mio. Euro ab 2026.")
     assert wrong["unverified_numbers"] == ["1,3", "2026"] and wrong["numbers_verified"] == 0
     # a year of a source date is a verified number; a translation may spell a date out
-    assert tools.check_numbers(SOURCE, "Im Jahr 2024.")["unverified_numbers"] == []
-    loose = tools.check_numbers("am 04.10.2024", "on October 4, 2024", loose_dates=True)
+    assert check_numbers(SOURCE, "Im Jahr 2024.")["unverified_numbers"] == []
+    loose = check_numbers("am 04.10.2024", "on October 4, 2024", loose_dates=True)
     assert loose["source_numbers_kept"] == 1.0 and loose["unverified_numbers"] == []
 
 
 def test_unverified_numbers_are_marked() -> None:
-    marked = tools.mark_unverified("Es kostet 17 Euro, nicht 170 Euro.", ["17"])
+    marked = mark_unverified("Es kostet 17 Euro, nicht 170 Euro.", ["17"])
     assert "17 ⚠ Euro" in marked and "170 Euro" in marked and "⚠ nicht in der Quelle: 17" in marked
 
 
@@ -107,7 +124,7 @@ GOOD_SUMMARY = ("Zusammenfassung: Das Bürgerbüro wird ab 1. Januar 2025 für 1
 
 def test_summarise_with_checked_numbers() -> None:
     rt = fake(GOOD_SUMMARY)
-    result = tools.summarise(rt, CTX, SOURCE, length="kurz")
+    result = summarise(rt, CTX, SOURCE, length="kurz")
     assert result.text.startswith("Das Bürgerbüro wird ab 1. Januar 2025")
     assert "**Kernpunkte**\n\n- Beschluss vom 04.10.2024\n- Freistaat trägt 40 Prozent" in result.text
     assert result.checks["unverified_numbers"] == [] and result.checks["numbers_verified"] == 4
@@ -123,7 +140,7 @@ def test_summarise_with_checked_numbers() -> None:
 def test_summarise_retries_once_then_marks_invented_numbers() -> None:
     invented = "Zusammenfassung: Umbau für 2 Mio. Euro ab 2026.\nKernpunkte:\n- 2 Mio. Euro\n- Bauzeit 18 Monate"
     rt = fake(invented)
-    result = tools.summarise(rt, CTX, SOURCE)
+    result = summarise(rt, CTX, SOURCE)
     assert result.rounds == 2 and result.fallback
     retry = rt.gateway.calls[1][0][1].content
     assert "2, 2026, 18" in retry
@@ -134,16 +151,16 @@ def test_summarise_retries_once_then_marks_invented_numbers() -> None:
 
 def test_summarise_retry_fixes_numbers() -> None:
     rt = fake("Zusammenfassung: Umbau ab 2026.\nKernpunkte:\n- a\n- b", GOOD_SUMMARY)
-    result = tools.summarise(rt, CTX, SOURCE)
+    result = summarise(rt, CTX, SOURCE)
     assert result.rounds == 2 and not result.fallback and result.checks["retried"]
     assert result.checks["unverified_numbers"] == []
 
 
 def test_summarise_repairs_missing_structure() -> None:
-    result = tools.summarise(fake("- Umbau des Bürgerbüros\n- Ersatzstandort während der Bauzeit"), CTX, SOURCE)
+    result = summarise(fake("- Umbau des Bürgerbüros\n- Ersatzstandort während der Bauzeit"), CTX, SOURCE)
     assert result.fallback and result.checks["structure_repaired"] and result.checks["has_summary"]
     assert "**Kernpunkte**" in result.text
-    empty = tools.summarise(fake(""), CTX, SOURCE)
+    empty = summarise(fake(""), CTX, SOURCE)
     assert empty.fallback and empty.text.startswith("Der Stadtrat hat am 04.10.2024 beschlossen")
 
 
@@ -155,7 +172,7 @@ def test_summarise_keeps_the_length() -> None:
     more = ("Die Kosten betragen 1.250.000 Euro und werden zu 40 Prozent vom Freistaat getragen. Der Stadtrat hat "
             "den Umbau am 04.10.2024 beschlossen.")
     rt = fake(f"Zusammenfassung: {sentence} {more}\nKernpunkte:\n- {point}")
-    result = tools.summarise(rt, CTX, SOURCE, length="kurz")
+    result = summarise(rt, CTX, SOURCE, length="kurz")
     assert result.checks["trimmed"] and result.text.startswith(sentence + "\n\n**Kernpunkte**")
     assert result.text.endswith("- Der Ersatzstandort ist montags bis freitags von 8:00 bis 16:00 Uhr geöffnet …")
     assert "Wichtige Zahlen und Daten im Text: 04.10.2024, 1. Januar 2025" in rt.gateway.calls[0][0][1].content
@@ -163,7 +180,7 @@ def test_summarise_keeps_the_length() -> None:
 
 def test_summarise_asks_for_missing_key_points() -> None:
     rt = fake("Zusammenfassung: Das Bürgerbüro wird umgebaut.", "- Umbau ab 1. Januar 2025\n- Kosten 1.250.000 Euro")
-    result = tools.summarise(rt, CTX, SOURCE)
+    result = summarise(rt, CTX, SOURCE)
     assert result.rounds == 2 and not result.fallback and not result.checks["structure_repaired"]
     assert result.text.endswith("**Kernpunkte**\n\n- Umbau ab 1. Januar 2025\n- Kosten 1.250.000 Euro")
     assert "Kernpunkte des Textes" in rt.gateway.calls[1][0][1].content
@@ -174,23 +191,23 @@ def test_a_copied_long_sentence_is_cut_to_its_main_clause() -> None:
               "wobei der Antrag frühestens sechs Wochen vor Ablauf des bisherigen Ausweises gestellt werden kann "
               "und die Bearbeitung in der Regel innerhalb von 10 Arbeitstagen erfolgt.")
     rt = fake(f"Zusammenfassung: {copied}\nKernpunkte:\n- Gebühr 30 Euro pro Jahr")
-    result = tools.summarise(rt, CTX, copied + " " + SOURCE, length="kurz")
+    result = summarise(rt, CTX, copied + " " + SOURCE, length="kurz")
     assert result.text.startswith("Die Stadt erhebt für die Ausstellung eines Anwohnerparkausweises eine Gebühr "
                                   "von 30 Euro pro Jahr.\n\n**Kernpunkte**")
     assert result.checks["trimmed"]
     # no safe cut (first clause too short or no comma): the sentence stays whole
-    assert tools._main_clause("Kurz, aber sonst folgt ein sehr langer Satz ohne Ende.", 5).startswith("Kurz, aber")
+    assert _main_clause("Kurz, aber sonst folgt ein sehr langer Satz ohne Ende.", 5).startswith("Kurz, aber")
 
 
 def test_output_cut_at_the_limit_loses_only_its_unfinished_sentence() -> None:
-    assert tools._drop_unfinished("Der Antrag kostet 30 Euro. Seit dem 1. April 202") == "Der Antrag kostet 30 Euro."
-    assert tools._drop_unfinished("Am 1. April 2024 beginnt es. Dann kommt der") == "Am 1. April 2024 beginnt es."
-    assert tools._drop_unfinished("- Punkt eins\n- Punkt zw") == "- Punkt eins"
-    assert tools._drop_unfinished("Fertig.") == "Fertig."
+    assert drop_unfinished("Der Antrag kostet 30 Euro. Seit dem 1. April 202") == "Der Antrag kostet 30 Euro."
+    assert drop_unfinished("Am 1. April 2024 beginnt es. Dann kommt der") == "Am 1. April 2024 beginnt es."
+    assert drop_unfinished("- Punkt eins\n- Punkt zw") == "- Punkt eins"
+    assert drop_unfinished("Fertig.") == "Fertig."
 
 
 def test_parse_summary_handles_markdown_labels() -> None:
-    summary, points = tools.parse_summary("**Zusammenfassung:** Satz eins.\nSatz zwei.\n\n### Kernpunkte\n"
+    summary, points = parse_summary("**Zusammenfassung:** Satz eins.\nSatz zwei.\n\n### Kernpunkte\n"
                                           "1. A\n2. B\n* C")
     assert summary == "Satz eins. Satz zwei." and points == ["A", "B", "C"]
 
@@ -202,18 +219,18 @@ HARD = ("Die Antragstellung für die Verlängerung der Aufenthaltserlaubnis muss
 
 
 def test_rule_simplify_only_splits_and_keeps_every_word() -> None:
-    simple = tools.rule_simplify(HARD, "B1")
+    simple = rule_simplify(HARD, "B1")
     assert simple.count(".") == 2 and "Unvollständige Anträge können nicht bearbeitet werden." in simple
     assert re.sub(r"\W", "", simple.lower()) == re.sub(r"\W", "", HARD.lower())
     # ", und" after an inserted clause may join noun phrases: not split
     kept = "Der Antrag, den Sie im Bürgerbüro gestellt haben, und die Unterlagen liegen der Stadt seit Montag vor."
-    assert tools.rule_simplify(kept) == kept
+    assert rule_simplify(kept) == kept
 
 
 def test_simplify_keeps_a_better_rewrite_and_reports_readability() -> None:
     rewrite = "Sie wollen länger bleiben? Dann stellen Sie einen Antrag. Das tun Sie 6 Wochen vor dem Ende."
     rt = fake(rewrite)
-    result = tools.simplify(rt, CTX, HARD, level="B1", max_rounds=1)
+    result = simplify(rt, CTX, HARD, level="B1", max_rounds=1)
     assert "Dann stellen Sie einen Antrag." in result.text
     assert result.extra["level"] == "B1" and result.extra["target"] == rd.targets("B1")
     assert result.extra["after"]["wstf"] < result.extra["before"]["wstf"]
@@ -230,12 +247,12 @@ def test_simplify_rejects_rewrites_that_change_numbers_or_script() -> None:
                    "erfahrungsgemäß ungefähr 4 Wochen.")
     rt = fake("Sie haben 8 Wochen Zeit für den Antrag auf Verlängerung der Erlaubnis.", "这是中文 4 Wochen.",
               "Wir prüfen die Aufenthaltsgenehmigungsunterlagen.")
-    result = tools.simplify(rt, CTX, text, max_rounds=2)
+    result = simplify(rt, CTX, text, max_rounds=2)
     assert "8 Wochen" not in result.text and "中" not in result.text and "ungefähr" not in result.text
     assert result.checks["sentences_rewritten"] == 0 and result.rounds == 4  # each sentence asked twice
     reasons = result.checks["rejected_reasons"]
     assert reasons["numbers"] == 1 and reasons["script"] == 1 and sum(reasons.values()) == 4
-    assert tools.accept_rewrite("Wir prüfen die Unterlagen.", "Die Ausländerbehörde kontrolliert alles.", "B1") == (
+    assert accept_rewrite("Wir prüfen die Unterlagen.", "Die Ausländerbehörde kontrolliert alles.", "B1") == (
         None, "new content")
     assert result.extra["chosen"] in ("rules", "rules + words") and result.fallback  # B1 not reached
     assert result.checks["source_numbers_kept"] == 1.0
@@ -246,18 +263,18 @@ def test_a_rewrite_line_with_an_invented_figure_is_dropped() -> None:
                 "innerhalb von 10 Arbeitstagen erfolgt, sofern alle nötigen Nachweise vollständig vorliegen.")
     rewrite = ("Stellen Sie den Antrag 6 Wochen vor dem Ablauf.\nDas geht bis zum 01.07.2025.\n"
                "Die Bearbeitung dauert 10 Arbeitstage.\nAlle Nachweise müssen da sein.")
-    kept, reason = tools.accept_rewrite(original, rewrite, "B1")
+    kept, reason = accept_rewrite(original, rewrite, "B1")
     assert reason == "ok" and "2025" not in kept and "10 Arbeitstage" in kept and "6 Wochen" in kept
     # a figure of the original that is lost still rejects the rewrite
     lost = ("Stellen Sie den Antrag spätestens 6 Wochen vor dem Ablauf.\n"
             "Die Bearbeitung dauert meist nicht lange, wenn alle nötigen Nachweise vollständig da sind.")
-    assert tools.accept_rewrite(original, lost, "B1") == (None, "numbers")
+    assert accept_rewrite(original, lost, "B1") == (None, "numbers")
 
 
 def test_a_rejected_sentence_is_asked_once_more() -> None:
     good = "Stellen Sie den Antrag 6 Wochen vor dem Ende. Legen Sie alle Unterlagen bei."
     rt = fake("Sie haben 8 Wochen Zeit für den Antrag auf Verlängerung der Erlaubnis.", good)
-    result = tools.simplify(rt, CTX, HARD.split(";")[0] + ".", level="B1", max_rounds=3)
+    result = simplify(rt, CTX, HARD.split(";")[0] + ".", level="B1", max_rounds=3)
     assert result.rounds == 2 and result.checks["sentences_rewritten"] == 1
     assert result.checks["rejected_reasons"] == {"numbers": 1} and "Legen Sie alle Unterlagen bei." in result.text
     assert rt.gateway.calls[0][1].seed != rt.gateway.calls[1][1].seed
@@ -265,17 +282,17 @@ def test_a_rejected_sentence_is_asked_once_more() -> None:
 
 def test_simplify_easy_text_needs_no_model() -> None:
     rt = fake("unused")
-    result = tools.simplify(rt, CTX, "Das Amt ist zu. Es ist Sonntag. Wir sind ab Montag da.")
+    result = simplify(rt, CTX, "Das Amt ist zu. Es ist Sonntag. Wir sind ab Montag da.")
     assert result.rounds == 0 and result.extra["met"] and not result.fallback and rt.gateway.calls == []
 
 
 # --- translate ---------------------------------------------------------------------------------------
 def test_script_share_and_copy_share() -> None:
-    assert tools.script_share("Привіт, місто München!", "CYRILLIC", "München")[0] == 1.0
-    assert tools.script_share("Hello city", "CYRILLIC")[0] == 0.0
-    assert tools.script_share("مرحبا 水资源", "ARABIC")[1] == 3
-    assert tools.copy_share(SOURCE, SOURCE) == 1.0
-    assert tools.copy_share(SOURCE, "The city council decided to rebuild the citizens' office.") == 0.0
+    assert script_share("Привіт, місто München!", "CYRILLIC", "München")[0] == 1.0
+    assert script_share("Hello city", "CYRILLIC")[0] == 0.0
+    assert script_share("مرحبا 水资源", "ARABIC")[1] == 3
+    assert copy_share(SOURCE, SOURCE) == 1.0
+    assert copy_share(SOURCE, "The city council decided to rebuild the citizens' office.") == 0.0
 
 
 def test_translate_checks_and_retries() -> None:
@@ -284,7 +301,7 @@ def test_translate_checks_and_retries() -> None:
                "construction period of twelve months, requests are handled at a substitute location, open "
                "Monday to Friday from 8:00 to 16:00.")
     rt = fake(SOURCE, english)  # first a copy of the source, then a translation
-    result = tools.translate(rt, CTX, SOURCE, target="en")
+    result = translate(rt, CTX, SOURCE, target="en")
     assert result.text == english and not result.fallback and result.rounds == 2
     assert result.checks["ok"] and result.checks["retries"] == 1 and result.checks["source_numbers_kept"] == 1.0
     assert result.extra == {"target": "en", "language_name": "English", "native_name": "English",
@@ -294,10 +311,10 @@ def test_translate_checks_and_retries() -> None:
 
 
 def test_translate_wrong_script_is_a_fallback_with_a_warning() -> None:
-    result = tools.translate(fake("The city council decided on 04.10.2024."), CTX, SOURCE, target="uk")
+    result = translate(fake("The city council decided on 04.10.2024."), CTX, SOURCE, target="uk")
     assert result.fallback and result.checks["script"] == "CYRILLIC" and result.checks["script_share"] == 0.0
     assert "⚠" in result.text and result.rounds == 2
-    ukrainian = tools.check_translation("am 04.10.2024", "Міська рада ухвалила рішення 04.10.2024 року.", "uk")
+    ukrainian = check_translation("am 04.10.2024", "Міська рада ухвалила рішення 04.10.2024 року.", "uk")
     assert ukrainian["ok"] and ukrainian["script_share"] == 1.0
 
 
@@ -305,7 +322,7 @@ def test_translate_into_german_from_another_language() -> None:
     english = "The citizens' office will be closed on 04.10.2024 because of a staff meeting."
     german = "Das Bürgerbüro ist am 04.10.2024 wegen einer Personalversammlung geschlossen."
     rt = fake(german)
-    result = tools.translate(rt, CTX, english, target="de")
+    result = translate(rt, CTX, english, target="de")
     assert result.text == german and not result.fallback and result.extra["source_language"] == "en"
     system = rt.gateway.calls[0][0][0].content
     assert "ins Deutsche" in system and "Translate the English text into German (Deutsch)" in system
@@ -316,7 +333,7 @@ def test_translate_long_text_in_chunks() -> None:
                   range(1, 9)]
     rt = fake(lambda messages: "Paragraph: The city administration informs about the new opening hours. "
               + " ".join(re.findall(r"\d+", messages[1].content.split("translation:")[0])), max_output_tokens=128)
-    result = tools.translate(rt, CTX, "\n\n".join(paragraphs), target="en")
+    result = translate(rt, CTX, "\n\n".join(paragraphs), target="en")
     assert result.checks["chunks"] > 1 and result.rounds == result.checks["chunks"]
     assert result.checks["source_numbers_kept"] == 1.0
 
@@ -326,16 +343,16 @@ POINTS = "- Antrag vom 12.03.2025 eingegangen\n- Lageplan fehlt\n- Frist zur Nac
 
 
 def test_salutations_fit_the_recipient() -> None:
-    assert tools.salutation_for(None) == "Sehr geehrte Damen und Herren,"
-    assert tools.salutation_for("Frau Dr. Müller") == "Sehr geehrte Frau Dr. Müller,"
-    assert tools.salutation_for("Herrn Schmidt") == "Sehr geehrter Herr Schmidt,"
-    assert tools.salutation_for("Alex Weber") == "Guten Tag Alex Weber,"
-    assert tools.salutation_for("Stadtwerke München GmbH") == "Sehr geehrte Damen und Herren,"
-    assert tools.salutation_for("Kolleginnen und Kollegen") == "Liebe Kolleginnen und Kollegen,"
+    assert salutation_for(None) == "Sehr geehrte Damen und Herren,"
+    assert salutation_for("Frau Dr. Müller") == "Sehr geehrte Frau Dr. Müller,"
+    assert salutation_for("Herrn Schmidt") == "Sehr geehrter Herr Schmidt,"
+    assert salutation_for("Alex Weber") == "Guten Tag Alex Weber,"
+    assert salutation_for("Stadtwerke München GmbH") == "Sehr geehrte Damen und Herren,"
+    assert salutation_for("Kolleginnen und Kollegen") == "Liebe Kolleginnen und Kollegen,"
 
 
 def test_gender_fair_replacements_and_flags() -> None:
-    text, replaced, flagged = tools.gender_fair(
+    text, replaced, flagged = gender_fair(
         "Die Mitarbeiter helfen allen Bürgern. Der Antragsteller erhält Post. Wir schreiben dem Antragsteller. "
         "Liebe Kollegen, die neuen Mitarbeiter sind da. Ein Mitarbeiter fehlt. Bürgerinnen und Bürger sowie "
         "Mitarbeiter*innen sind eingeladen. Für Bürger gilt das auch.")
@@ -352,7 +369,7 @@ def test_draft_from_a_complete_model_letter() -> None:
     letter = ("Betreff: Ihr Antrag vom 12.03.2025\n\nSehr geehrte Frau Müller,\n\nIhr Antrag vom 12.03.2025 ist "
               "eingegangen. Leider fehlt der Lageplan. Bitte reichen Sie ihn bis zum 30.04.2025 nach. Die "
               "Mitarbeiter des Bürgerbüros helfen gern.\n\nMit freundlichen Grüßen")
-    result = tools.draft(fake(letter), CTX, POINTS, kind="brief", recipient="Frau Müller")
+    result = draft(fake(letter), CTX, POINTS, kind="brief", recipient="Frau Müller")
     assert result.text.startswith("**Betreff:** Ihr Antrag vom 12.03.2025\n\nSehr geehrte Frau Müller,")
     assert "Die Mitarbeitenden des Bürgerbüros" in result.text and result.text.endswith("Mit freundlichen Grüßen")
     c = result.checks
@@ -363,7 +380,7 @@ def test_draft_from_a_complete_model_letter() -> None:
 
 def test_draft_adds_missing_structure_and_points() -> None:
     rt = fake("Ihr Antrag ist eingegangen.")
-    result = tools.draft(rt, CTX, POINTS, kind="email", recipient="Alex Weber")
+    result = draft(rt, CTX, POINTS, kind="email", recipient="Alex Weber")
     lines = result.text.split("\n")
     assert lines[0] == "**Betreff:** Antrag vom 12.03.2025 eingegangen" and lines[2] == "Guten Tag Alex Weber,"
     assert "- Lageplan fehlt" in result.text and result.text.endswith("Mit freundlichen Grüßen")
@@ -375,27 +392,27 @@ def test_draft_adds_missing_structure_and_points() -> None:
 def test_draft_corrects_a_wrong_salutation() -> None:
     letter = "Betreff: Antrag\n\nSehr geehrter Herr Müller, Ihr Antrag vom 12.03.2025 ist eingegangen, der " \
              "Lageplan fehlt, Frist zur Nachreichung ist der 30.04.2025.\n\nMit freundlichen Grüßen"
-    result = tools.draft(fake(letter), CTX, POINTS, recipient="Frau Müller")
+    result = draft(fake(letter), CTX, POINTS, recipient="Frau Müller")
     assert "Sehr geehrte Frau Müller, Ihr Antrag vom 12.03.2025" in result.text
     assert result.checks["repairs"] == ["salutation corrected"] and not result.fallback
 
 
 # --- brainstorm --------------------------------------------------------------------------------------
 def test_outline_parsing_and_restructuring() -> None:
-    topic, roots = tools.parse_outline("# KI im Bürgerbüro\n- Ziele\n  - schneller\n  - freundlicher\n"
+    topic, roots = parse_outline("# KI im Bürgerbüro\n- Ziele\n  - schneller\n  - freundlicher\n"
                                        "- Risiken\n    - Datenschutz\n- Schritte\n\t- Pilot")
     assert topic == "KI im Bürgerbüro" and [r.text for r in roots] == ["Ziele", "Risiken", "Schritte"]
-    assert [c.text for c in roots[0].children] == ["schneller", "freundlicher"] and tools.outline_ok(roots)
-    topic, roots = tools.parse_outline("## **Ziele**\n- schneller\n## Risiken\n- Datenschutz\n## Schritte\n- Pilot")
-    assert topic is None and tools.outline_ok(roots) and roots[0].text == "Ziele"
-    topic, roots = tools.parse_outline("- KI\n  - Ziele\n    - a\n  - Risiken\n  - Schritte")
-    assert not tools.outline_ok(roots)
-    topic, roots, steps = tools.restructure(topic, roots)
+    assert [c.text for c in roots[0].children] == ["schneller", "freundlicher"] and outline_ok(roots)
+    topic, roots = parse_outline("## **Ziele**\n- schneller\n## Risiken\n- Datenschutz\n## Schritte\n- Pilot")
+    assert topic is None and outline_ok(roots) and roots[0].text == "Ziele"
+    topic, roots = parse_outline("- KI\n  - Ziele\n    - a\n  - Risiken\n  - Schritte")
+    assert not outline_ok(roots)
+    topic, roots, steps = restructure(topic, roots)
     assert topic == "KI" and [r.text for r in roots] == ["Ziele", "Risiken", "Schritte"] and steps
-    _, roots = tools.parse_outline("- Ziele: schneller, freundlicher\n- Risiken: Datenschutz und Akzeptanz\n"
+    _, roots = parse_outline("- Ziele: schneller, freundlicher\n- Risiken: Datenschutz und Akzeptanz\n"
                                    "- Technik: Erstellen einer effizienten, intuitiven Kommunikation\n- Pilot")
-    _, roots, steps = tools.restructure(None, roots)
-    assert tools.outline_ok(roots) and [c.text for c in roots[0].children] == ["schneller", "freundlicher"]
+    _, roots, steps = restructure(None, roots)
+    assert outline_ok(roots) and [c.text for c in roots[0].children] == ["schneller", "freundlicher"]
     assert [c.text for c in roots[1].children] == ["Datenschutz und Akzeptanz"]  # no keyword list: one sub-item
     assert [c.text for c in roots[2].children] == ["Erstellen einer effizienten, intuitiven Kommunikation"]
 
@@ -403,7 +420,7 @@ def test_outline_parsing_and_restructuring() -> None:
 def test_brainstorm_outline_and_mindmap() -> None:
     reply = ("```markdown\n# KI im Bürgerbüro\n- Ziele\n  - Wartezeit (kürzer)\n- Risiken\n  - Datenschutz\n"
              "- Schritte\n```")
-    result = tools.brainstorm(fake(reply), CTX, "KI im Bürgerbüro")
+    result = brainstorm(fake(reply), CTX, "KI im Bürgerbüro")
     assert result.text.startswith("# KI im Bürgerbüro\n\n- Ziele\n  - Wartezeit (kürzer)")
     assert result.checks["is_outline"] and result.checks["top_level_items"] == 3 and result.checks["depth"] == 2
     assert not result.fallback
@@ -412,15 +429,15 @@ def test_brainstorm_outline_and_mindmap() -> None:
 
 
 def test_mermaid_node_texts_are_safe_and_short() -> None:
-    roots = [tools.Node("Ziele (2025): schneller; [online]", [tools.Node("Erstellen einer effizienten und intuitiven "
+    roots = [Node("Ziele (2025): schneller; [online]", [Node("Erstellen einer effizienten und intuitiven "
                                                                         "Kommunikation zwischen den Menschen")])]
-    lines = tools.mermaid_mindmap("Thema \"KI\"", roots).split("\n")
+    lines = mermaid_mindmap("Thema \"KI\"", roots).split("\n")
     assert lines == ["mindmap", "  root((Thema KI))", "    Ziele 2025 schneller online",
                      "      Erstellen einer effizienten und intuitiven Kommunikation …"]
 
 
 def test_brainstorm_without_usable_outline_gets_a_template() -> None:
-    result = tools.brainstorm(fake("Das ist eine gute Idee."), CTX, "Neues Parkraumkonzept")
+    result = brainstorm(fake("Das ist eine gute Idee."), CTX, "Neues Parkraumkonzept")
     assert result.fallback and result.checks["is_outline"] and "# Neues Parkraumkonzept" in result.text
     assert "template" in result.checks["restructured"]
 
@@ -438,20 +455,72 @@ def test_brainstorm_without_usable_outline_gets_a_template() -> None:
 ])
 def test_bad_input(tool: str, text: str, options: dict[str, Any], message: str) -> None:
     with pytest.raises(BadRequest, match=re.escape(message)):
-        getattr(tools, tool)(fake("unused"), CTX, text, **options)
+        TOOLS[tool].function(fake("unused"), CTX, text, **options)
 
 
 @pytest.mark.parametrize("tool", ["summarise", "simplify", "translate", "draft", "brainstorm"])
 def test_text_too_long_for_the_model(tool: str) -> None:
     with pytest.raises(BadRequest, match=r"too long for model fake-chat \(about \d+ tokens, at most \d+\)") as exc:
-        getattr(tools, tool)(fake("unused", context_length=1024, max_output_tokens=256), CTX, SOURCE * 40)
+        TOOLS[tool].function(fake("unused", context_length=1024, max_output_tokens=256), CTX, SOURCE * 40)
     assert exc.value.extra["tokens"] > exc.value.extra["max_tokens"]
 
 
 def test_unknown_option_is_a_type_error() -> None:
     with pytest.raises(TypeError):
-        tools.summarise(fake("unused"), CTX, SOURCE, colour="blau")  # type: ignore[call-arg]
+        summarise(fake("unused"), CTX, SOURCE, colour="blau")  # type: ignore[call-arg]
 
+
+
+# --- the registry and the options models -------------------------------------------------------------
+def test_each_tool_is_registered_with_the_options_of_its_function() -> None:
+    for name, tool in TOOLS.items():
+        params = inspect.signature(tool.function).parameters
+        keywords = {k: p.default for k, p in params.items() if p.kind is p.KEYWORD_ONLY and k != "model"}
+        assert keywords == {k: f.default for k, f in tool.options.model_fields.items()}, name
+        assert tool.name == tool.function.__name__ == tool.options.tool == name
+    # the chat modes offered by the API and the web workspace, and the workspace's target languages
+    from rathaus.api.routers.chats import Mode
+    from rathaus.web.workspace import LANGUAGES as PAGE_LANGUAGES
+    from rathaus.web.workspace import MODES
+
+    assert get_args(Mode) == MODES == ("chat", *TOOLS)
+    assert list(get_args(Language)) == list(LANGUAGES) == list(PAGE_LANGUAGES)
+
+
+@pytest.mark.parametrize(("tool", "given", "parsed"), [
+    ("summarise", {"length": " Short "}, {"length": "kurz"}),
+    ("summarise", {"length": None}, {"length": "mittel"}),
+    ("simplify", {"level": "a2", "max_rounds": "2"}, {"level": "A2", "max_rounds": 2}),
+    ("translate", {"target": "UK"}, {"target": "uk"}),
+    ("draft", {"kind": "E-Mail", "recipient": "Frau Müller"}, {"kind": "email", "recipient": "Frau Müller"}),
+    ("brainstorm", {}, {}),
+])
+def test_options_match_case_and_aliases(tool: str, given: dict[str, Any], parsed: dict[str, Any]) -> None:
+    assert TOOLS[tool].parse(given).model_dump() == parsed
+
+
+@pytest.mark.parametrize(("tool", "given", "message"), [
+    ("summarise", {"length": 3}, "summarise: unbekannte(r) Länge 3; erlaubt: kurz, mittel, lang / unknown length 3; "
+                                 "allowed: kurz, mittel, lang"),
+    ("simplify", {"max_rounds": True}, "simplify: max_rounds muss zwischen 1 und 5 liegen / max_rounds must be 1–5, "
+                                       "not True"),
+    ("simplify", {"max_rounds": "2.5"}, "max_rounds must be 1–5, not '2.5'"),
+    ("draft", {"recipient": "x" * 201}, "draft: recipient muss ein Text mit höchstens 200 Zeichen sein / "
+                                        "recipient must be a string of at most 200 characters"),
+    ("draft", {"recipient": 7}, "recipient must be a string of at most 200 characters"),
+    ("summarise", {"level": "A2", "length": "kurz"}, "mode 'summarise' takes no option level; it takes length"),
+    ("brainstorm", {"topic": "x"}, "mode 'brainstorm' takes no option topic; it takes none"),
+])
+def test_bad_options_are_one_readable_line(tool: str, given: dict[str, Any], message: str) -> None:
+    with pytest.raises(BadRequest) as exc:
+        TOOLS[tool].parse(given)
+    assert message in exc.value.detail and "\n" not in exc.value.detail
+
+
+def test_a_tool_runs_through_the_registry_with_validated_options() -> None:
+    rt = fake(GOOD_SUMMARY)
+    result = TOOLS["summarise"].run(rt, CTX, SOURCE, options={"length": "short"})
+    assert result.extra["length"] == "kurz" and rt.gateway.calls[0][1].max_tokens == 130
 
 # --- the real shipped model --------------------------------------------------------------------------
 @pytest.fixture(scope="module")
@@ -477,7 +546,7 @@ def tool_runtime(pg_data_dir: Path, models_file: Path, tmp_path_factory: pytest.
 
 @pytest.mark.model
 def test_summarise_with_the_real_model(tool_runtime: Runtime) -> None:
-    result = tools.summarise(tool_runtime, CTX, SOURCE, length="kurz")
+    result = summarise(tool_runtime, CTX, SOURCE, length="kurz")
     c = result.checks
     assert result.text.strip() and "**Kernpunkte**" in result.text and c["key_points"] >= 1
     assert c["numbers_verified"] + len(c["unverified_numbers"]) == c["numbers_in_summary"]
@@ -493,7 +562,7 @@ def test_summarise_with_the_real_model(tool_runtime: Runtime) -> None:
 
 @pytest.mark.model
 def test_simplify_with_the_real_model(tool_runtime: Runtime) -> None:
-    result = tools.simplify(tool_runtime, CTX, HARD, level="B1", max_rounds=1)
+    result = simplify(tool_runtime, CTX, HARD, level="B1", max_rounds=1)
     before, after = result.extra["before"], result.extra["after"]
     assert after["wstf"] <= before["wstf"] and after["avg_sentence_words"] < before["avg_sentence_words"]
     assert result.extra["met"] == rd.meets(rd.Readability(**after), "B1")

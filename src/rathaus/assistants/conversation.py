@@ -15,10 +15,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from rathaus.assistants import chats, custom
 from rathaus.assistants.chat_schema import Chat, UserAssistant
+from rathaus.assistants.tools import TOOLS, ToolOptions
 from rathaus.core.auth import Principal
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import BadRequest, RathausError
@@ -28,8 +29,6 @@ from rathaus.models.types import ChatMessage, ChatParams, StreamDelta
 Action = Literal["send", "regenerate", "edit"]
 MAX_MESSAGE_CHARS = 20_000
 CHARS_PER_TOKEN = 3.5
-TOOL_OPTIONS = {"chat": set(), "summarise": {"length"}, "simplify": {"level", "max_rounds"}, "translate": {"target"},
-                "draft": {"kind", "recipient"}, "brainstorm": set()}
 SYSTEM_PROMPT = (
     "Du bist der KI-Assistent der Stadtverwaltung für ihre Beschäftigten. Antworte sachlich, freundlich und "
     "korrekt, in der Sprache der Frage (meist Deutsch). Gliedere längere Antworten mit Markdown (Listen, "
@@ -51,7 +50,7 @@ class Turn:
         with runtime.db.session() as session:
             chat = chats.get(session, principal, chat_id, lock=True)
             chats.check_version(chat, version)
-            _check_options(chat.mode, self.options)
+            self.tool_options = _check_options(chat.mode, self.options)
             history = chats.messages(session, chat)
             if action == "edit":
                 target = next((m for m in history if m.seq == edit_seq and m.role == "user"), None)
@@ -176,12 +175,9 @@ class Turn:
         yield {"type": "final", "message": self._save(answer.text, "ok", meta)}
 
     def _tool(self) -> Iterator[dict[str, Any]]:
-        from rathaus.assistants import tools
-
-        run = getattr(tools, self.mode)
-        options = {k: v for k, v in self.options.items() if v is not None}
         try:
-            result = run(self.runtime, self._ctx(), self.question, model=self.model, **options)
+            result = TOOLS[self.mode].run(self.runtime, self._ctx(), self.question, model=self.model,
+                                          options=self.tool_options)
         except RathausError as exc:
             self._save("", "error", {"error": exc.detail, "tool": self.mode})
             yield {"type": "error", "detail": exc.detail}
@@ -204,12 +200,17 @@ class Turn:
             return {}
 
 
-def _check_options(mode: str, options: dict[str, Any]) -> None:
-    """Options the chat's mode does not take are refused before anything is saved."""
-    unknown = sorted(k for k, v in options.items() if v is not None and k not in TOOL_OPTIONS[mode])
-    if unknown:
-        raise BadRequest(f"mode {mode!r} takes no option {', '.join(unknown)}; it takes "
-                         f"{', '.join(sorted(TOOL_OPTIONS[mode])) or 'none'}")
+class _ChatOptions(ToolOptions):
+    """Plain chat takes no options."""
+
+    tool: ClassVar[str] = "chat"
+
+
+def _check_options(mode: str, options: dict[str, Any]) -> ToolOptions:
+    """The mode's options validated: ones it does not take, or bad values, are refused before anything is saved."""
+    if mode == "chat":
+        return _ChatOptions.parse({k: v for k, v in options.items() if v is not None})
+    return TOOLS[mode].parse(options)
 
 
 def message_json(message: Any, version: int | None = None) -> dict[str, Any]:
