@@ -9,9 +9,9 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from rathaus import __version__
-from rathaus.api.deps import RuntimeDep
 from rathaus.core.errors import RathausError
 from rathaus.core.migrate import current_revision, head_revision
+from rathaus.http.deps import RuntimeDep
 
 router = APIRouter(tags=["Operations"])
 
