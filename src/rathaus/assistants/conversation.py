@@ -214,11 +214,9 @@ def _check_options(mode: str, options: dict[str, Any]) -> ToolOptions:
 
 
 def message_json(message: Any, version: int | None = None) -> dict[str, Any]:
-    from rathaus.web.markdown import render
-
+    """A stored message as data; ``content`` is Markdown (the API and the pages add the HTML: ``rathaus.http``)."""
     data = {"seq": message.seq, "role": message.role, "content": message.content, "status": message.status,
-            "meta": message.meta, "created_at": message.created_at.isoformat() if message.created_at else None,
-            "html": render(message.content) if message.role == "assistant" else None}
+            "meta": message.meta, "created_at": message.created_at.isoformat() if message.created_at else None}
     if version is not None:
         data["version"] = version
     return data

@@ -1,4 +1,4 @@
-"""Tables of the assistants: answers given, feedback on them, and per-client rate limits."""
+"""Tables of the assistants: answers given and feedback on them (rate limits are core's: ``core.schema``)."""
 
 from __future__ import annotations
 
@@ -41,9 +41,3 @@ class Feedback(Base):
 
     __table_args__ = (sa.CheckConstraint("rating IN (-1, 1)", name="ck_feedback_rating"),)
 
-
-class RateLimit(Base):
-    __tablename__ = "rate_limits"
-    key: Mapped[str] = mapped_column(sa.Text, primary_key=True)
-    window_start: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), primary_key=True)
-    count: Mapped[int] = mapped_column(sa.Integer, server_default="0")

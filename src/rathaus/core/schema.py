@@ -131,3 +131,12 @@ class WebSession(Base):
     csrf: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
     expires_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), index=True)
+
+
+class RateLimit(Base):
+    """Fixed-window request counters of :mod:`rathaus.core.ratelimit` (keys are hashes, never raw addresses)."""
+
+    __tablename__ = "rate_limits"
+    key: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    window_start: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), primary_key=True)
+    count: Mapped[int] = mapped_column(sa.Integer, server_default="0")

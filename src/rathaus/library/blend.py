@@ -26,6 +26,9 @@ from rathaus.library.similarity import zscore_rows
 
 L2_GRID = (25.0, 50.0, 100.0, 200.0, 400.0, 800.0)
 COLLABORATIVE = ("ease", "als", "itemknn")
+#: The models a blend is made of, by ``kind``: what :meth:`Blend.from_state` rebuilds its components with
+#: (``serving.KINDS`` adds the blend itself; kept here so that serving imports blend, never the other way round).
+COMPONENT_KINDS: dict[str, Any] = {cls.kind: cls for cls in (Popularity, ItemKNN, EASE, ALS, ContentSimilarity)}
 
 
 def tune_ease(holdout: Holdout, grid: Sequence[float] = L2_GRID) -> float:
@@ -165,15 +168,14 @@ class Blend:
 
     @classmethod
     def from_state(cls, params: dict[str, Any], arrays: Arrays) -> Self:
-        from rathaus.library.serving import KINDS
-
+        kinds = {**COMPONENT_KINDS, cls.kind: cls}
         params = dict(params)
         components = params.pop("components")
         model = cls(**params)
         model.cold = np.asarray(arrays["cold"], dtype=bool)
         for name, spec in components.items():
             own = {key.split(".", 1)[1]: value for key, value in arrays.items() if key.startswith(f"{name}.")}
-            model.components[name] = KINDS[spec["kind"]].from_state(spec["params"], own)
+            model.components[name] = kinds[spec["kind"]].from_state(spec["params"], own)
         content = model.components.get("content")
         model.content = content if isinstance(content, ContentSimilarity) else None
         return model

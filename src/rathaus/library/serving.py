@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from rathaus.library.blend import Blend
+from rathaus.library.blend import COMPONENT_KINDS, Blend
 from rathaus.library.content import ContentSimilarity
-from rathaus.library.recommenders import ALS, EASE, Arrays, ItemKNN, Popularity, Recommender
+from rathaus.library.recommenders import Arrays, ItemKNN, Recommender
 
-KINDS: dict[str, Any] = {cls.kind: cls for cls in (Popularity, ItemKNN, EASE, ALS, ContentSimilarity, Blend)}
+KINDS: dict[str, Any] = {**COMPONENT_KINDS, Blend.kind: Blend}
 BECAUSE = 2
 
 

@@ -35,11 +35,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from rathaus.api.deps import CSRF_HEADER, RuntimeDep, load_session
 from rathaus.core.auth import Principal, claim
 from rathaus.core.errors import ConfigError, Forbidden, IdentityProviderUnavailable, RathausError
 from rathaus.core.sessions import SESSION_COOKIE, create_session, delete_session, purge_expired
 from rathaus.core.settings import Settings
+from rathaus.http.deps import CSRF_HEADER, RuntimeDep, load_session
 from rathaus.runtime import Runtime
 
 log = logging.getLogger(__name__)

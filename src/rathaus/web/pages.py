@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from rathaus.api.deps import RuntimeDep, csrf_token, get_principal
 from rathaus.core import budgets, capability, metering
 from rathaus.core.auth import Principal
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import Unauthenticated
+from rathaus.http.deps import RuntimeDep, csrf_token, get_principal
 from rathaus.models.routing import allowed_models
 from rathaus.runtime import Runtime
 from rathaus.web.i18n import language, texts

@@ -14,12 +14,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from rathaus.api.deps import RuntimeDep
 from rathaus.assistants import chats, custom
 from rathaus.assistants.conversation import message_json
 from rathaus.core.auth import ADMIN_ROLE, AUDITOR_ROLE, Principal
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import NotFound
+from rathaus.http.deps import RuntimeDep
+from rathaus.http.markdown import with_html
 from rathaus.web.pages import PagePrincipalDep, models_by_class, page_context, render_page
 
 router = APIRouter(include_in_schema=False)
@@ -69,7 +70,7 @@ def _chat(request: Request, runtime: Any, principal: Principal, chat_id: str | N
                 chat = {"id": str(row.id), "title": row.title, "data_class": row.data_class, "model": row.model,
                         "mode": row.mode, "version": row.version, "has_documents": row.collection_id is not None,
                         "assistant_id": str(row.assistant_id) if row.assistant_id else None}
-                messages = [message_json(m) for m in chats.messages(session, row)]
+                messages = [with_html(message_json(m)) for m in chats.messages(session, row)]
                 if row.assistant_id:
                     try:
                         assistant = custom.as_json(custom.get_usable(session, principal, row.assistant_id, None),

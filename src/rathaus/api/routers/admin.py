@@ -13,11 +13,11 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from rathaus.api.deps import PrincipalDep, RuntimeDep
 from rathaus.api.problems import PROBLEM_SCHEMA
 from rathaus.core import audit, budgets, metering
 from rathaus.core.auth import ADMIN_ROLE, AUDITOR_ROLE
 from rathaus.core.errors import BadRequest, Forbidden
+from rathaus.http.deps import PrincipalDep, RuntimeDep
 
 router = APIRouter(prefix="/api/v1", tags=["Administration"])
 ERRORS: dict[int | str, dict[str, Any]] = {code: PROBLEM_SCHEMA for code in (400, 401, 403, 404, 422, 503)}

@@ -13,7 +13,6 @@ from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from rathaus.api.clients import client_address
-from rathaus.api.deps import PrincipalDep, RuntimeDep
 from rathaus.api.problems import PROBLEM_SCHEMA
 from rathaus.api.routers.openai_compat import ClosingStreamingResponse
 from rathaus.assistants.answer import MAX_QUESTION_CHARS, Answerer
@@ -21,6 +20,7 @@ from rathaus.assistants.definitions import Assistant, get_assistant
 from rathaus.assistants.feedback import store as feedback_store
 from rathaus.core import ratelimit
 from rathaus.core.errors import NotFound, RathausError
+from rathaus.http.deps import PrincipalDep, RuntimeDep
 
 router = APIRouter(tags=["Assistants"])
 ERRORS: dict[int | str, dict[str, Any]] = {code: PROBLEM_SCHEMA for code in (400, 401, 403, 404, 422, 429, 503)}

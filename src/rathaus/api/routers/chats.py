@@ -12,13 +12,14 @@ from fastapi import APIRouter, File, Query, Response, UploadFile
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from rathaus.api.deps import PrincipalDep, RuntimeDep
 from rathaus.api.problems import PROBLEM_SCHEMA
 from rathaus.api.routers.openai_compat import ClosingStreamingResponse
 from rathaus.assistants import chats, custom
 from rathaus.assistants.conversation import MAX_MESSAGE_CHARS, Turn, message_json, new_collection_name
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import BadRequest, PayloadTooLarge, RathausError, UnsupportedMediaType
+from rathaus.http.deps import PrincipalDep, RuntimeDep
+from rathaus.http.markdown import with_html
 from rathaus.safety.policy import SafetyPolicy
 
 router = APIRouter(prefix="/api/v1", tags=["Employee assistant"])
@@ -83,7 +84,7 @@ def _chat_json(chat: Any, messages: list[Any] | None = None) -> dict[str, Any]:
             "has_documents": chat.collection_id is not None, "version": chat.version,
             "updated_at": chat.updated_at.isoformat() if chat.updated_at else None}
     if messages is not None:
-        data["messages"] = [message_json(m) for m in messages]
+        data["messages"] = [with_html(message_json(m)) for m in messages]
     return data
 
 
@@ -175,7 +176,7 @@ async def post_message(chat_id: str, body: TurnIn, runtime: RuntimeDep, principa
         events = await run_in_threadpool(lambda: list(turn.events()))
         final = next((e for e in events if e["type"] == "final"), None)
         error = next((e for e in events if e["type"] == "error"), None)
-        return {"version": turn.version, "message": final["message"] if final else None,
+        return {"version": turn.version, "message": with_html(final["message"]) if final else None,
                 "error": error["detail"] if error else None}
     return ClosingStreamingResponse(_sse(turn.events()), media_type="text/event-stream",
                                     headers={"Cache-Control": "no-cache"})
@@ -186,9 +187,12 @@ async def _sse(events: Iterator[dict[str, Any]]) -> Any:
 
     def step() -> Any:
         try:
-            return next(events, done)
+            event = next(events, done)
         except RathausError as exc:
             return {"type": "error", "detail": exc.detail}
+        if event is not done and event["type"] == "final":
+            event = {**event, "message": with_html(event["message"])}
+        return event
 
     try:
         while True:

@@ -9,8 +9,8 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from rathaus import __version__
-from rathaus.api.deps import RuntimeDep
 from rathaus.core.errors import RathausError
+from rathaus.http.deps import RuntimeDep
 from rathaus.migrations import current_revision, head_revision, is_current
 
 router = APIRouter(tags=["Operations"])

@@ -11,11 +11,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, HttpUrl, model_validator
 from starlette.concurrency import run_in_threadpool
 
-from rathaus.api.deps import PrincipalDep, RuntimeDep
 from rathaus.api.problems import PROBLEM_SCHEMA
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import BadRequest
 from rathaus.core.outbound import OutboundPolicy
+from rathaus.http.deps import PrincipalDep, RuntimeDep
 from rathaus.knowledge import access, collections, search
 from rathaus.knowledge.ingest import DEFAULT_MAX_BYTES, Ingestor, ItemResult, source_from_bytes
 

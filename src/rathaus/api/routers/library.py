@@ -14,9 +14,9 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
-from rathaus.api.deps import PrincipalDep, RuntimeDep
 from rathaus.api.problems import PROBLEM_SCHEMA
 from rathaus.core.errors import BadRequest, PayloadTooLarge
+from rathaus.http.deps import PrincipalDep, RuntimeDep
 from rathaus.library import access, privacy, service, store, training
 
 router = APIRouter(prefix="/api/v1/library", tags=["Library"])

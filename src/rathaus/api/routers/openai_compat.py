@@ -20,9 +20,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
-from rathaus.api.deps import ContextDep, PrincipalDep, RuntimeDep, parse_data_class
 from rathaus.api.problems import PROBLEM_SCHEMA
 from rathaus.core.errors import BadRequest, RathausError
+from rathaus.http.deps import ContextDep, PrincipalDep, RuntimeDep, parse_data_class
 from rathaus.models.gateway import CallContext, ChatOutcome, Metrics
 from rathaus.models.types import ChatMessage, ChatParams, StreamDelta
 from rathaus.safety.layer import REFUSAL

@@ -14,9 +14,9 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from rathaus.api.deps import PrincipalDep, RuntimeDep
 from rathaus.api.problems import PROBLEM_SCHEMA
 from rathaus.core.errors import BadRequest, PayloadTooLarge
+from rathaus.http.deps import PrincipalDep, RuntimeDep
 from rathaus.traffic import access, store
 from rathaus.traffic.formats import TZ
 

@@ -1,4 +1,4 @@
-"""Request dependencies: the runtime, the calling principal, and the call context for the gateway."""
+"""Request dependencies of the API and the web pages: the runtime, the calling principal, the call context."""
 
 from __future__ import annotations
 
