@@ -24,8 +24,8 @@ from rathaus.api.deps import ContextDep, PrincipalDep, RuntimeDep, parse_data_cl
 from rathaus.api.problems import PROBLEM_SCHEMA
 from rathaus.core.errors import BadRequest, RathausError
 from rathaus.models.gateway import CallContext, ChatOutcome, Metrics
+from rathaus.models.safeguards import REFUSAL
 from rathaus.models.types import ChatMessage, ChatParams, StreamDelta
-from rathaus.safety.layer import REFUSAL
 
 router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
 ERRORS: dict[int | str, dict[str, Any]] = {
