@@ -49,11 +49,15 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rathaus.assistants import readability as rd
 from rathaus.core.errors import BadRequest
 from rathaus.models.types import ChatMessage, ChatParams
+
+if TYPE_CHECKING:
+    from rathaus.models.gateway import CallContext
+    from rathaus.runtime import Runtime
 
 CHARS_PER_TOKEN = 3.0  # estimate when the provider cannot count (conservative for German)
 TEMPERATURE = 0.2
@@ -96,7 +100,7 @@ def add_metrics(total: dict[str, Any], one: dict[str, Any]) -> dict[str, Any]:
 class _Calls:
     """Model calls of one tool run: token budgets from the routed model, metrics summed, calls counted."""
 
-    def __init__(self, runtime: Any, ctx: Any, model: str | None, tool: str):
+    def __init__(self, runtime: Runtime, ctx: CallContext, model: str | None, tool: str):
         self.gateway, self.ctx, self.model, self.tool = runtime.gateway, ctx, model, tool
         self.spec = self.gateway.route(ctx, model, "chat").spec
         self.rounds = 0
@@ -160,7 +164,8 @@ def _clean_input(text: Any, tool: str) -> str:
     return text
 
 
-def _choice(value: Any, allowed: Iterable[str], what: str, tool: str, aliases: dict[str, str] | None = None) -> str:
+def _choice(value: Any, allowed: Iterable[str], what: tuple[str, str], tool: str,
+            aliases: dict[str, str] | None = None) -> str:
     allowed = list(allowed)
     key = str(value).strip().lower() if isinstance(value, str) else value
     key = (aliases or {}).get(key, key)
@@ -404,7 +409,7 @@ def mark_unverified(text: str, unverified: list[str]) -> str:
 # ======================================================================================================
 # summarise
 # ======================================================================================================
-SUMMARY_LENGTHS = {
+SUMMARY_LENGTHS: dict[str, dict[str, Any]] = {
     "kurz": {"sentences": "1 bis 2 Sätze", "points": 3, "max_tokens": 130, "words": 35},
     "mittel": {"sentences": "3 Sätze", "points": 4, "max_tokens": 200, "words": 60},
     "lang": {"sentences": "6 bis 8 Sätze in zwei Absätzen", "points": 6, "max_tokens": 360, "words": 130},
@@ -507,7 +512,8 @@ def _compose_summary(summary: str, points: list[str]) -> str:
     return body.strip()
 
 
-def summarise(runtime: Any, ctx: Any, text: str, *, model: str | None = None, length: str = "mittel") -> ToolResult:
+def summarise(runtime: Runtime, ctx: CallContext, text: str, *, model: str | None = None,
+              length: str = "mittel") -> ToolResult:
     """Summary plus "Kernpunkte" list; numbers checked against the source (one retry, then marked)."""
     source = _clean_input(text, "summarise")
     length = _choice(length, SUMMARY_LENGTHS, ("Länge", "length"), "summarise",
@@ -802,7 +808,7 @@ def _whole_text_judge(blocks: list[_Block], bi: int, si: int) -> Callable[[str],
     return easier
 
 
-def simplify(runtime: Any, ctx: Any, text: str, *, model: str | None = None, level: str = "B1",
+def simplify(runtime: Runtime, ctx: CallContext, text: str, *, model: str | None = None, level: str = "B1",
              max_rounds: int = 3) -> ToolResult:
     """Einfache Sprache A2/B1: rule splits, then model rewrites of the hardest sentences until the target is met."""
     source = _clean_input(text, "simplify")
@@ -994,7 +1000,8 @@ def _chunks(text: str, limit: int, count: Any) -> list[str]:
     return chunks
 
 
-def translate(runtime: Any, ctx: Any, text: str, *, model: str | None = None, target: str = "en") -> ToolResult:
+def translate(runtime: Runtime, ctx: CallContext, text: str, *, model: str | None = None,
+              target: str = "en") -> ToolResult:
     """Translation into one of the city's languages; numbers, script and "not a copy" are checked."""
     source = _clean_input(text, "translate")
     target = _choice(target, LANGUAGES, ("Zielsprache", "target language"), "translate")
@@ -1265,7 +1272,7 @@ DRAFT_SYSTEM = ("Du schreibst für die Stadtverwaltung {what} in korrektem, freu
                 "Erfinde keine Fakten, Zahlen, Daten oder Namen.")
 
 
-def draft(runtime: Any, ctx: Any, text: str, *, model: str | None = None, kind: str = "brief",
+def draft(runtime: Runtime, ctx: CallContext, text: str, *, model: str | None = None, kind: str = "brief",
           recipient: str | None = None) -> ToolResult:
     """A letter or e-mail from bullet points, with subject, matching salutation, closing and gender-fair wording."""
     source = _clean_input(text, "draft")
@@ -1467,7 +1474,7 @@ BRAINSTORM_SYSTEM = ("Du hilfst Beschäftigten der Stadtverwaltung beim Brainsto
                      "Markdown-Gliederung auf Deutsch, ohne Einleitung und ohne Erklärungen.")
 
 
-def brainstorm(runtime: Any, ctx: Any, text: str, *, model: str | None = None) -> ToolResult:
+def brainstorm(runtime: Runtime, ctx: CallContext, text: str, *, model: str | None = None) -> ToolResult:
     """A Markdown outline ("# topic", nested "- " items) and a Mermaid mindmap; non-outlines are restructured."""
     source = _clean_input(text, "brainstorm")
     calls = _Calls(runtime, ctx, model, "brainstorm")

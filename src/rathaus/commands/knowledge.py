@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from rathaus.commands.common import cli_principal, console, open_runtime
@@ -22,6 +23,11 @@ assistants_app = typer.Typer(help="Bürger-Assistenten / citizen assistants.", n
 def _progress() -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                     TextColumn("[dim]{task.fields[item]}"), console=console)
+
+
+def _bar(progress: Progress, task: TaskID) -> Callable[[int], None]:
+    """A progress callback (items done) that moves one bar."""
+    return lambda done: progress.update(task, completed=done)
 
 
 # --- kb ----------------------------------------------------------------------------------------------
@@ -264,7 +270,7 @@ def eval_retrieval(
             for m in modes:
                 task = progress.add_task(m, total=len(records), item="")
                 r = evaluate_retrieval(rt, principal, collection, records, mode=m,  # type: ignore[arg-type]
-                                       progress=lambda i, t=task: progress.update(t, completed=i))
+                                       progress=_bar(progress, task))
                 table.add_row(m, f"{r.mrr10:.3f}", f"{r.recall[1]:.3f}", f"{r.recall[5]:.3f}", f"{r.recall[10]:.3f}",
                               f"{r.p50_ms:.1f}", f"{r.p95_ms:.1f}")
     console.print(table)

@@ -23,10 +23,13 @@ import socket
 import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpcore
 import httpx
+
+if TYPE_CHECKING:
+    from rathaus.core.settings import Settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -118,7 +121,7 @@ class OutboundPolicy:
         object.__setattr__(self, "hosts", frozenset(p for p in parsed if isinstance(p, str)))
 
     @classmethod
-    def from_settings(cls, settings: Any) -> OutboundPolicy:
+    def from_settings(cls, settings: Settings) -> OutboundPolicy:
         return cls(tuple(settings.outbound_allow))
 
     # --- decisions ---

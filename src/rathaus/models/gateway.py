@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
@@ -131,7 +131,7 @@ class PreparedStream:
         self.gateway, self.call = gateway, call
         self.model = call.model
 
-    def events(self) -> Iterator[StreamDelta | ChatOutcome]:
+    def events(self) -> Generator[StreamDelta | ChatOutcome, None, None]:
         """Deltas as the user may see them (placeholders restored, guard applied), then the outcome. When the
         guard withholds the answer the model is stopped; the outcome's text is the refusal (``replaced``)."""
         gw, call, spec = self.gateway, self.call, self.call.route.spec

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import asdict
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import anyio
 from fastapi import APIRouter, File, Query, Response, UploadFile
@@ -17,9 +17,13 @@ from rathaus.api.problems import PROBLEM_SCHEMA
 from rathaus.api.routers.openai_compat import ClosingStreamingResponse
 from rathaus.assistants import chats, custom
 from rathaus.assistants.conversation import MAX_MESSAGE_CHARS, Turn, message_json, new_collection_name
+from rathaus.core.auth import Principal
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import BadRequest, PayloadTooLarge, RathausError, UnsupportedMediaType
 from rathaus.safety.policy import SafetyPolicy
+
+if TYPE_CHECKING:
+    from rathaus.models.gateway import CallContext
 
 router = APIRouter(prefix="/api/v1", tags=["Employee assistant"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -117,7 +121,7 @@ def create_chat(body: ChatIn, runtime: RuntimeDep, principal: PrincipalDep) -> d
         return _chat_json(chat, [])
 
 
-def _ctx(principal: Any, data_class: DataClass) -> Any:
+def _ctx(principal: Principal, data_class: DataClass) -> CallContext:
     from rathaus.models.gateway import CallContext
 
     return CallContext(principal=principal, data_class=data_class, use_case="chat")
@@ -244,7 +248,7 @@ async def upload_to_chat(chat_id: str, runtime: RuntimeDep, principal: Principal
                     visibility="private", data_class=DataClass.parse(chat.data_class),
                     embedding_model=runtime.catalog.defaults.embedding)
                 chat.collection_id = collection.id
-            name = session.get(Collection, chat.collection_id).name
+            name = session.get_one(Collection, chat.collection_id).name
             chats.touch(chat)
         report = Ingestor(runtime, principal, name).run(sources, failures=problems)
         with runtime.db.session() as session:
