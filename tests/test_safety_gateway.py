@@ -17,9 +17,9 @@ from rathaus.core.auth import local_principal
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import ContentRefused, PersonalDataBlocked
 from rathaus.models.gateway import CallContext
+from rathaus.models.safeguards import REFUSAL, RequestSafety
 from rathaus.models.types import ChatMessage, ChatParams, StreamDelta
 from rathaus.runtime import Runtime
-from rathaus.safety.layer import REFUSAL, RequestSafety
 from rathaus.safety.policy import SafetyPolicy
 
 PERSONAL = ("Bitte antworte kurz. Frau Anna Schmidt, wohnhaft Leopoldstraße 12, 80802 München, "

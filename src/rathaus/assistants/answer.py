@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,6 +41,9 @@ from rathaus.knowledge.access import ANONYMOUS
 from rathaus.models.gateway import CallContext
 from rathaus.models.types import ChatMessage, ChatParams, StreamDelta
 from rathaus.safety import injection
+
+if TYPE_CHECKING:
+    from rathaus.runtime import Runtime
 
 MAX_QUESTION_CHARS = 1000
 SUPPORTED_SCRIPTS = {"LATIN", "CYRILLIC", "ARABIC", "GREEK"}
@@ -123,7 +126,8 @@ def question_language(question: str, assistant: Assistant) -> str:
 class Answerer:
     """Answers questions for one assistant through the platform's gateway and knowledge module."""
 
-    def __init__(self, runtime: Any, assistant: Assistant, principal: Principal | None = None, channel: str = "api"):
+    def __init__(self, runtime: Runtime, assistant: Assistant, principal: Principal | None = None,
+                 channel: str = "api"):
         self.runtime = runtime
         self.assistant = assistant
         self.reader = principal or ANONYMOUS  # whose access rights apply to the collections
@@ -174,8 +178,8 @@ class Answerer:
         yield {"type": "sources", "citations": [asdict(c) for c in citations]}
         mode = self._mode(lang, citations[0])
         if mode == "quote":  # same language: the verified quote itself is the answer
-            text = f"{messages.text(lang, 'according', n=citations[0].n)} «{citations[0].quote}»"
-            yield self._final(answer_id, lang, question, text=text, citations=citations, phrasing="quote", t0=t0,
+            quoted = f"{messages.text(lang, 'according', n=citations[0].n)} «{citations[0].quote}»"
+            yield self._final(answer_id, lang, question, text=quoted, citations=citations, phrasing="quote", t0=t0,
                               injected=injected)
             return
         raw = []
@@ -234,7 +238,7 @@ class Answerer:
         from rathaus.knowledge import document_texts
 
         texts = document_texts(self.runtime, [e.hit.document_id for e in chosen])
-        out = []
+        out: list[Citation] = []
         for e in chosen:
             source_text = texts.get(e.hit.document_id, "")
             verified = ev.quote_is_verbatim(e.quote, source_text) and source_text[e.start:e.end] == e.quote

@@ -10,9 +10,10 @@ import datetime as dt
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from rathaus.assistants.chat_schema import Chat, Message
@@ -148,7 +149,8 @@ def delete(session: Session, principal: Principal, chat_id: str) -> dict[str, in
     if chat.collection_id is not None:
         cid = chat.collection_id
         counts["documents"] = session.scalar(sa.select(sa.func.count()).where(Document.collection_id == cid)) or 0
-        counts["chunks"] = session.execute(sa.delete(Chunk).where(Chunk.collection_id == cid)).rowcount
+        deleted = cast("CursorResult[Any]", session.execute(sa.delete(Chunk).where(Chunk.collection_id == cid)))
+        counts["chunks"] = deleted.rowcount
         session.execute(sa.delete(Collection).where(Collection.id == cid))  # documents, lexemes cascade
     session.delete(chat)
     session.flush()

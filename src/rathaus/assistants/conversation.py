@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from rathaus.assistants import chats, custom
 from rathaus.assistants.chat_schema import Chat, UserAssistant
@@ -24,7 +24,12 @@ from rathaus.core.auth import Principal
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import BadRequest, RathausError
 from rathaus.models.gateway import CallContext, ChatOutcome
-from rathaus.models.types import ChatMessage, ChatParams, StreamDelta
+from rathaus.models.types import ChatMessage, ChatParams, Role, StreamDelta
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from rathaus.runtime import Runtime
 
 Action = Literal["send", "regenerate", "edit"]
 MAX_MESSAGE_CHARS = 20_000
@@ -37,7 +42,7 @@ SYSTEM_PROMPT = (
 
 
 class Turn:
-    def __init__(self, runtime: Any, principal: Principal, chat_id: str, action: Action, *, content: str | None,
+    def __init__(self, runtime: Runtime, principal: Principal, chat_id: str, action: Action, *, content: str | None,
                  version: int | None, edit_seq: int | None = None, options: dict[str, Any] | None = None):
         self.runtime, self.principal, self.action = runtime, principal, action
         self.options = options or {}
@@ -77,7 +82,7 @@ class Turn:
             assistant = session.get(UserAssistant, chat.assistant_id) if chat.assistant_id else None
             self.system = _system_prompt(assistant)
             self.policy = custom.policy(assistant)  # None: the platform's defaults
-            self.history = [ChatMessage(m.role, m.content) for m in chats.messages(session, chat)
+            self.history = [ChatMessage(cast(Role, m.role), m.content) for m in chats.messages(session, chat)
                             if m.role in ("user", "assistant") and m.status != "error"]
             self.question = content
         self._prepared = self._prepare()
@@ -222,7 +227,7 @@ def message_json(message: Any, version: int | None = None) -> dict[str, Any]:
     return data
 
 
-def _collection_name(session: Any, chat: Chat) -> str | None:
+def _collection_name(session: Session, chat: Chat) -> str | None:
     if chat.collection_id is None:
         return None
     from rathaus.knowledge.schema import Collection

@@ -13,7 +13,7 @@ import datetime as dt
 import re
 import secrets
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -27,6 +27,9 @@ from rathaus.core.classification import DataClass
 from rathaus.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from rathaus.models.gateway import CallContext
 from rathaus.safety.policy import SafetyPolicy
+
+if TYPE_CHECKING:
+    from rathaus.runtime import Runtime
 
 EDITABLE = ("name", "description", "system_prompt", "starter_prompts", "data_class", "model", "visibility",
             "share_departments", "safeguards")
@@ -72,7 +75,7 @@ MIN_SIMILARITY = 0.35  # an area must be at least this close …
 NEAR_BEST = 0.10  # … and within this of the closest area, and closer than ordinary office work
 
 
-def model_screen(runtime: Any, ctx: CallContext, text: str) -> tuple[list[str], dict[str, float]]:
+def model_screen(runtime: Runtime, ctx: CallContext, text: str) -> tuple[list[str], dict[str, float]]:
     """Areas the embedder places the assistant's description in, with the cosine similarity per area."""
     labels = [area for area, examples in AREA_EXAMPLES.items() for _ in examples] + ["ordinary"] * len(ORDINARY_WORK)
     examples = [e for ex in AREA_EXAMPLES.values() for e in ex] + ORDINARY_WORK
@@ -234,7 +237,7 @@ def delete(session: Session, principal: Principal, assistant_id: str) -> None:
 
 
 # --- EU AI Act screening and publishing ------------------------------------------------------------------
-def screen(runtime: Any, principal: Principal, a: UserAssistant) -> dict[str, Any]:
+def screen(runtime: Runtime, principal: Principal, a: UserAssistant) -> dict[str, Any]:
     """Rules (words of the Annex III areas) plus the model's judgement; either one flags an area."""
     text = " ".join([a.name, a.description, a.system_prompt, *a.starter_prompts]).casefold()
     rule_hits = {area: sorted({m.group(0) for p in words for m in re.finditer(p, text)})
@@ -256,7 +259,7 @@ def screen(runtime: Any, principal: Principal, a: UserAssistant) -> dict[str, An
     }
 
 
-def publish(runtime: Any, session: Session, principal: Principal, assistant_id: str, *, confirm: bool,
+def publish(runtime: Runtime, session: Session, principal: Principal, assistant_id: str, *, confirm: bool,
             version: int | None) -> UserAssistant:
     """Screen, then publish; a high-risk area needs ``confirm`` (the owner takes note of the obligations)."""
     a = get_own(session, principal, assistant_id, lock=True)
@@ -284,7 +287,8 @@ def publish(runtime: Any, session: Session, principal: Principal, assistant_id: 
     return a
 
 
-def unpublish(runtime: Any, session: Session, principal: Principal, assistant_id: str, reason: str) -> UserAssistant:
+def unpublish(runtime: Runtime, session: Session, principal: Principal, assistant_id: str,
+              reason: str) -> UserAssistant:
     """Moderation by an administrator; the owner sees the reason."""
     if ADMIN_ROLE not in principal.roles:
         raise Forbidden("moderation needs the admin role")

@@ -6,10 +6,13 @@ import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rathaus.assistants.answer import Answerer
 from rathaus.assistants.definitions import Assistant
+
+if TYPE_CHECKING:
+    from rathaus.runtime import Runtime
 
 
 @dataclass
@@ -28,7 +31,7 @@ def _norm(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).casefold().split())
 
 
-def evaluate_answers(runtime: Any, assistant: Assistant, records: list[dict[str, Any]],
+def evaluate_answers(runtime: Runtime, assistant: Assistant, records: list[dict[str, Any]],
                      progress: Callable[[int], None] | None = None) -> AnswerScores:
     verified = abstained = gold = model = 0
     seconds = []

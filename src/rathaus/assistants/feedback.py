@@ -13,12 +13,15 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.dialects.postgresql import insert
 
 from rathaus.assistants.schema import AnswerRecord, Feedback
 from rathaus.core.errors import Forbidden, NotFound
+
+if TYPE_CHECKING:
+    from rathaus.runtime import Runtime
 
 
 class FeedbackNotAllowed(Forbidden):
@@ -35,7 +38,8 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def store(runtime: Any, answer_id: uuid.UUID, token: str | None, rating: int, comment: str | None) -> dict[str, Any]:
+def store(runtime: Runtime, answer_id: uuid.UUID, token: str | None, rating: int, comment: str | None) -> dict[str,
+          Any]:
     """Store (or replace) the feedback on one answer; NotFound for unknown answers, FeedbackNotAllowed
     without the right token (the stored feedback stays as it was)."""
     with runtime.db.session() as session:

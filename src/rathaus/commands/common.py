@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from rathaus.core.auth import ADMIN_ROLE, AUDITOR_ROLE, Principal
 from rathaus.core.errors import BadRequest
@@ -22,6 +22,11 @@ err_console = Console(stderr=True)
 
 #: ``rathaus eval …``: the group every capability adds its quality measurements to (``Command("eval bias", …)``)
 eval_app = typer.Typer(help="Qualität messen / evaluate quality.", no_args_is_help=True)
+
+
+def advance(progress: Progress, task: TaskID) -> Callable[[int], None]:
+    """A progress callback (items done) that moves one bar."""
+    return lambda done: progress.update(task, completed=done)
 
 
 def progress_bar() -> Progress:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from rathaus.commands.common import cli_principal, console, open_runtime, progress_bar, read_records
+from rathaus.commands.common import advance, cli_principal, console, open_runtime, progress_bar, read_records
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import BadRequest
 
@@ -193,7 +193,7 @@ def eval_retrieval(
             for m in modes:
                 task = progress.add_task(m, total=len(records), item="")
                 r = evaluate_retrieval(rt, principal, collection, records, mode=m,  # type: ignore[arg-type]
-                                       progress=lambda i, t=task: progress.update(t, completed=i))
+                                       progress=advance(progress, task))
                 table.add_row(m, f"{r.mrr10:.3f}", f"{r.recall[1]:.3f}", f"{r.recall[5]:.3f}", f"{r.recall[10]:.3f}",
                               f"{r.p50_ms:.1f}", f"{r.p95_ms:.1f}")
     console.print(table)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -46,7 +47,7 @@ def ensure_default_model(settings: Settings, parts_dir: Path | None = None) -> N
             continue
         with _progress() as progress:
             task = progress.add_task(f"assembling {path.name}", total=assemble.DEFAULT_SIZE)
-            assemble.assemble(path, _parts_dirs(settings, parts_dir), lambda n, t=task: progress.advance(t, n))
+            assemble.assemble(path, _parts_dirs(settings, parts_dir), partial(progress.advance, task))
 
 
 @app.command("list")
@@ -109,7 +110,7 @@ def assemble_cmd(
         return
     with _progress() as progress:
         task = progress.add_task("assembling", total=assemble.DEFAULT_SIZE)
-        assemble.assemble(dest, _parts_dirs(settings, parts_dir), lambda n, t=task: progress.advance(t, n))
+        assemble.assemble(dest, _parts_dirs(settings, parts_dir), partial(progress.advance, task))
     console.print(f"assembled and verified: {dest}")
 
 
@@ -125,5 +126,5 @@ def verify_cmd() -> None:
         size = path.stat().st_size if path.is_file() else 0
         with _progress() as progress:
             task = progress.add_task(f"verifying {spec.name}", total=size or None)
-            assemble.verify(path, spec.sha256, spec.size_bytes, lambda n, t=task: progress.advance(t, n))
+            assemble.verify(path, spec.sha256, spec.size_bytes, partial(progress.advance, task))
         console.print(f"[green]ok[/] {spec.name}: {path}")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from rathaus.commands.common import cli_principal, console, err_console, open_runtime
 from rathaus.core.errors import BadRequest, RathausError
@@ -48,8 +49,7 @@ def import_command(
                 task = progress.add_task(path.name[:40], total=None)
                 try:
                     report = import_file(rt.db, path, kind=kind, user=user, create_stations=create_stations,
-                                         progress=lambda done, total, p=progress, t=task: p.update(
-                                             t, completed=done, total=total))
+                                         progress=_bar(progress, task))
                 except RathausError as exc:
                     if len(files) == 1:
                         raise
@@ -100,6 +100,11 @@ StationsArg = Annotated[list[str] | None, typer.Option("--station", "-s", help="
 
 ResolutionOption = Annotated[Literal["day", "15min"], typer.Option(
     "--resolution", help="day: daily totals of the bicycle stations; 15min: quarter-hours (detectors).")]
+
+
+def _bar(progress: Progress, task: TaskID) -> Callable[[int, int], None]:
+    """The import's progress callback (rows done, rows in all) for one bar."""
+    return lambda done, total: progress.update(task, completed=done, total=total)
 
 
 def _per_station(step: str, station: list[str] | None, label: str, resolution: str) -> Any:

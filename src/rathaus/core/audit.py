@@ -25,7 +25,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -120,7 +120,7 @@ def _ts(value: dt.datetime) -> str:
 
 
 def record_hash(values: dict[str, Any], key: bytes | None) -> str:
-    payload = {name: values.get(name) for name in FIELDS}
+    payload: dict[str, Any] = {name: values.get(name) for name in FIELDS}
     payload["ts"] = _ts(payload["ts"])
     data = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     if key:
@@ -148,7 +148,7 @@ def _create_head(session: Session) -> None:
 
 
 _LOCK_HEAD = sa.text("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
-_INSERT = sa.insert(AuditRecord.__table__)
+_INSERT = sa.insert(cast(sa.Table, AuditRecord.__table__))
 _MOVE_HEAD = sa.text("UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1")
 
 
@@ -172,7 +172,7 @@ def append(session: Session, entry: AuditEntry, key: bytes | None) -> int:
     values["hash"] = record_hash(values, key)
     conn.execute(_INSERT, values)
     conn.execute(_MOVE_HEAD, {"seq": values["seq"], "hash": values["hash"]})
-    return values["seq"]
+    return int(values["seq"])
 
 
 # --- signed checkpoints, kept outside the database ------------------------------------------------------------
@@ -204,7 +204,7 @@ def _signature(key: bytes, fields: dict[str, Any]) -> str:
 
 def write_checkpoint(path: Path, key: bytes, kind: str, seq: int, hash_: str) -> Checkpoint:
     """Append one signed checkpoint (one ``write`` of one line, O_APPEND, fsync) and log it for log shipping."""
-    fields = {"kind": kind, "seq": seq, "hash": hash_, "ts": _ts(_now())}
+    fields: dict[str, Any] = {"kind": kind, "seq": seq, "hash": hash_, "ts": _ts(_now())}
     cp = Checkpoint(**fields, sig=_signature(key, fields))
     line = json.dumps({**fields, "sig": cp.sig}, sort_keys=True, separators=(",", ":")) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -11,10 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from rathaus.core.errors import BudgetExhausted
@@ -55,7 +57,9 @@ def set_limit(session: Session, department: str, eur: Decimal | None, tokens: in
 
 
 def remove_limit(session: Session, department: str) -> bool:
-    return session.execute(sa.delete(BudgetLimit).where(BudgetLimit.department == department)).rowcount > 0
+    stmt = sa.delete(BudgetLimit).where(BudgetLimit.department == department)
+    result = cast("CursorResult[Any]", session.execute(stmt))
+    return result.rowcount > 0
 
 
 def status(session: Session, department: str, month: str | None = None) -> BudgetStatus:

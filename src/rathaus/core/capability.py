@@ -176,7 +176,7 @@ def load_tables() -> MetaData:
 
 def migration_locations() -> list[str]:
     """Directories of the capabilities' own Alembic versions (each a branch depending on the platform's chain)."""
-    locations = []
+    locations: list[str] = []
     for cap in capabilities():
         if cap.migrations:
             module = load(cap.migrations)

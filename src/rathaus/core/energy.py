@@ -42,7 +42,7 @@ def embedded_energy_wh(cpu_seconds: float, watts_per_core: float, pue: float) ->
 
 def remote_gpu_count(total_params_b: float) -> int:
     required_gb = 1.2 * total_params_b * QUANTIZATION_BITS / 8
-    return 2 ** math.ceil(math.log2(max(1, math.ceil(required_gb / GPU_MEMORY_GB))))
+    return int(2 ** math.ceil(math.log2(max(1, math.ceil(required_gb / GPU_MEMORY_GB)))))
 
 
 def remote_energy_wh(

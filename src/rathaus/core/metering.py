@@ -7,7 +7,7 @@ import datetime as dt
 import io
 from dataclasses import asdict, dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -39,7 +39,7 @@ class UsageRow:
     p95_latency_ms: float
 
 
-_INSERT = sa.insert(UsageEvent.__table__)
+_INSERT = sa.insert(cast(sa.Table, UsageEvent.__table__))
 
 
 def without_nul(value: Any) -> Any:

@@ -23,10 +23,16 @@ import socket
 import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpcore
 import httpx
+
+
+class _AllowSetting(Protocol):
+    """What :meth:`OutboundPolicy.from_settings` reads (core.settings imports this module: no import back)."""
+
+    outbound_allow: list[str]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -118,7 +124,7 @@ class OutboundPolicy:
         object.__setattr__(self, "hosts", frozenset(p for p in parsed if isinstance(p, str)))
 
     @classmethod
-    def from_settings(cls, settings: Any) -> OutboundPolicy:
+    def from_settings(cls, settings: _AllowSetting) -> OutboundPolicy:
         return cls(tuple(settings.outbound_allow))
 
     # --- decisions ---

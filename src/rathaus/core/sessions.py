@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from rathaus.core.auth import Principal
@@ -66,11 +67,12 @@ def get_session(session: Session, cookie_value: str) -> tuple[Principal, str] | 
 
 def delete_session(session: Session, cookie_value: str) -> bool:
     """Delete a session (logout); True if there was one."""
-    result = session.execute(sa.delete(WebSession).where(WebSession.id == session_id(cookie_value)))
+    stmt = sa.delete(WebSession).where(WebSession.id == session_id(cookie_value))
+    result = cast("CursorResult[Any]", session.execute(stmt))
     return bool(result.rowcount)
 
 
 def purge_expired(session: Session) -> int:
     """Delete all expired sessions; returns how many."""
-    result = session.execute(sa.delete(WebSession).where(WebSession.expires_at <= _now()))
+    result = cast("CursorResult[Any]", session.execute(sa.delete(WebSession).where(WebSession.expires_at <= _now())))
     return int(result.rowcount or 0)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from rathaus.core.auth import Principal
 from rathaus.knowledge.search import Hit, SearchResult, search
+
+if TYPE_CHECKING:
+    from rathaus.runtime import Runtime
 
 __all__ = ["Hit", "SearchResult", "detect_language", "document_texts", "readable_collection_names", "search"]
 
@@ -35,7 +38,7 @@ def detect_language(text: str, short: bool = False) -> str | None:
     return str(best["lang"]) if isinstance(best, dict) and best.get("lang") else None
 
 
-def readable_collection_names(runtime: Any, principal: Principal, names: list[str]) -> list[str]:
+def readable_collection_names(runtime: Runtime, principal: Principal, names: list[str]) -> list[str]:
     """Those of ``names`` that exist and ``principal`` may read (others are silently absent)."""
     from rathaus.knowledge.access import readable_clause
     from rathaus.knowledge.schema import Collection
@@ -46,7 +49,7 @@ def readable_collection_names(runtime: Any, principal: Principal, names: list[st
         ))
 
 
-def document_texts(runtime: Any, ids: list[int]) -> dict[int, str]:
+def document_texts(runtime: Runtime, ids: list[int]) -> dict[int, str]:
     from rathaus.knowledge.schema import Document
 
     with runtime.db.session() as session:

@@ -149,6 +149,6 @@ def status(session: Session, collection: Collection) -> CollectionStatus:
     return CollectionStatus(
         name=collection.name, title=collection.title, visibility=collection.visibility,
         departments=list(collection.departments), roles=list(collection.roles), data_class=collection.data_class,
-        documents=int(documents), chunks=int(chunks), pages=int(pages), languages=languages, last_ingest=last,
+        documents=int(documents), chunks=int(chunks), pages=int(pages or 0), languages=languages, last_ingest=last,
         refresh_hours=collection.refresh_hours, sources=dict(collection.sources),
     )

@@ -5,10 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rathaus.core.auth import Principal
 from rathaus.knowledge.search import Mode, search
+
+if TYPE_CHECKING:
+    from rathaus.runtime import Runtime
 
 
 @dataclass
@@ -28,7 +31,7 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-def evaluate_retrieval(runtime: Any, principal: Principal, collection: str, records: list[dict[str, Any]], *,
+def evaluate_retrieval(runtime: Runtime, principal: Principal, collection: str, records: list[dict[str, Any]], *,
                        mode: Mode = "hybrid", progress: Callable[[int], None] | None = None,
                        rescore: bool = False) -> RetrievalScores:
     """Rank of each question's gold passage (matched by the document's external id) in the top 10."""

@@ -20,8 +20,9 @@ import uuid
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import sqlalchemy as sa
 
@@ -36,9 +37,14 @@ from rathaus.knowledge.extract.language import detect_language
 from rathaus.knowledge.schema import Chunk, Collection, Document, IngestRun
 from rathaus.models.gateway import CallContext
 
+if TYPE_CHECKING:
+    from rathaus.runtime import Runtime
+
 Status = Literal["added", "updated", "unchanged", "removed", "duplicate", "failed"]
 EMBED_BATCH = 64
 DEFAULT_MAX_BYTES = 50_000_000
+_DOCUMENTS = cast(sa.Table, Document.__table__)  # Core statements: the write path runs per batch
+_CHUNKS = cast(sa.Table, Chunk.__table__)
 
 
 @dataclass
@@ -98,7 +104,7 @@ def sources_from_paths(paths: Iterable[Path], max_bytes: int = DEFAULT_MAX_BYTES
                 sources.extend(found)
                 problems.extend(bad)
             elif file.suffix.lower() in SUPPORTED_SUFFIXES:
-                sources.append(Source(key=f"file:{file}", load=lambda f=file: extract_file(f, max_bytes=max_bytes)))
+                sources.append(Source(key=f"file:{file}", load=partial(extract_file, file, max_bytes=max_bytes)))
             else:
                 detail = f"unsupported file type {file.suffix or '(none)'}"
                 problems.append(ItemResult(f"file:{file}", "failed", detail))
@@ -142,7 +148,7 @@ def sources_from_jsonl(path: Path) -> tuple[list[Source], list[ItemResult]]:
             problems.append(ItemResult(where, "duplicate", f"id {external!r} appears twice in the file"))
             continue
         seen.add(external)
-        sources.append(Source(key=f"jsonl:{external}", load=lambda r=record: _record_document(r),
+        sources.append(Source(key=f"jsonl:{external}", load=partial(_record_document, record),
                               url=record.get("url"), external_id=external))
     return sources, problems
 
@@ -244,7 +250,7 @@ class _Prepared:
 
 
 class Ingestor:
-    def __init__(self, runtime: Any, principal: Principal, collection_name: str):
+    def __init__(self, runtime: Runtime, principal: Principal, collection_name: str):
         self.runtime = runtime
         self.principal = principal
         with runtime.db.session() as session:
@@ -372,15 +378,15 @@ class Ingestor:
             for p in batch:
                 if p.replaces is not None:
                     lexicon.remove_document(conn, self.collection.id, p.replaces)
-                    conn.execute(sa.delete(Document.__table__).where(Document.id == p.replaces))
+                    conn.execute(sa.delete(_DOCUMENTS).where(Document.id == p.replaces))
                 doc = p.doc
-                doc_id = conn.execute(sa.insert(Document.__table__).returning(Document.id), {
+                doc_id = conn.execute(sa.insert(_DOCUMENTS).returning(Document.id), {
                     "collection_id": self.collection.id, "source": p.source.key, "external_id": p.source.external_id,
                     "url": p.source.url or doc.source_url, "title": (doc.title or p.source.key)[:1000],
                     "language": doc.language, "mime": doc.mime, "content_hash": p.digest, "text": doc.text,
                     "pages": doc.pages, "modified_at": doc.modified, "warnings": doc.warnings,
                 }).scalar_one()
-                conn.execute(sa.insert(Chunk.__table__), [
+                conn.execute(sa.insert(_CHUNKS), [
                     {"document_id": doc_id, "collection_id": self.collection.id, "ord": i, "start": c[0],
                      "end": c[1], "heading_path": list(c[2]), "page": c[3], "language": doc.language, "text": c[4],
                      "tokens": lexicon.word_count(c[4]), "embedding": v}
@@ -401,5 +407,5 @@ class Ingestor:
             for doc_id, _ in gone:
                 lexicon.remove_document(conn, self.collection.id, doc_id)
             if gone:
-                conn.execute(sa.delete(Document.__table__).where(Document.id.in_([g[0] for g in gone])))
+                conn.execute(sa.delete(_DOCUMENTS).where(Document.id.in_([g[0] for g in gone])))
             report.items.extend(ItemResult(source, "removed") for _, source in gone)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -22,6 +22,9 @@ from rathaus.knowledge import collections
 from rathaus.knowledge.crawler import Crawler
 from rathaus.knowledge.ingest import Ingestor, IngestReport, ItemResult, source_from_bytes
 from rathaus.knowledge.schema import Collection
+
+if TYPE_CHECKING:
+    from rathaus.runtime import Runtime
 
 log = logging.getLogger(__name__)
 REFRESH_LOCK = 0x72686B62  # "rhkb"
@@ -56,7 +59,7 @@ def _name(url: str) -> str:
     return path.rsplit("/", 1)[-1] or "index.html"
 
 
-def refresh_collection(runtime: Any, principal: Principal, collection: str, *,
+def refresh_collection(runtime: Runtime, principal: Principal, collection: str, *,
                        crawler: Crawler | None = None) -> IngestReport:
     with runtime.db.session() as session:
         row = collections.get_readable(session, principal, collection)  # the collection the Ingestor takes
@@ -70,7 +73,7 @@ def refresh_collection(runtime: Any, principal: Principal, collection: str, *,
                                                         scope_prefix=scope)
 
 
-def due_collections(runtime: Any, now: dt.datetime | None = None) -> list[str]:
+def due_collections(runtime: Runtime, now: dt.datetime | None = None) -> list[str]:
     now = now or dt.datetime.now(dt.UTC)
     with runtime.db.session() as session:
         rows = session.execute(sa.select(Collection.name, Collection.refresh_hours, Collection.last_refresh,
@@ -84,7 +87,7 @@ def due_collections(runtime: Any, now: dt.datetime | None = None) -> list[str]:
     return due
 
 
-def refresh_due(runtime: Any, principal: Principal) -> dict[str, dict[str, int] | str]:
+def refresh_due(runtime: Runtime, principal: Principal) -> dict[str, dict[str, int] | str]:
     """Refresh every due collection, if no other process is doing it right now."""
     done: dict[str, dict[str, int] | str] = {}
     with runtime.db.engine.connect() as conn:

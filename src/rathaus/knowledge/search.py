@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -23,6 +23,9 @@ from rathaus.core.errors import BadRequest
 from rathaus.knowledge import collections
 from rathaus.knowledge.schema import Chunk, Collection, Document, Lexeme
 from rathaus.models.gateway import CallContext
+
+if TYPE_CHECKING:
+    from rathaus.runtime import Runtime
 
 Mode = Literal["hybrid", "fts", "vector"]
 BM25_K1, BM25_B = 1.2, 0.75
@@ -172,7 +175,7 @@ def fuse(ranked: dict[str, list[tuple[int, float]]], weights: dict[str, float] |
     return sorted(scores.items(), key=lambda kv: (-kv[1], vector_rank.get(kv[0], 10**9), kv[0]))
 
 
-def search(runtime: Any, principal: Principal, query: str, *, collection_names: list[str] | None = None,
+def search(runtime: Runtime, principal: Principal, query: str, *, collection_names: list[str] | None = None,
            k: int = 10, mode: Mode = "hybrid", language: str | None = None,
            modified_after: dt.datetime | None = None, modified_before: dt.datetime | None = None,
            candidates: int = 50, data_class: DataClass = DataClass.OEFFENTLICH, use_case: str = "kb-search",
@@ -228,7 +231,7 @@ def _rescore(session: Session, ranked: dict[str, list[tuple[int, float]]],
     ids = list({cid for items in ranked.values() for cid, _ in items})
     if not ids:
         return []
-    cosine = dict(session.execute(
+    cosine: dict[int, float] = dict(session.execute(
         sa.select(Chunk.id, 1 - Chunk.embedding.cosine_distance(vector)).where(Chunk.id.in_(ids))).all())
 
     def normalised(values: dict[int, float]) -> dict[int, float]:

@@ -57,7 +57,7 @@ def tune_weights(zscores: dict[str, np.ndarray], seen: sp.csr_matrix, targets: n
     cells = seen_cells(seen)
     best, best_weights = -1.0, simplex(len(names), step)[0]
     for weights in simplex(len(names), step):
-        blended = sum(w * zscores[n] for w, n in zip(weights, names, strict=True) if w)
+        blended: Any = sum(w * zscores[n] for w, n in zip(weights, names, strict=True) if w)
         score = objective(ranks(blended, cells, targets, copy=False))
         if score > best:
             best, best_weights = score, weights
@@ -126,8 +126,8 @@ class Blend:
         rows = as_rows(user_rows)
         parts = self.component_scores(rows)
         weights = self.weights or {}
-        blended = sum(weights.get(name, 0.0) * z for name, z in parts.items())
-        blended = np.asarray(blended, dtype=np.float32) + np.zeros((rows.shape[0], self.cold.size), np.float32)
+        summed: Any = sum(weights.get(name, 0.0) * z for name, z in parts.items())
+        blended = np.asarray(summed, dtype=np.float32) + np.zeros((rows.shape[0], self.cold.size), np.float32)
         if "content" in parts and self.cold.any():
             total = sum(weights.get(name, 0.0) for name in parts)
             blended[:, self.cold] = total * parts["content"][:, self.cold]

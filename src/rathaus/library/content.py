@@ -70,7 +70,7 @@ class ContentSimilarity(SimilarityModel):
             raise ValueError("ContentSimilarity needs ItemContent to fit (a loaded model is already fitted)")
         if X is not None and X.shape[1] != len(self.content):
             raise ValueError(f"content describes {len(self.content)} items, the matrix has {X.shape[1]}")
-        self.similarity = top_k_neighbours(len(self.content), self._rows(), self.weights["k"])
+        self.similarity = top_k_neighbours(len(self.content), self._rows(), int(self.weights["k"]))
         return self
 
     def _rows(self) -> Any:

@@ -3,7 +3,7 @@ once into an empty library and trained once, so that ``rathaus up`` answers the 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -12,8 +12,11 @@ from rathaus.library.schema import LibraryItem
 from rathaus.library.store import import_catalogue, import_loans, import_searches
 from rathaus.library.training import current_id, train
 
+if TYPE_CHECKING:
+    from rathaus.runtime import Runtime
 
-def ensure_samples(runtime: Any, user: str = "samples") -> dict[str, Any]:
+
+def ensure_samples(runtime: Runtime, user: str = "samples") -> dict[str, Any]:
     """Import the samples when the catalogue is empty (an existing catalogue is never touched) and train when
     no model exists. Returns what was done."""
     done: dict[str, Any] = {"imported": False, "trained": None}

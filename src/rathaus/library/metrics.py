@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 import scipy.sparse as sp
@@ -34,7 +35,7 @@ def hold_out_one(X: sp.csr_matrix, seed: int = 0, max_users: int | None = None) 
     return Holdout(X, users, items)
 
 
-Seen = sp.spmatrix | tuple[np.ndarray, np.ndarray]
+Seen: TypeAlias = sp.spmatrix | tuple[np.ndarray, np.ndarray]
 
 
 def seen_cells(seen: Seen) -> tuple[np.ndarray, np.ndarray]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from rathaus.library.content import search_signal
 from rathaus.library.privacy import opted_out, reader_key
 from rathaus.library.store import get_item, load_searches, reader_items
 from rathaus.library.training import LoadedModel, embed_texts, item_text, load_current
+
+if TYPE_CHECKING:
+    from rathaus.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +74,7 @@ def _card(loaded: LoadedModel, index: int, score: float) -> dict[str, Any]:
             "language": item["language"], "age_group": item["age_group"], "score": round(score, 4)}
 
 
-def _search_scores(runtime: Any, loaded: LoadedModel, queries: list[str]) -> np.ndarray | None:
+def _search_scores(runtime: Runtime, loaded: LoadedModel, queries: list[str]) -> np.ndarray | None:
     if not queries:
         return None
     if loaded.vectors is not None:
@@ -83,7 +86,7 @@ def _search_scores(runtime: Any, loaded: LoadedModel, queries: list[str]) -> np.
     return search_signal([i["text"] for i in loaded.items], queries)
 
 
-def for_you(runtime: Any, raw_reader_id: str, k: int = 10, *, media_type: str | None = None,
+def for_you(runtime: Runtime, raw_reader_id: str, k: int = 10, *, media_type: str | None = None,
             language: str | None = None, age_group: str | None = None, explain_items: bool = True,
             today: dt.date | None = None) -> dict[str, Any]:
     """Top-``k`` items for a reader (see the module docstring). The answer never contains the raw reader id."""
@@ -116,7 +119,7 @@ def for_you(runtime: Any, raw_reader_id: str, k: int = 10, *, media_type: str | 
     return {"model_id": loaded.model_id, "basis": basis, "items": out}
 
 
-def similar(runtime: Any, item_id: str, k: int = 10, *, media_type: str | None = None,
+def similar(runtime: Runtime, item_id: str, k: int = 10, *, media_type: str | None = None,
             language: str | None = None, age_group: str | None = None) -> dict[str, Any]:
     """"Similar media" for a catalogue page: content/metadata similarity and co-loans (items without loans or
     description get metadata neighbours). 404 for an item the catalogue does not know; an item imported after
@@ -133,7 +136,7 @@ def similar(runtime: Any, item_id: str, k: int = 10, *, media_type: str | None =
             "items": [_card(loaded, int(r.item), r.score) for r in recs]}
 
 
-def _cold_similar(runtime: Any, loaded: LoadedModel, item: dict[str, Any], k: int,
+def _cold_similar(runtime: Runtime, loaded: LoadedModel, item: dict[str, Any], k: int,
                   allowed: np.ndarray | None) -> list[tuple[int, float]]:
     """Neighbours of an item the model has not seen: text similarity (embedder, or TF-IDF over the items'
     texts) plus the content model's weights for a shared author (0.5) and the same language (0.1)."""
@@ -152,6 +155,6 @@ def _cold_similar(runtime: Any, loaded: LoadedModel, item: dict[str, Any], k: in
     return [(int(i), float(scores[i])) for i in order]
 
 
-def model_info(runtime: Any) -> dict[str, Any]:
+def model_info(runtime: Runtime) -> dict[str, Any]:
     loaded = load_current(runtime)
     return loaded.info

@@ -125,7 +125,7 @@ def save(model: Recommender, path: str | Path, item_ids: Sequence[str] | None = 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     params, arrays = model.state()
-    dense = {key: np.asarray(value) for key, value in arrays.items() if not sp.issparse(value)}
+    dense: dict[str, Any] = {key: np.asarray(value) for key, value in arrays.items() if not sp.issparse(value)}
     sparse = sorted(key for key, value in arrays.items() if sp.issparse(value))
     for number, key in enumerate(sparse):
         sp.save_npz(path / f"sparse_{number}.npz", sp.csr_matrix(arrays[key]))

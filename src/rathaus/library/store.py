@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from rathaus.core.db import Database
 from rathaus.core.db import session_scope as _session
 from rathaus.core.errors import BadRequest, NotFound
 from rathaus.core.settings import Settings
@@ -91,19 +92,19 @@ class ImportReport:
                 f"abgelehnt/rejected {self.rejected}, übersprungen/skipped {self.skipped}")
 
 
-def _settings_of(session_or_db: Any) -> Settings | None:
+def _settings_of(session_or_db: Session | Database) -> Settings | None:
     settings = getattr(session_or_db, "settings", None)
     return settings if isinstance(settings, Settings) else None
 
 
-def _key(session_or_db: Any, key: Key | None) -> bytes:
+def _key(session_or_db: Session | Database, key: Key | None) -> bytes:
     key = key if key is not None else _settings_of(session_or_db)
     if key is None:
         raise BadRequest("Schlüssel für Leser-Pseudonyme fehlt / no reader key: pass key= or a Database")
     return key_bytes(key)
 
 
-def _retention(session_or_db: Any, key: Key | None, days: int | None) -> int:
+def _retention(session_or_db: Session | Database, key: Key | None, days: int | None) -> int:
     if days is not None:
         return days
     settings = key if isinstance(key, Settings) else _settings_of(session_or_db)
@@ -143,7 +144,7 @@ def _same(stored: LibraryItem, row: ItemRow) -> bool:
                else getattr(stored, f) == getattr(row, f) for f in ITEM_FIELDS)
 
 
-def import_catalogue(session_or_db: Any, data: bytes, name: str = "katalog", user: str = "cli",
+def import_catalogue(session_or_db: Session | Database, data: bytes, name: str = "katalog", user: str = "cli",
                      fmt: str = "auto") -> ImportReport:
     """Import a catalogue file (CSV or MARC21): new items are stored, changed ones updated, none deleted.
 
@@ -213,7 +214,7 @@ def _insert_new(session: Session, table: str, columns: tuple[tuple[str, str], ..
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def import_loans(session_or_db: Any, data: bytes, name: str = "ausleihen.csv", user: str = "cli", *,
+def import_loans(session_or_db: Session | Database, data: bytes, name: str = "ausleihen.csv", user: str = "cli", *,
                  key: Key | None = None, retention_days: int | None = None,
                  today: dt.date | None = None) -> ImportReport:
     """Import loans (reader id, item id, date). ``key`` defaults to the settings of the Database given;
@@ -256,7 +257,7 @@ def known_names(session: Session) -> KnownNames:
     return names
 
 
-def import_searches(session_or_db: Any, data: bytes, name: str = "suchen.csv", user: str = "cli", *,
+def import_searches(session_or_db: Session | Database, data: bytes, name: str = "suchen.csv", user: str = "cli", *,
                     key: Key | None = None, retention_days: int | None = None,
                     today: dt.date | None = None) -> ImportReport:
     """Import catalogue searches (reader id, query, date); queries are scrubbed of personal data first."""
@@ -285,7 +286,7 @@ def _item_dict(item: LibraryItem) -> dict[str, Any]:
             "authors": list(item.authors or []), "subjects": list(item.subjects or [])}
 
 
-def get_item(session_or_db: Any, item_id: str) -> dict[str, Any]:
+def get_item(session_or_db: Session | Database, item_id: str) -> dict[str, Any]:
     """One catalogue item; NotFound (404) when the id is unknown."""
     with _session(session_or_db) as session:
         item = session.get(LibraryItem, item_id)
@@ -294,7 +295,7 @@ def get_item(session_or_db: Any, item_id: str) -> dict[str, Any]:
         return _item_dict(item)
 
 
-def list_items(session_or_db: Any, *, media_type: str | None = None, language: str | None = None,
+def list_items(session_or_db: Session | Database, *, media_type: str | None = None, language: str | None = None,
                age_group: str | None = None, subject: str | None = None, q: str | None = None,
                ids: list[str] | None = None, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
     """Catalogue items ordered by id; ``subject`` matches one subject exactly, ``q`` a part of title or author."""
@@ -323,7 +324,7 @@ def _not_opted_out(column: Any) -> Any:
     return ~sa.exists().where(LibraryOptOut.reader_key == column)
 
 
-def load_loans(session_or_db: Any, since: dt.date | None = None) -> list[tuple[str, str, dt.date]]:
+def load_loans(session_or_db: Session | Database, since: dt.date | None = None) -> list[tuple[str, str, dt.date]]:
     """Every stored loan as ``(reader_key, item_id, loaned_on)`` (opted-out readers excluded), oldest first."""
     stmt = (sa.select(LibraryLoan.reader_key, LibraryLoan.item_id, LibraryLoan.loaned_on)
             .where(_not_opted_out(LibraryLoan.reader_key))
@@ -334,7 +335,8 @@ def load_loans(session_or_db: Any, since: dt.date | None = None) -> list[tuple[s
         return [(r[0], r[1], r[2]) for r in session.execute(stmt)]
 
 
-def load_searches(session_or_db: Any, reader_key: str, since: dt.date | None = None) -> list[tuple[str, dt.date]]:
+def load_searches(session_or_db: Session | Database, reader_key: str,
+                  since: dt.date | None = None) -> list[tuple[str, dt.date]]:
     """The scrubbed queries of one reader as ``(query, searched_on)``, newest first."""
     stmt = (sa.select(LibrarySearch.query, LibrarySearch.searched_on)
             .where(LibrarySearch.reader_key == reader_key, _not_opted_out(LibrarySearch.reader_key))
@@ -345,7 +347,7 @@ def load_searches(session_or_db: Any, reader_key: str, since: dt.date | None = N
         return [(r[0], r[1]) for r in session.execute(stmt)]
 
 
-def reader_items(session_or_db: Any, reader_key: str) -> list[str]:
+def reader_items(session_or_db: Session | Database, reader_key: str) -> list[str]:
     """The items one reader borrowed (each once, most recent loan first); empty for opted-out readers."""
     stmt = (sa.select(LibraryLoan.item_id, sa.func.max(LibraryLoan.loaned_on).label("last"))
             .where(LibraryLoan.reader_key == reader_key, _not_opted_out(LibraryLoan.reader_key))
@@ -354,7 +356,7 @@ def reader_items(session_or_db: Any, reader_key: str) -> list[str]:
         return [r[0] for r in session.execute(stmt)]
 
 
-def get_import(session_or_db: Any, import_id: int) -> dict[str, Any]:
+def get_import(session_or_db: Session | Database, import_id: int) -> dict[str, Any]:
     """One import batch with its figures and problems."""
     with _session(session_or_db) as session:
         row = session.get(LibraryImport, import_id)

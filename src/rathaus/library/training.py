@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -41,6 +41,12 @@ from rathaus.library.interactions import Interactions
 from rathaus.library.schema import LibraryItem
 from rathaus.library.store import load_loans
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from rathaus.core.settings import Settings
+    from rathaus.runtime import Runtime
+
 log = logging.getLogger(__name__)
 
 KEEP = 3
@@ -54,7 +60,7 @@ NOT_TRAINED = ("noch kein Empfehlungsmodell trainiert / no recommendation model 
                "'rathaus library train' or POST /api/v1/library/train")
 
 
-def models_dir(settings: Any) -> Path:
+def models_dir(settings: Settings) -> Path:
     """``library_models_dir``, else ``data_dir/library/models/<database_name>`` (embedded default: one folder per
     database of the embedded server, so a model never answers for another database's catalogue)."""
     configured = getattr(settings, "library_models_dir", None)
@@ -64,7 +70,7 @@ def models_dir(settings: Any) -> Path:
     return base / settings.database_name if settings.embedded_database else base
 
 
-def service_principal(settings: Any) -> Principal:
+def service_principal(settings: Settings) -> Principal:
     """Who the model calls the embedder as (metering and audit): the library service, no roles."""
     return Principal(id="library-recommender", kind="local", department=settings.local_department,
                      roles=frozenset(), name="Bibliotheksempfehlungen / library recommendations")
@@ -101,7 +107,7 @@ def item_text(title: str, authors: list[str], subjects: list[str], description: 
     return " — ".join(p for p in (title, "; ".join(authors), "; ".join(subjects), description or "") if p)
 
 
-def _catalogue(runtime: Any) -> list[dict[str, Any]]:
+def _catalogue(runtime: Runtime) -> list[dict[str, Any]]:
     stmt = sa.select(LibraryItem.id, LibraryItem.title, LibraryItem.authors, LibraryItem.subjects,
                      LibraryItem.description, LibraryItem.media_type, LibraryItem.language,
                      LibraryItem.age_group).order_by(LibraryItem.id)
@@ -111,7 +117,7 @@ def _catalogue(runtime: Any) -> list[dict[str, Any]]:
                  "age_group": r.age_group} for r in session.execute(stmt)]
 
 
-def embed_texts(runtime: Any, texts: list[str], purpose: str = "passage",
+def embed_texts(runtime: Runtime, texts: list[str], purpose: str = "passage",
                 progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, str]:
     """Vectors of ``texts`` from the platform's default embedder, in batches; raises when it is unavailable."""
     from rathaus.models.gateway import CallContext
@@ -128,7 +134,7 @@ def embed_texts(runtime: Any, texts: list[str], purpose: str = "passage",
     return np.vstack(parts), model
 
 
-def train(runtime: Any, progress: Progress | None = None, embed: bool = True) -> TrainReport:
+def train(runtime: Runtime, progress: Progress | None = None, embed: bool = True) -> TrainReport:
     """Train on the stored loans and catalogue, save, make it the current model; see the module docstring.
     Raises ``Conflict`` (409) when there is no catalogue or no loan."""
     t0 = time.perf_counter()
@@ -192,7 +198,7 @@ def train(runtime: Any, progress: Progress | None = None, embed: bool = True) ->
     return report
 
 
-def has_loans(session: Any) -> bool:
+def has_loans(session: Session) -> bool:
     from rathaus.library.schema import LibraryLoan
 
     return session.scalar(sa.select(sa.exists().where(LibraryLoan.item_id.is_not(None)))) is True
@@ -211,14 +217,14 @@ def _prune(folder: Path, current: str) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def current_id(settings: Any) -> str | None:
+def current_id(settings: Settings) -> str | None:
     try:
         return json.loads((models_dir(settings) / POINTER).read_text())["model_id"]
     except (FileNotFoundError, KeyError, ValueError):
         return None
 
 
-def current_age_hours(settings: Any) -> float | None:
+def current_age_hours(settings: Settings) -> float | None:
     """Hours since the current model was trained (None: no model)."""
     model_id = current_id(settings)
     if model_id is None:
@@ -256,7 +262,7 @@ _cache: dict[tuple[str, str], LoadedModel] = {}
 _lock = threading.Lock()
 
 
-def load_current(runtime: Any) -> LoadedModel:
+def load_current(runtime: Runtime) -> LoadedModel:
     """The current model (cached in-process per model id); ``Conflict`` (409) when none is trained yet."""
     folder = models_dir(runtime.settings)
     model_id = current_id(runtime.settings)

@@ -6,7 +6,7 @@ Read from a YAML file (``RATHAUS_MODELS_FILE``, default: the file shipped in ``r
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -128,7 +128,7 @@ class Catalog(BaseModel):
         return [m for m in self.models if m.enabled and (kind is None or m.kind == kind)]
 
 
-def format_validation_error(source: str, exc: ValidationError, raw: dict | None = None) -> list[str]:
+def format_validation_error(source: str, exc: ValidationError, raw: dict[str, Any] | None = None) -> list[str]:
     """One readable line per problem, naming the model where possible."""
     lines = []
     for err in exc.errors():

@@ -12,10 +12,10 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from rathaus.core import audit, budgets, energy, metering
 from rathaus.core.auth import Principal
@@ -27,11 +27,12 @@ from rathaus.core.settings import Settings
 from rathaus.models.catalog import Catalog, ModelSpec
 from rathaus.models.providers import build_provider
 from rathaus.models.routing import Route, resolve
-from rathaus.models.types import ChatMessage, ChatParams, StreamDelta, StreamEnd
-from rathaus.safety.layer import RequestSafety
+from rathaus.models.safeguards import RequestSafety
+from rathaus.models.types import ChatMessage, ChatParams, ChatProvider, EmbeddingProvider, StreamDelta, StreamEnd
 from rathaus.safety.policy import SafetyPolicy
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -95,28 +96,55 @@ class EmbedOutcome:
     rerouted_from: str | None = None
 
 
+@dataclass
+class PreparedCall:
+    """One model call between its two steps: what the checks decided (``Gateway._prepare`` for chats) and what
+    the accounting (``Gateway._finish``) settles, meters and audits."""
+
+    ctx: CallContext
+    route: Route
+    reservation: budgets.Reservation
+    prompt_tokens: int  # counted (chat) or estimated (embeddings) before the call
+    messages: list[ChatMessage] = field(default_factory=list)  # chat: as the model sees them (after safeguards)
+    texts: list[str] = field(default_factory=list)  # embeddings: the input texts
+    params: ChatParams = field(default_factory=ChatParams)
+    safety: RequestSafety | None = None  # chat only
+    t0: float = 0.0  # perf_counter when the model was called (see start()); latency is measured from here
+
+    @property
+    def model(self) -> str:
+        return self.route.spec.name
+
+    @property
+    def inputs(self) -> list[ChatMessage] | list[str]:
+        """What the model was given, for the audit log."""
+        return self.messages if self.messages else self.texts
+
+    def start(self) -> None:
+        self.t0 = time.perf_counter()
+
+
 class PreparedStream:
     """A chat stream whose checks have passed; iterate ``events()`` to run it."""
 
-    def __init__(self, gateway: Gateway, ctx: CallContext, route: Route, messages: list[ChatMessage],
-                 params: ChatParams, reservation: budgets.Reservation, prompt_tokens: int, safety: RequestSafety):
-        self.gateway, self.ctx, self.route, self.safety = gateway, ctx, route, safety
-        self.messages, self.params = messages, params
-        self.reservation, self.prompt_tokens = reservation, prompt_tokens
-        self.model = route.spec.name
+    def __init__(self, gateway: Gateway, call: PreparedCall):
+        self.gateway, self.call = gateway, call
+        self.model = call.model
 
-    def events(self) -> Iterator[StreamDelta | ChatOutcome]:
+    def events(self) -> Generator[StreamDelta | ChatOutcome, None, None]:
         """Deltas as the user may see them (placeholders restored, guard applied), then the outcome. When the
         guard withholds the answer the model is stopped; the outcome's text is the refusal (``replaced``)."""
-        gw, spec = self.gateway, self.route.spec
-        provider = gw.provider(spec)
+        gw, call, spec = self.gateway, self.call, self.call.route.spec
+        assert call.safety is not None  # set by Gateway._prepare
+        provider = gw.chat_provider(spec)
         parts: list[str] = []
         end: StreamEnd | None = None
         status = "cancelled"
         shown_text = ""
-        t0, cpu0 = time.perf_counter(), time.process_time()
-        source = provider.chat_stream(self.messages, self.params)
-        guarded = self.safety.stream()
+        call.start()
+        cpu0 = time.process_time()
+        source = provider.chat_stream(call.messages, call.params)
+        guarded = call.safety.stream()
         try:
             for event in source:
                 if isinstance(event, StreamDelta):
@@ -125,7 +153,7 @@ class PreparedStream:
                     if released:
                         yield StreamDelta(released)
                     if guarded.stopped:
-                        end = StreamEnd(self.prompt_tokens, len(parts), "content_filter",
+                        end = StreamEnd(call.prompt_tokens, len(parts), "content_filter",
                                         time.process_time() - cpu0)
                         break
                 else:
@@ -146,11 +174,10 @@ class PreparedStream:
         finally:
             source.close()
             if end is None:  # cancelled or failed: meter what was produced
-                end = StreamEnd(self.prompt_tokens, len(parts), status, time.process_time() - cpu0)
-            text = "".join(parts)
-            outcome = gw._finish(self.ctx, self.route, self.messages, text, end.prompt_tokens,
-                                 end.completion_tokens, end.finish_reason, t0, end.cpu_seconds, self.reservation,
-                                 status, operation="chat.stream", safety=self.safety)
+                end = StreamEnd(call.prompt_tokens, len(parts), status, time.process_time() - cpu0)
+            outcome = gw._finish(call, "chat.stream", status, output="".join(parts), prompt_tokens=end.prompt_tokens,
+                                 completion_tokens=end.completion_tokens, finish_reason=end.finish_reason,
+                                 cpu_seconds=end.cpu_seconds)
         if status == "ok":
             outcome.text = shown_text
             yield outcome
@@ -161,17 +188,29 @@ class Gateway:
         self.settings = settings
         self.db = db
         self.catalog = catalog
-        self._providers: dict[str, Any] = {}
+        self._providers: dict[str, ChatProvider | EmbeddingProvider] = {}
         self._providers_lock = threading.Lock()
         self.audit = audit.AuditConfig.from_settings(settings)
         self.audit_key = self.audit.key
 
     # --- providers ---------------------------------------------------------------------------------
-    def provider(self, spec: ModelSpec) -> Any:
+    def provider(self, spec: ModelSpec) -> ChatProvider | EmbeddingProvider:
         with self._providers_lock:
             if spec.name not in self._providers:
                 self._providers[spec.name] = build_provider(spec, self.settings)
             return self._providers[spec.name]
+
+    def chat_provider(self, spec: ModelSpec) -> ChatProvider:
+        provider = self.provider(spec)
+        if not isinstance(provider, ChatProvider):
+            raise TypeError(f"model {spec.name!r} ({spec.kind}) is not a chat model")
+        return provider
+
+    def embedding_provider(self, spec: ModelSpec) -> EmbeddingProvider:
+        provider = self.provider(spec)
+        if not isinstance(provider, EmbeddingProvider):
+            raise TypeError(f"model {spec.name!r} ({spec.kind}) is not an embedding model")
+        return provider
 
     def warm_up(self) -> list[str]:
         """Load the default in-process models so the first request is not slow; returns their names."""
@@ -210,15 +249,15 @@ class Gateway:
             raise
 
     def _prepare(self, ctx: CallContext, model: str | None, messages: list[ChatMessage],
-                 params: ChatParams | None) -> tuple[Route, ChatParams, budgets.Reservation, int, RequestSafety,
-                                                     list[ChatMessage]]:
+                 params: ChatParams | None) -> PreparedCall:
+        """Route, budget precheck, safeguards, context length and budget reservation of one chat call."""
         if not messages:
             raise BadRequest("at least one message is needed")
         route = self.route(ctx, model, "chat")
         spec = route.spec
         self._budget(ctx, spec.name, "chat", budgets.precheck)
         safety, messages = self._safeguard(ctx, route, messages)
-        provider = self.provider(spec)
+        provider = self.chat_provider(spec)
         prompt_tokens = provider.count_tokens(messages)
         room = spec.context_length - prompt_tokens
         if room < 1:
@@ -240,9 +279,9 @@ class Gateway:
             )
         max_eur = energy.cost_eur(prompt_tokens, params.max_tokens, spec.price_in_per_1m_eur, spec.price_out_per_1m_eur)
         reservation = self._budget(ctx, spec.name, "chat", budgets.reserve, max_eur, prompt_tokens + params.max_tokens)
-        return route, params, reservation, prompt_tokens, safety, messages
+        return PreparedCall(ctx, route, reservation, prompt_tokens, messages=messages, params=params, safety=safety)
 
-    def _budget(self, ctx: CallContext, model: str, kind: str, step: Callable[..., Any], *args: Any) -> Any:
+    def _budget(self, ctx: CallContext, model: str, kind: str, step: Callable[..., _T], *args: Any) -> _T:
         """A budget step (precheck or reservation) whose refusal is audited like every other refusal."""
         try:
             with self.db.session() as session:
@@ -253,25 +292,26 @@ class Gateway:
 
     def chat(self, ctx: CallContext, messages: list[ChatMessage], model: str | None = None,
              params: ChatParams | None = None) -> ChatOutcome:
-        route, params, reservation, prompt_tokens, safety, messages = self._prepare(ctx, model, messages, params)
-        t0 = time.perf_counter()
+        call = self._prepare(ctx, model, messages, params)
+        assert call.safety is not None  # set by _prepare
+        call.start()
         try:
-            result = self.provider(route.spec).chat(messages, params)
+            result = self.chat_provider(call.route.spec).chat(call.messages, call.params)
         except Exception:
-            self._finish(ctx, route, messages, "", prompt_tokens, 0, "error", t0, None, reservation, "error", "chat",
-                         safety=safety)
+            self._finish(call, "chat", "error", output="", prompt_tokens=call.prompt_tokens, completion_tokens=0,
+                         finish_reason="error", cpu_seconds=None)
             raise
-        shown = safety.outbound(result.text)
-        outcome = self._finish(ctx, route, messages, result.text, result.prompt_tokens, result.completion_tokens,
-                               "content_filter" if safety.replaced else result.finish_reason, t0, result.cpu_seconds,
-                               reservation, "ok", "chat", safety=safety)
+        shown = call.safety.outbound(result.text)
+        outcome = self._finish(call, "chat", "ok", output=result.text, prompt_tokens=result.prompt_tokens,
+                               completion_tokens=result.completion_tokens,
+                               finish_reason="content_filter" if call.safety.replaced else result.finish_reason,
+                               cpu_seconds=result.cpu_seconds)
         outcome.text = shown
         return outcome
 
     def chat_stream(self, ctx: CallContext, messages: list[ChatMessage], model: str | None = None,
                     params: ChatParams | None = None) -> PreparedStream:
-        route, params, reservation, prompt_tokens, safety, messages = self._prepare(ctx, model, messages, params)
-        return PreparedStream(self, ctx, route, messages, params, reservation, prompt_tokens, safety)
+        return PreparedStream(self, self._prepare(ctx, model, messages, params))
 
     # --- embeddings --------------------------------------------------------------------------------
     def embed(self, ctx: CallContext, texts: list[str], model: str | None = None,
@@ -281,18 +321,21 @@ class Gateway:
         route = self.route(ctx, model, "embedding")
         spec = route.spec
         self._budget(ctx, spec.name, "embedding", budgets.precheck)
-        provider = self.provider(spec)
+        provider = self.embedding_provider(spec)
         estimate = sum(len(t) for t in texts) // 2 + 2 * len(texts)
         max_eur = energy.cost_eur(estimate, 0, spec.price_in_per_1m_eur, 0)
         reservation = self._budget(ctx, spec.name, "embedding", budgets.reserve, max_eur, estimate)
-        t0 = time.perf_counter()
+        call = PreparedCall(ctx, route, reservation, estimate, texts=texts)
+        call.start()
         try:
             result = provider.embed(texts, purpose=purpose)
         except Exception:
-            self._finish(ctx, route, texts, "", 0, 0, "error", t0, None, reservation, "error", "embed")
+            self._finish(call, "embed", "error", output="", prompt_tokens=0, completion_tokens=0,
+                         finish_reason="error", cpu_seconds=None)
             raise
-        outcome = self._finish(ctx, route, texts, "", result.prompt_tokens, 0, "stop", t0, result.cpu_seconds,
-                               reservation, "ok", "embed", output_hash=audit.content_hash(f"{len(texts)} vectors"))
+        outcome = self._finish(call, "embed", "ok", output="", prompt_tokens=result.prompt_tokens, completion_tokens=0,
+                               finish_reason="stop", cpu_seconds=result.cpu_seconds,
+                               output_hash=audit.content_hash(f"{len(texts)} vectors"))
         return EmbedOutcome(result.vectors, spec.name, outcome.metrics, ctx.request_id, route.rerouted_from)
 
     # --- accounting --------------------------------------------------------------------------------
@@ -315,16 +358,17 @@ class Gateway:
             energy_wh=wh, gco2e=energy.gco2e(wh, grid), energy_method=method,
         )
 
-    def _finish(self, ctx: CallContext, route: Route, inputs: Any, output: str, prompt_tokens: int,
-                completion_tokens: int, finish_reason: str, t0: float, cpu_seconds: float | None,
-                reservation: budgets.Reservation, status: str, operation: str,
-                output_hash: str | None = None, safety: RequestSafety | None = None) -> ChatOutcome:
-        """Meter, settle and audit one call. ``inputs``/``output`` are what the model saw and wrote (pseudonymised
-        when the safeguards pseudonymised), so raw audit storage never holds values the model did not get."""
+    def _finish(self, call: PreparedCall, operation: str, status: str, *, output: str, prompt_tokens: int,
+                completion_tokens: int, finish_reason: str, cpu_seconds: float | None,
+                output_hash: str | None = None) -> ChatOutcome:
+        """Meter, settle and audit one call. ``call.inputs``/``output`` are what the model saw and wrote
+        (pseudonymised when the safeguards pseudonymised), so raw audit storage never holds values the model did
+        not get."""
+        ctx, route, safety, inputs = call.ctx, call.route, call.safety, call.inputs
         spec = route.spec
         if safety is not None:
             ctx.safeguards.update(safety.report)
-        latency = time.perf_counter() - t0
+        latency = time.perf_counter() - call.t0
         m = self._metrics(spec, prompt_tokens, completion_tokens, latency, cpu_seconds)
         p = ctx.principal
         raw = self.settings.audit_store_raw
@@ -336,7 +380,7 @@ class Gateway:
             details["input"] = _serialise(inputs)
             details["output"] = output
         with self.db.session() as session:
-            budgets.settle(session, reservation, m.cost_eur, prompt_tokens + completion_tokens)
+            budgets.settle(session, call.reservation, m.cost_eur, prompt_tokens + completion_tokens)
             metering.record(
                 session, request_id=ctx.request_id, department=p.department, principal=p.id,
                 principal_kind=p.kind, use_case=ctx.use_case, model=spec.name, provider=spec.provider,

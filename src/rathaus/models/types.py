@@ -1,10 +1,10 @@
-"""Plain data passed between the gateway and its providers."""
+"""Plain data passed between the gateway and its providers, and the Protocols the providers implement."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 Role = Literal["system", "user", "assistant"]
 
@@ -56,17 +56,30 @@ class EmbeddingResult:
     cpu_seconds: float | None = None
 
 
+@runtime_checkable
 class ChatProvider(Protocol):
-    def count_tokens(self, messages: list[ChatMessage]) -> int: ...
+    """What the gateway needs from a chat model (``rathaus.models.providers``); a provider may also offer
+    ``warm_up()`` to load its weights ahead of the first call."""
+
+    def count_tokens(self, messages: list[ChatMessage]) -> int:
+        """Prompt tokens of these messages as the model will count them (or a generous estimate)."""
+        ...
 
     def chat(self, messages: list[ChatMessage], params: ChatParams) -> ChatResult: ...
 
-    def chat_stream(self, messages: list[ChatMessage], params: ChatParams) -> Iterator[StreamEvent]: ...
+    def chat_stream(self, messages: list[ChatMessage], params: ChatParams) -> Generator[StreamEvent, None, None]:
+        """Deltas, then one StreamEnd; the gateway closes the generator when the caller stops early."""
+        ...
 
-    def check(self) -> str: ...
+    def check(self) -> str:
+        """A short line for ``rathaus models check``; raises when the model cannot answer."""
+        ...
 
 
+@runtime_checkable
 class EmbeddingProvider(Protocol):
+    """What the gateway needs from an embedding model."""
+
     def embed(self, texts: list[str], *, purpose: Literal["query", "passage"]) -> EmbeddingResult: ...
 
     def check(self) -> str: ...

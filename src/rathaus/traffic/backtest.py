@@ -144,7 +144,7 @@ def _fmt(value: float, digits: int = 1) -> str:
     return "–" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:,.{digits}f}"
 
 
-def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
+def table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
 
     def line(row: tuple[str, ...]) -> str:

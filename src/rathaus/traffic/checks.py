@@ -24,6 +24,7 @@ Missing values are never flagged (they are gaps, filled elsewhere).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -102,7 +103,7 @@ class _quiet_nanmedian:
         self._ctx.__enter__()
         warnings.simplefilter("ignore", RuntimeWarning)
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *exc: Any) -> None:
         self._ctx.__exit__(*exc)
 
 
@@ -146,8 +147,8 @@ def rule_checks(values: pd.Series, config: CheckConfig) -> list[dict]:
     for start, stop in _runs(same):
         first = start - 1  # the run starts one value before the first "same as previous"
         if stop - first >= config.flat_min_run:
-            for i in range(first, stop):
-                flags.append(_flag(idx[i], "flat", v[i], e[i], run=stop - first))
+            for j in range(first, stop):
+                flags.append(_flag(idx[j], "flat", v[j], e[j], run=stop - first))
     prev = np.r_[np.nan, v[:-1]]
     nxt = np.r_[v[1:], np.nan]
     with np.errstate(invalid="ignore"):
@@ -257,9 +258,9 @@ def _model_flags(values: pd.Series, features: pd.DataFrame, train: np.ndarray, c
                 if stop - start < config.drift_min_run:
                     continue
                 pct = 100 * abs(np.expm1(np.nanmedian(r[start:stop])))
-                for i in range(start, stop):
-                    if not np.isnan(v[i]):
-                        flags.append(_flag(idx[i], "drift", v[i], med[i], lo[i], hi[i], run=stop - start, pct=pct,
+                for j in range(start, stop):
+                    if not np.isnan(v[j]):
+                        flags.append(_flag(idx[j], "drift", v[j], med[j], lo[j], hi[j], run=stop - start, pct=pct,
                                            direction="höher" if sign > 0 else "niedriger",
                                            direction_en="above" if sign > 0 else "below"))
     return flags

@@ -17,7 +17,9 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from sqlalchemy.orm import Session
 
+from rathaus.core.db import Database
 from rathaus.core.errors import BadRequest
 from rathaus.traffic.calendar import calendar_features
 from rathaus.traffic.checks import check_series
@@ -44,7 +46,7 @@ Resolution = Literal["day", "15min"]
 NEIGHBOURS = 5  # most correlated other sensors used as features of a 15-minute series
 
 
-def station_ids(db: Any, wanted: Sequence[str] | None) -> list[str]:
+def station_ids(db: Session | Database, wanted: Sequence[str] | None) -> list[str]:
     known = [s["id"] for s in list_stations(db)]
     if not known:
         raise BadRequest("keine Zählstellen gespeichert / no stations stored; run rathaus traffic import first")
@@ -57,7 +59,7 @@ def station_ids(db: Any, wanted: Sequence[str] | None) -> list[str]:
     return list(wanted)
 
 
-def daily_frame(db: Any, stations: Sequence[str]) -> pd.DataFrame:
+def daily_frame(db: Session | Database, stations: Sequence[str]) -> pd.DataFrame:
     """The stored daily totals in the city's file shape (datum, zaehlstelle, gesamt, weather), gaps left out."""
     parts = []
     for station in stations:
@@ -90,7 +92,7 @@ def check_features(raw: pd.DataFrame, data: DailyCounts, station: str) -> pd.Dat
 FLAG_COLUMNS = ["station", "ts", "check", "reason", "value", "expected", "lower", "upper"]
 
 
-def _replace_flags(db: Any, station: str, resolution: str, flags: pd.DataFrame) -> pd.DataFrame:
+def _replace_flags(db: Session | Database, station: str, resolution: str, flags: pd.DataFrame) -> pd.DataFrame:
     """Store a check run's flags of one series in place of its earlier ones; returns them with the station."""
     clear_flags(db, station, "gesamt", resolution)
     flags = flags.assign(station=station, channel="gesamt", resolution=resolution,
@@ -106,7 +108,7 @@ def _flag_table(found: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(found, ignore_index=True)[FLAG_COLUMNS] if found else pd.DataFrame(columns=FLAG_COLUMNS)
 
 
-def check(db: Any, stations: Sequence[str] | None = None, progress: Progress | None = None,
+def check(db: Session | Database, stations: Sequence[str] | None = None, progress: Progress | None = None,
           resolution: Resolution = "day") -> pd.DataFrame:
     """Run the checks on every (or the given) station and store the flags; returns them."""
     if resolution == "15min":
@@ -127,7 +129,7 @@ def check(db: Any, stations: Sequence[str] | None = None, progress: Progress | N
     return _flag_table(found)
 
 
-def impute(db: Any, stations: Sequence[str] | None = None, progress: Progress | None = None,
+def impute(db: Session | Database, stations: Sequence[str] | None = None, progress: Progress | None = None,
            resolution: Resolution = "day") -> pd.DataFrame:
     """Fill every day without a usable count (missing, outage, flagged) and store the values; returns them."""
     if resolution == "15min":
@@ -157,7 +159,7 @@ def impute(db: Any, stations: Sequence[str] | None = None, progress: Progress | 
 
 # --- 15-minute series (detectors, bicycle 15-minute files) ------------------------------------------------------
 
-def interval_stations(db: Any, wanted: Sequence[str] | None) -> tuple[list[str], list[str]]:
+def interval_stations(db: Session | Database, wanted: Sequence[str] | None) -> tuple[list[str], list[str]]:
     """(stations to work on, all stations with 15-minute counts – the candidate neighbours)."""
     names = station_ids(db, wanted)
     available = stations_with(db, "15min")
@@ -180,7 +182,8 @@ def neighbours_of(matrix: pd.DataFrame, station: str, k: int = NEIGHBOURS) -> pd
     return matrix[list(best)]
 
 
-def check_15min(db: Any, stations: Sequence[str] | None = None, progress: Progress | None = None) -> pd.DataFrame:
+def check_15min(db: Session | Database, stations: Sequence[str] | None = None,
+                progress: Progress | None = None) -> pd.DataFrame:
     """The plausibility checks on 15-minute series, with quarter-hour, calendar and the most correlated
     sensors as features; flags replace the station's earlier 15-minute flags."""
     names, available = interval_stations(db, stations)
@@ -194,7 +197,8 @@ def check_15min(db: Any, stations: Sequence[str] | None = None, progress: Progre
     return _flag_table(found)
 
 
-def impute_15min(db: Any, stations: Sequence[str] | None = None, progress: Progress | None = None) -> pd.DataFrame:
+def impute_15min(db: Session | Database, stations: Sequence[str] | None = None,
+                 progress: Progress | None = None) -> pd.DataFrame:
     """Fill missing and flagged quarter-hours; the method per gap length is chosen by a backtest per station."""
     names, available = interval_stations(db, stations)
     matrix = load_matrix(db, available)
@@ -212,7 +216,7 @@ def impute_15min(db: Any, stations: Sequence[str] | None = None, progress: Progr
     return pd.concat(filled, ignore_index=True)[columns] if filled else pd.DataFrame(columns=columns)
 
 
-def report(db: Any, start: str | None = None, end: str | None = None,
+def report(db: Session | Database, start: str | None = None, end: str | None = None,
            resolution: Resolution = "day") -> pd.DataFrame:
     """Suspicious sensors per day: one row per day and station with the checks that fired and how many values
     they flagged (1 for a daily total, up to 96 quarter-hours a day)."""
@@ -233,7 +237,7 @@ def report(db: Any, start: str | None = None, end: str | None = None,
     return out.sort_values(["day", "station"]).reset_index(drop=True)
 
 
-def plot_station(db: Any, station: str) -> bytes:
+def plot_station(db: Session | Database, station: str) -> bytes:
     """PNG of the station's daily totals with flagged and filled values."""
     station_ids(db, [station])
     frame = export_frame(db, station, "gesamt", "day")
@@ -249,7 +253,7 @@ def plot_station(db: Any, station: str) -> bytes:
     return series_plot(station, values, flags, imputed)
 
 
-def plot_health(db: Any) -> bytes:
+def plot_health(db: Session | Database) -> bytes:
     """PNG overview: share of flagged, missing or filled days per station and month."""
     columns = {}
     for station in station_ids(db, None):

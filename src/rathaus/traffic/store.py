@@ -15,13 +15,15 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
+from rathaus.core.db import Database
 from rathaus.core.db import session_scope as _session
 from rathaus.core.errors import BadRequest, NotFound
 from rathaus.traffic.formats import MAX_PROBLEMS, TZ, ParsedFile, Problem, StationRow, TrafficFileError, parse
@@ -110,7 +112,7 @@ def _upsert_stations(session: Session, rows: Iterable[StationRow]) -> tuple[list
     return created, [r.id for r in rows if r.id in existing]
 
 
-def import_stations(session_or_db: Any, source: Path | str | bytes, *, name: str | None = None,
+def import_stations(session_or_db: Session | Database, source: Path | str | bytes, *, name: str | None = None,
                     user: str = "cli") -> ImportReport:
     """Read station metadata and create or update the stations (metadata is not raw data: it may change)."""
     data, name = _read(source, name)
@@ -131,7 +133,7 @@ def _station_dict(s: TrafficStation) -> dict[str, Any]:
             "notes": s.notes, "kind": s.kind}
 
 
-def list_stations(session_or_db: Any) -> list[dict[str, Any]]:
+def list_stations(session_or_db: Session | Database) -> list[dict[str, Any]]:
     """Every station with the series stored for it (channel, resolution, values, first and last time)."""
     with _session(session_or_db) as session:
         stations = session.scalars(sa.select(TrafficStation).order_by(TrafficStation.id)).all()
@@ -146,7 +148,7 @@ def list_stations(session_or_db: Any) -> list[dict[str, Any]]:
     return [{**_station_dict(s), "series": series.get(s.id, [])} for s in stations]
 
 
-def get_station(session_or_db: Any, station: str) -> dict[str, Any]:
+def get_station(session_or_db: Session | Database, station: str) -> dict[str, Any]:
     with _session(session_or_db) as session:
         found = session.get(TrafficStation, station)
         if found is None:
@@ -208,6 +210,7 @@ def _reject_unknown(parsed: ParsedFile, known: set[str], create: bool) -> tuple[
 
 def _copy(session: Session, table: str, frame: pd.DataFrame, progress: Progress | None, total: int) -> None:
     conn = session.connection().connection.driver_connection
+    assert conn is not None  # a live psycopg connection inside the session's transaction
     columns = ", ".join(frame.columns)
     with conn.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)") as copy:
         for start in range(0, len(frame), COPY_CHUNK):
@@ -294,7 +297,7 @@ def _store_weather(session: Session, weather: pd.DataFrame, import_id: int, prob
     return {"stored": len(new), "unchanged": unchanged, "conflicts": conflicts}
 
 
-def import_file(session_or_db: Any, path: Path | str | bytes, *, kind: str = "auto",
+def import_file(session_or_db: Session | Database, path: Path | str | bytes, *, kind: str = "auto",
                 stations_file: Path | str | bytes | None = None, user: str = "cli", name: str | None = None,
                 create_stations: bool = False, progress: Progress | None = None) -> ImportReport:
     """Import one CSV (bicycle daily or 15-minute, detector matrix, or station metadata).
@@ -341,7 +344,7 @@ def _record_final(session: Session, report: ImportReport) -> None:
                  "stations": report.stations}))
 
 
-def get_import(session_or_db: Any, import_id: int) -> dict[str, Any]:
+def get_import(session_or_db: Session | Database, import_id: int) -> dict[str, Any]:
     with _session(session_or_db) as session:
         row = session.get(TrafficImport, import_id)
         if row is None:
@@ -365,7 +368,7 @@ def _grid(first: pd.Timestamp, last: pd.Timestamp, resolution: str) -> pd.Dateti
     return pd.date_range(first.tz_convert("UTC"), last.tz_convert("UTC"), freq="15min", name="ts").tz_convert(TZ)
 
 
-def load_series(session_or_db: Any, station: str, channel: str = "gesamt", resolution: str = "day",
+def load_series(session_or_db: Session | Database, station: str, channel: str = "gesamt", resolution: str = "day",
                 start: str | dt.date | dt.datetime | None = None, end: str | dt.date | dt.datetime | None = None,
                 *, complete: bool = False) -> pd.DataFrame:
     """One series as a DataFrame indexed by ``ts`` (interval start, Europe/Berlin, tz-aware) with ``value``
@@ -399,7 +402,7 @@ def load_series(session_or_db: Any, station: str, channel: str = "gesamt", resol
     return frame
 
 
-def load_matrix(session_or_db: Any, stations: Sequence[str], channel: str = "gesamt",
+def load_matrix(session_or_db: Session | Database, stations: Sequence[str], channel: str = "gesamt",
                 resolution: str = "15min") -> pd.DataFrame:
     """Several stations' raw values as one table: time (Europe/Berlin, tz-aware; every interval between the first
     and the last value) × station, NaN where a station has no value. One query, for detector networks."""
@@ -420,7 +423,7 @@ def load_matrix(session_or_db: Any, stations: Sequence[str], channel: str = "ges
     return table.reindex(columns=[s for s in stations if s in table.columns])
 
 
-def stations_with(session_or_db: Any, resolution: str, channel: str = "gesamt") -> list[str]:
+def stations_with(session_or_db: Session | Database, resolution: str, channel: str = "gesamt") -> list[str]:
     """Ids of the stations that have raw values of this resolution and channel."""
     with _session(session_or_db) as session:
         return list(session.execute(sa.text(
@@ -444,7 +447,7 @@ def _ts(value: Any) -> dt.datetime:
     return ts.tz_convert("UTC").to_pydatetime()
 
 
-def save_flags(session_or_db: Any, flags: pd.DataFrame | Iterable[Mapping[str, Any]], *,
+def save_flags(session_or_db: Session | Database, flags: pd.DataFrame | Iterable[Mapping[str, Any]], *,
                run_id: str | None = None) -> str:
     """Store plausibility flags: station, channel, resolution, ts, check (or check_name), reason, detail."""
     run_id = run_id or str(uuid.uuid4())
@@ -458,15 +461,17 @@ def save_flags(session_or_db: Any, flags: pd.DataFrame | Iterable[Mapping[str, A
     return run_id
 
 
-def clear_flags(session_or_db: Any, station: str, channel: str = "gesamt", resolution: str = "day") -> int:
+def clear_flags(session_or_db: Session | Database, station: str, channel: str = "gesamt",
+                resolution: str = "day") -> int:
     """Remove a series' plausibility flags before a new check run replaces them (raw values are untouched)."""
     with _session(session_or_db) as session:
-        result = session.execute(sa.text("DELETE FROM traffic_flags WHERE station_id = :s AND channel = :ch "
-                                         "AND resolution = :r"), {"s": station, "ch": channel, "r": resolution})
+        result = cast("CursorResult[Any]", session.execute(
+            sa.text("DELETE FROM traffic_flags WHERE station_id = :s AND channel = :ch AND resolution = :r"),
+            {"s": station, "ch": channel, "r": resolution}))
     return int(result.rowcount or 0)
 
 
-def load_flags(session_or_db: Any, station: str, channel: str = "gesamt", resolution: str = "day", *,
+def load_flags(session_or_db: Session | Database, station: str, channel: str = "gesamt", resolution: str = "day", *,
                with_checks: bool = False, aware: bool = False) -> Any:
     """The flagged times of a series (naive local time, or with ``aware`` tz-aware Europe/Berlin – exact also in
     the repeated October hour): a DatetimeIndex, or {time: set of checks}."""
@@ -481,7 +486,7 @@ def load_flags(session_or_db: Any, station: str, channel: str = "gesamt", resolu
     return found if with_checks else pd.DatetimeIndex(sorted(found))
 
 
-def save_imputed(session_or_db: Any, values: pd.DataFrame | Iterable[Mapping[str, Any]], *,
+def save_imputed(session_or_db: Session | Database, values: pd.DataFrame | Iterable[Mapping[str, Any]], *,
                  run_id: str | None = None, method: str | None = None) -> str:
     """Store filled values (apart from the raw counts): station, channel, resolution, ts, value, lower, upper,
     method. The newest run wins in ``export``."""
@@ -504,7 +509,7 @@ def save_imputed(session_or_db: Any, values: pd.DataFrame | Iterable[Mapping[str
 
 # --- export ----------------------------------------------------------------------------------------------------
 
-def export_frame(session_or_db: Any, station: str, channel: str | None = None,
+def export_frame(session_or_db: Session | Database, station: str, channel: str | None = None,
                  resolution: str | None = None) -> pd.DataFrame:
     """Every interval between the first and last raw value of each series of the station, with ``quality``:
     raw, flagged (raw value with a plausibility flag), imputed (filled value with method and interval),
@@ -554,7 +559,7 @@ def export_frame(session_or_db: Any, station: str, channel: str | None = None,
     return out[columns].sort_values(["resolution", "channel", "ts_utc"]).reset_index(drop=True)
 
 
-def export(session_or_db: Any, station: str, format: str = "csv", *, channel: str | None = None,
+def export(session_or_db: Session | Database, station: str, format: str = "csv", *, channel: str | None = None,
            resolution: str | None = None) -> bytes:
     """The station's series with a ``quality`` column as CSV (UTF-8, ISO times with offset) or Parquet."""
     if format not in ("csv", "parquet"):

@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
 from rathaus.assistants import chats, custom
 from rathaus.assistants.conversation import message_json
@@ -21,6 +22,7 @@ from rathaus.core.classification import DataClass
 from rathaus.core.errors import NotFound
 from rathaus.http.deps import RuntimeDep
 from rathaus.http.markdown import with_html
+from rathaus.runtime import Runtime
 from rathaus.web.pages import PagePrincipalDep, models_by_class, page_context, render_page
 
 router = APIRouter(include_in_schema=False)
@@ -42,7 +44,7 @@ def _error(request: Request, base: dict[str, Any], status: int) -> HTMLResponse:
     return _page(request, "error.html", {**base, "heading": title, "text": text}, status)
 
 
-def _sidebar(session: Any, principal: Principal) -> list[dict[str, Any]]:
+def _sidebar(session: Session, principal: Principal) -> list[dict[str, Any]]:
     return [vars(s) for s in chats.search(session, principal, None, 100, 0)]
 
 
@@ -58,7 +60,7 @@ def chat_view(chat_id: str, request: Request, runtime: RuntimeDep, principal: Pa
     return _chat(request, runtime, principal, chat_id, None, None)
 
 
-def _chat(request: Request, runtime: Any, principal: Principal, chat_id: str | None, assistant_id: str | None,
+def _chat(request: Request, runtime: Runtime, principal: Principal, chat_id: str | None, assistant_id: str | None,
           link: str | None) -> HTMLResponse:
     base = page_context(request, runtime, principal)
     with runtime.db.session() as session:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
@@ -21,6 +21,7 @@ from rathaus.assistants.feedback import store as feedback_store
 from rathaus.core import ratelimit
 from rathaus.core.errors import NotFound, RathausError
 from rathaus.http.deps import PrincipalDep, RuntimeDep
+from rathaus.runtime import Runtime
 
 router = APIRouter(tags=["Assistants"])
 ERRORS: dict[int | str, dict[str, Any]] = {code: PROBLEM_SCHEMA for code in (400, 401, 403, 404, 422, 429, 503)}
@@ -55,7 +56,7 @@ def _answer_json(answer: Any) -> dict[str, Any]:
     return answer.as_dict()
 
 
-def _sse(events: Iterator[dict[str, Any]]) -> Iterator[str]:
+def _sse(events: Iterator[dict[str, Any]]) -> Generator[str, None, None]:
     try:
         for event in events:
             payload = {**event, "answer": _answer_json(event["answer"])} if event["type"] == "final" else event
@@ -122,7 +123,7 @@ def _public(request: Request, name: str) -> Assistant:
     return assistant
 
 
-def _limit(runtime: Any, request: Request, assistant: Assistant) -> None:
+def _limit(runtime: Runtime, request: Request, assistant: Assistant) -> None:
     """Count the question against the client's own limit, then against the assistant's total.
 
     The client is the real one behind trusted proxies only (rathaus.api.clients); a client over its own limit
@@ -157,6 +158,6 @@ def public_feedback(answer_id: uuid.UUID, body: FeedbackIn, runtime: RuntimeDep)
     return _store_feedback(runtime, answer_id, body)
 
 
-def _store_feedback(runtime: Any, answer_id: uuid.UUID, body: FeedbackIn) -> dict[str, Any]:
+def _store_feedback(runtime: Runtime, answer_id: uuid.UUID, body: FeedbackIn) -> dict[str, Any]:
     return feedback_store(runtime, answer_id, body.token, body.rating, body.comment)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import asdict
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import anyio
 from fastapi import APIRouter, File, Query, Response, UploadFile
@@ -16,11 +16,15 @@ from rathaus.api.problems import PROBLEM_SCHEMA
 from rathaus.api.routers.openai_compat import ClosingStreamingResponse
 from rathaus.assistants import chats, custom
 from rathaus.assistants.conversation import MAX_MESSAGE_CHARS, Turn, message_json, new_collection_name
+from rathaus.core.auth import Principal
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import BadRequest, PayloadTooLarge, RathausError, UnsupportedMediaType
 from rathaus.http.deps import PrincipalDep, RuntimeDep
 from rathaus.http.markdown import with_html
 from rathaus.safety.policy import SafetyPolicy
+
+if TYPE_CHECKING:
+    from rathaus.models.gateway import CallContext
 
 router = APIRouter(prefix="/api/v1", tags=["Employee assistant"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -118,7 +122,7 @@ def create_chat(body: ChatIn, runtime: RuntimeDep, principal: PrincipalDep) -> d
         return _chat_json(chat, [])
 
 
-def _ctx(principal: Any, data_class: DataClass) -> Any:
+def _ctx(principal: Principal, data_class: DataClass) -> CallContext:
     from rathaus.models.gateway import CallContext
 
     return CallContext(principal=principal, data_class=data_class, use_case="chat")
@@ -190,7 +194,7 @@ async def _sse(events: Iterator[dict[str, Any]]) -> Any:
             event = next(events, done)
         except RathausError as exc:
             return {"type": "error", "detail": exc.detail}
-        if event is not done and event["type"] == "final":
+        if isinstance(event, dict) and event["type"] == "final":
             event = {**event, "message": with_html(event["message"])}
         return event
 
@@ -248,7 +252,7 @@ async def upload_to_chat(chat_id: str, runtime: RuntimeDep, principal: Principal
                     visibility="private", data_class=DataClass.parse(chat.data_class),
                     embedding_model=runtime.catalog.defaults.embedding)
                 chat.collection_id = collection.id
-            name = session.get(Collection, chat.collection_id).name
+            name = session.get_one(Collection, chat.collection_id).name
             chats.touch(chat)
         report = Ingestor(runtime, principal, name).run(sources, failures=problems)
         with runtime.db.session() as session:

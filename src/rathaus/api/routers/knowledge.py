@@ -12,12 +12,14 @@ from pydantic import BaseModel, Field, HttpUrl, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from rathaus.api.problems import PROBLEM_SCHEMA
+from rathaus.core.auth import Principal
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import BadRequest
 from rathaus.core.outbound import OutboundPolicy
 from rathaus.http.deps import PrincipalDep, RuntimeDep
 from rathaus.knowledge import access, collections, search
 from rathaus.knowledge.ingest import DEFAULT_MAX_BYTES, Ingestor, ItemResult, source_from_bytes
+from rathaus.runtime import Runtime
 
 router = APIRouter(prefix="/api/v1", tags=["Knowledge"])
 ERRORS: dict[int | str, dict[str, Any]] = {code: PROBLEM_SCHEMA for code in (400, 401, 403, 404, 409, 413, 422, 503)}
@@ -52,7 +54,7 @@ class IngestUrlsIn(BaseModel):
     max_pages: int = Field(default=200, ge=1, le=10_000)
 
 
-def _status_json(runtime: Any, principal: Any, name: str) -> dict[str, Any]:
+def _status_json(runtime: Runtime, principal: Principal, name: str) -> dict[str, Any]:
     with runtime.db.session() as session:
         return asdict(collections.status(session, collections.get_readable(session, principal, name)))
 

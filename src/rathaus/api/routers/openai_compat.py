@@ -12,7 +12,7 @@ import json
 import struct
 import time
 from collections.abc import AsyncIterator
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import anyio
 from fastapi import APIRouter
@@ -24,8 +24,8 @@ from rathaus.api.problems import PROBLEM_SCHEMA
 from rathaus.core.errors import BadRequest, RathausError
 from rathaus.http.deps import ContextDep, PrincipalDep, RuntimeDep, parse_data_class
 from rathaus.models.gateway import CallContext, ChatOutcome, Metrics
+from rathaus.models.safeguards import REFUSAL
 from rathaus.models.types import ChatMessage, ChatParams, StreamDelta
-from rathaus.safety.layer import REFUSAL
 
 router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -172,7 +172,7 @@ async def chat_completions(req: ChatCompletionRequest, runtime: RuntimeDep, ctx:
     _apply_body(ctx, req.data_class, req.use_case)
     messages = _messages(req)
     params = ChatParams(max_tokens=req.max_completion_tokens or req.max_tokens, temperature=req.temperature,
-                        top_p=req.top_p, stop=req.stop or [], seed=req.seed)
+                        top_p=req.top_p, stop=cast(list[str], req.stop or []), seed=req.seed)  # a list: see _stop
     created = int(time.time())
     gateway = runtime.gateway
     if not req.stream:
@@ -200,12 +200,11 @@ async def chat_completions(req: ChatCompletionRequest, runtime: RuntimeDep, ctx:
 
     async def events() -> AsyncIterator[str]:
         iterator = prepared.events()
-        done = object()
         try:
             yield chunk({"role": "assistant", "content": ""})
             while True:
-                item = await run_in_threadpool(next, iterator, done)
-                if item is done:
+                item = await run_in_threadpool(next, iterator, None)  # None: the stream has ended
+                if item is None:
                     break
                 if isinstance(item, StreamDelta):
                     yield chunk({"content": item.text})

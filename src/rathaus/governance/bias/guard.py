@@ -13,7 +13,7 @@ from typing import Any
 def guard_false_positives(threshold: float | None = None) -> dict[str, Any] | None:
     """``rathaus.safety.guard.neutral_false_positive_rate(threshold)`` as a dict; None when not installed."""
     try:
-        from rathaus.safety.guard import neutral_false_positive_rate  # type: ignore[import-not-found]
+        from rathaus.safety.guard import neutral_false_positive_rate
     except ImportError:
         return None
     try:

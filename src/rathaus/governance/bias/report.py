@@ -32,7 +32,8 @@ def entry_from_run(run: BiasRun, examples: int = 6) -> dict[str, Any]:
         "model_version": run.subject.model_version, "figures": run.figures(), "sample": run.sample,
         "usage": run.usage,
         "examples": [{"id": o.item.id, "context": o.item.context, "question": o.item.question,
-                      "answer": o.item.choices[o.choice], "reply": o.reply} for o in biased[:examples]],
+                      "answer": o.item.choices[o.choice],  # type: ignore[index]  # not None: see `biased`
+                      "reply": o.reply} for o in biased[:examples]],
     }
 
 

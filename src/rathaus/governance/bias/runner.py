@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from rathaus.core.auth import Principal, local_principal
 from rathaus.core.classification import DataClass
@@ -22,6 +22,9 @@ from rathaus.governance.bias.metrics import BiasMetrics, Outcome, compute_metric
 from rathaus.governance.bias.prompt import PROMPT_VERSION, build_messages, presentation_order, read_choice
 from rathaus.models.gateway import CallContext
 from rathaus.models.types import ChatParams
+
+if TYPE_CHECKING:
+    from rathaus.runtime import Runtime
 
 USE_CASE = "eval:bias"
 MAX_REPLY_TOKENS = 12
@@ -107,7 +110,7 @@ _USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens", "cost_eur",
 class ModelAnswerer:
     """Asks a catalogue model (or the model of an assistant, with its persona) through the gateway."""
 
-    def __init__(self, runtime: Any, *, model: str | None = None, assistant: Any | None = None, seed: int = 0,
+    def __init__(self, runtime: Runtime, *, model: str | None = None, assistant: Any | None = None, seed: int = 0,
                  shuffle: bool = True, principal: Principal | None = None) -> None:
         self.gateway = runtime.gateway
         self.seed, self.shuffle = seed, shuffle

@@ -101,8 +101,8 @@ def decode_html(data: bytes, content_type: str | None) -> tuple[str, list[str]]:
     declared: list[str] = []
     if content_type and (m := _CT_CHARSET.search(content_type)):
         declared.append(m.group(1))
-    if m := _META_CHARSET.search(data[:4096]):
-        declared.append(m.group(1).decode("ascii", errors="ignore"))
+    if meta := _META_CHARSET.search(data[:4096]):
+        declared.append(meta.group(1).decode("ascii", errors="ignore"))
     try:  # valid UTF-8 with non-ASCII bytes is practically never another encoding, whatever is declared
         return data.decode("utf-8"), []
     except UnicodeDecodeError:
@@ -217,7 +217,7 @@ def _content_roots(soup: BeautifulSoup) -> list[Tag]:
     articles = [a for a in soup.find_all("article") if a.find_parent("article") is None and has_text(a)]
     if articles:
         return articles
-    role_main = soup.find(attrs={"role": "main"})
+    role_main = soup.find(None, {"role": "main"})
     if isinstance(role_main, Tag) and has_text(role_main):
         return [role_main]
     body = soup.find("body")

@@ -82,7 +82,7 @@ def upgrade() -> None:
 
 def _schema() -> str:
     """The schema the tables live in (quoted), so the SECURITY DEFINER function names them exactly."""
-    schema = op.get_bind().exec_driver_sql("SELECT current_schema()").scalar_one()
+    schema: str = op.get_bind().exec_driver_sql("SELECT current_schema()").scalar_one()
     return '"' + schema.replace('"', '""') + '"'
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rathaus.core.settings import Settings
 from rathaus.models.catalog import ModelSpec
+from rathaus.models.types import ChatProvider, EmbeddingProvider
 
 
-def build_provider(spec: ModelSpec, settings: Settings) -> Any:
+def build_provider(spec: ModelSpec, settings: Settings) -> ChatProvider | EmbeddingProvider:
+    """The provider for ``spec``: a :class:`ChatProvider` for chat models, an :class:`EmbeddingProvider` else."""
     if spec.provider == "openai":
         from rathaus.models.providers.openai_compat import OpenAICompatibleChat, OpenAICompatibleEmbedding
 

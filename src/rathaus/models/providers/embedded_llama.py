@@ -11,7 +11,7 @@ import atexit
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +117,8 @@ class EmbeddedLlamaChat:
     def _prompt(self, messages: list[ChatMessage]) -> str | None:
         if self._formatter is None:
             return None
-        return self._formatter(messages=[{"role": m.role, "content": m.content} for m in messages]).prompt
+        prompt: str = self._formatter(messages=[{"role": m.role, "content": m.content} for m in messages]).prompt
+        return prompt
 
     def count_tokens(self, messages: list[ChatMessage]) -> int:
         self._acquire()
@@ -165,7 +166,7 @@ class EmbeddedLlamaChat:
             cpu_seconds=cpu,
         )
 
-    def chat_stream(self, messages: list[ChatMessage], params: ChatParams) -> Iterator[StreamEvent]:
+    def chat_stream(self, messages: list[ChatMessage], params: ChatParams) -> Generator[StreamEvent, None, None]:
         self._acquire()
         stream = None
         try:
@@ -189,7 +190,7 @@ class EmbeddedLlamaChat:
             completion = "".join(parts)
             completion_tokens = len(llm.tokenize(completion.encode("utf-8"), add_bos=False, special=True))
             if finish == "length":
-                completion_tokens = max(completion_tokens, params.max_tokens)
+                completion_tokens = max(completion_tokens, params.max_tokens or 0)
             yield StreamEnd(prompt_tokens, completion_tokens, finish, time.process_time() - cpu0)
         finally:
             if stream is not None:

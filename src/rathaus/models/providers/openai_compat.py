@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any, Literal
 
 import openai
@@ -116,7 +116,7 @@ class OpenAICompatibleChat:
             finish_reason=resp.choices[0].finish_reason or "stop",
         )
 
-    def chat_stream(self, messages: list[ChatMessage], params: ChatParams) -> Iterator[StreamEvent]:
+    def chat_stream(self, messages: list[ChatMessage], params: ChatParams) -> Generator[StreamEvent, None, None]:
         try:
             stream = self.client.chat.completions.create(
                 **self._kwargs(messages, params), stream=True, stream_options={"include_usage": True}

@@ -111,8 +111,8 @@ def sentence_features(
         f.extend("c=" + c for c in flags[i])
         if title[i] and flags[i]:
             f.extend("tc=" + c for c in flags[i])
-        if bins[i]:
-            f.extend(bins[i])
+        if own := bins[i]:
+            f.extend(own)
         for d in (-2, -1, 1, 2):
             j = i + d
             if 0 <= j < n:
@@ -120,8 +120,8 @@ def sentence_features(
                 if abs(d) == 1:
                     f.append(f"{d}sh=" + _short_shape(words[j]))
                     f.extend(f"{d}c=" + c for c in flags[j])
-                    if bins[j]:
-                        f.append(f"{d}" + bins[j][0])
+                    if near := bins[j]:
+                        f.append(f"{d}" + near[0])
                     if title[j]:
                         f.append(f"{d}title")
                     if lower[j] in CUES:

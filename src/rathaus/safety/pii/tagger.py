@@ -82,7 +82,8 @@ class NameTagger:
             b, i_ = f"B-{kind}", f"I-{kind}"
             if b not in labels:
                 continue
-            start, probs, prev_in = -1, [], False
+            start, prev_in = -1, False
+            probs: list[float] = []
             for t in range(len(words) + 1):
                 pb = tagger.marginal(b, t) if t < len(words) else 0.0
                 pi = tagger.marginal(i_, t) if t < len(words) and i_ in labels else 0.0

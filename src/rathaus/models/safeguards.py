@@ -1,4 +1,4 @@
-"""The safeguards of one model call, as the gateway applies them.
+"""The safeguards of one model call, as the gateway applies them (built on ``rathaus.safety``'s detectors).
 
 In:  the content guard reads the newest user message (``block`` refuses it with a 422 problem); personal data
      is pseudonymised, refused or allowed when the routed model is not cleared for ``personenbezogen``.
@@ -8,16 +8,23 @@ Out: placeholders are restored for the user; the content guard reads the answer 
 
 The pseudonym mapping lives in this object only (one model call) and is never logged; the audit log gets
 counts per kind and the guard's scores (:attr:`RequestSafety.report`).
+
+This module lives in ``rathaus.models`` (not ``rathaus.safety``) so the dependency runs one way: the gateway
+uses safety's detectors (``safety.pii``, ``safety.guard``) and its policy type; ``rathaus.safety`` never
+imports ``rathaus.models``.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from rathaus.core.errors import ContentRefused, PersonalDataBlocked
 from rathaus.models.types import ChatMessage
 from rathaus.safety.policy import SafetyPolicy
+
+if TYPE_CHECKING:  # imported when first used: the detectors load their models lazily
+    from rathaus.safety.pii import Pseudonymiser, StreamRestorer
 
 REFUSAL = ("Diese Antwort wird nicht angezeigt, weil sie abwertende oder diskriminierende Inhalte enthalten könnte. "
            "Bitte stellen Sie Ihre Frage anders. / This answer is withheld because it may contain offensive or "
@@ -35,7 +42,7 @@ class RequestSafety:
         self.report: dict[str, Any] = {"personal_data": policy.personal_data, "content_guard": policy.content_guard}
         self.warnings: list[str] = []
         self.replaced = False
-        self._pseudonymiser: Any = None
+        self._pseudonymiser: Pseudonymiser | None = None
 
     # --- in --------------------------------------------------------------------------------------------
     def inbound(self, messages: list[ChatMessage]) -> list[ChatMessage]:
@@ -89,7 +96,7 @@ class RequestSafety:
         return StreamFilter(self)
 
     # --- guard -----------------------------------------------------------------------------------------
-    def _guard(self, text: str, where: str) -> bool:
+    def _guard(self, text: str, where: Literal["input", "output"]) -> bool:
         """True when the guard finds the text offensive; the verdict goes to the report."""
         if not text.strip():
             return False
@@ -111,7 +118,8 @@ class StreamFilter:
     def __init__(self, safety: RequestSafety):
         self.safety = safety
         self.blocking = safety.policy.content_guard == "block"
-        self._restorer = safety._pseudonymiser.restorer() if safety._pseudonymiser is not None else None
+        self._restorer: StreamRestorer | None = (safety._pseudonymiser.restorer()
+                                                 if safety._pseudonymiser is not None else None)
         self.shown = ""  # released to the user
         self._held = ""  # restored, not yet released
         self.stopped = False
