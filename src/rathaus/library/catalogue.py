@@ -17,13 +17,12 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from rathaus.core.errors import RathausError
+from rathaus.core.imports import ProblemList, RowProblem, UnreadableFile
 from rathaus.core.textfiles import decode_text, looks_binary, sniff_delimiter
 from rathaus.library.privacy import KnownNames, normalise_reader_id, reader_key, scrub_catalogue_text, scrub_query
 
-MAX_PROBLEMS = 1000
 #: the shipped sample: katalog.csv (40 items), ausleihen.csv (synthetic readers L-0001 …), suchen.csv
 SAMPLE_DIR = Path(__file__).resolve().parent / "samples"
 MEDIA_TYPES = ("buch", "ebook", "hoerbuch", "film", "musik", "noten", "zeitschrift", "spiel", "karte", "software",
@@ -95,42 +94,29 @@ AGE_ALIASES = {
 }
 
 
-class LibraryFileError(RathausError):
+class LibraryFileError(UnreadableFile):
     """The file is not a library file that rathaus can read (HTTP 422); nothing was stored."""
 
     status, code, title = 422, "unreadable-library-file", "Not a readable library file"
 
 
 @dataclass(frozen=True)
-class Problem:
-    """A problem with one CSV line (1 = header) or one MARC record (1 = first); never quotes a reader id."""
+class Problem(RowProblem):
+    """A problem with one CSV line (1 = header) or one MARC record (1 = first); never quotes a reader id.
+    The library's API has always called the column ``field``."""
 
-    line: int | None
-    record: int | None
-    field: str | None
-    reason: str
+    column_key: ClassVar[str] = "field"
 
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"line": self.line} if self.record is None else {"record": self.record}
-        return out | {"field": self.field, "reason": self.reason}
-
-    def __str__(self) -> str:
-        where = (f"Datensatz/record {self.record}" if self.record is not None else
-                 f"Zeile/line {self.line}" if self.line else "Datei/file")
-        return f"{where}{f', {self.field}' if self.field else ''}: {self.reason}"
+    @property
+    def field(self) -> str | None:
+        return self.column
 
 
 @dataclass
-class Problems:
-    """Problems of one file, kept up to MAX_PROBLEMS (the total is always counted)."""
+class Problems(ProblemList):
+    """Problems of one file (rathaus.core.imports.ProblemList) as library ``Problem``s."""
 
-    items: list[Problem] = field(default_factory=list)
-    total: int = 0
-
-    def add(self, line: int | None, fld: str | None, reason: str, *, record: int | None = None) -> None:
-        self.total += 1
-        if len(self.items) < MAX_PROBLEMS:
-            self.items.append(Problem(line, record, fld, reason))
+    problem_type: type[RowProblem] = Problem
 
 
 @dataclass
