@@ -5,7 +5,7 @@ Reader ids given on the command line are turned into pseudonyms at once and neve
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -13,6 +13,7 @@ from rich.table import Table
 
 from rathaus.commands.common import cli_principal, console, err_console, import_files, open_runtime, print_import_report
 from rathaus.core.errors import BadRequest
+from rathaus.library.vocabulary import CatalogueFormat, ImportKind
 
 library_app = typer.Typer(help="Bibliothek / library recommendations: import, train, recommend, similar, opt-out, "
                                "eval.", no_args_is_help=True)
@@ -27,12 +28,12 @@ KOpt = Annotated[int, typer.Option("--k", help="How many items (1–100).")]
 def import_command(
     files: Annotated[list[Path], typer.Argument(help="Catalogue (CSV or MARC21), loans or searches files.",
                                                 show_default=False)],
-    kind: Annotated[Literal["catalogue", "loans", "searches"], typer.Option("--kind", help="What the files hold.")],
-    format: Annotated[Literal["auto", "csv", "marc"], typer.Option(
-        "--format", help="Catalogue format (auto: MARC21 by its leader, else CSV).")] = "auto",
+    kind: Annotated[ImportKind, typer.Option("--kind", help="What the files hold.")],
+    format: Annotated[CatalogueFormat, typer.Option(
+        "--format", help="Catalogue format (auto: MARC21 by its leader, else CSV).")] = CatalogueFormat.AUTO,
 ) -> None:
     """Import files: one summary line per file with counts and the first problems (re-import is safe)."""
-    from rathaus.library.store import ImportReport, import_catalogue, import_loans, import_searches
+    from rathaus.library.store import ImportReport, import_file
 
     with open_runtime() as rt:
         user = cli_principal(rt.settings).id
@@ -42,11 +43,7 @@ def import_command(
                 data = path.read_bytes()
             except OSError as exc:
                 raise BadRequest(f"{path}: nicht lesbar / cannot read: {exc.strerror}") from None
-            if kind == "catalogue":
-                return import_catalogue(rt.db, data, path.name, user=user, fmt=format)
-            if kind == "loans":
-                return import_loans(rt.db, data, path.name, user=user)
-            return import_searches(rt.db, data, path.name, user=user)
+            return import_file(rt.db, kind, data, path.name, user=user, fmt=format)
 
         import_files(files, one, lambda report: print_import_report(report, "/api/v1/library/imports"))
 

@@ -18,11 +18,11 @@ from rathaus.commands.common import (
     print_import_report,
 )
 from rathaus.core.errors import BadRequest
+from rathaus.traffic.vocabulary import FileKind
 
 traffic_app = typer.Typer(help="Verkehrszählungen / traffic counts: import, check, impute, report, plot, export, eval.",
                           no_args_is_help=True)
 
-KindOption = Literal["auto", "bike-daily", "bike-15min", "detectors", "stations"]
 
 
 @traffic_app.command("import")
@@ -32,8 +32,8 @@ def import_command(
                                                 show_default=False)],
     stations: Annotated[Path | None, typer.Option("--stations", help="Station metadata CSV, imported first "
                                                   "(zaehlstelle, zaehlstelle_lang, latitude, …).")] = None,
-    kind: Annotated[KindOption, typer.Option("--kind", help="File kind; auto detects it from the columns.")]
-    = "auto",
+    kind: Annotated[FileKind, typer.Option("--kind", help="File kind; auto detects it from the columns.")]
+    = FileKind.AUTO,
     create_stations: Annotated[bool, typer.Option("--create-stations", help="Create stations missing from the "
                                                   "metadata instead of rejecting their rows.")] = False,
 ) -> None:

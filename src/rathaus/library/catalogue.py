@@ -22,12 +22,12 @@ from typing import Any, ClassVar
 from rathaus.core.imports import ProblemList, RowProblem, UnreadableFile
 from rathaus.core.textfiles import decode_text, looks_binary, sniff_delimiter
 from rathaus.library.privacy import KnownNames, normalise_reader_id, reader_key, scrub_catalogue_text, scrub_query
+from rathaus.library.vocabulary import AgeGroup, CatalogueFormat, MediaType
 
 #: the shipped sample: katalog.csv (40 items), ausleihen.csv (synthetic readers L-0001 …), suchen.csv
 SAMPLE_DIR = Path(__file__).resolve().parent / "samples"
-MEDIA_TYPES = ("buch", "ebook", "hoerbuch", "film", "musik", "noten", "zeitschrift", "spiel", "karte", "software",
-               "sonstiges")
-AGE_GROUPS = ("kinder", "jugend", "erwachsene")
+MEDIA_TYPES: tuple[str, ...] = tuple(m.value for m in MediaType)
+AGE_GROUPS: tuple[str, ...] = tuple(a.value for a in AgeGroup)
 
 # column names (normalised: lower case, umlauts folded, _ for blanks and hyphens) → field
 CATALOGUE_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -498,11 +498,11 @@ def parse_marc(data: bytes, name: str = "katalog.mrc") -> ParsedCatalogue:
     return ParsedCatalogue("catalogue-marc", None, None, number, list(items.values()), problems, rejected, found)
 
 
-def parse_catalogue(data: bytes, name: str = "katalog", fmt: str = "auto") -> ParsedCatalogue:
+def parse_catalogue(data: bytes, name: str = "katalog", fmt: CatalogueFormat | str = "auto") -> ParsedCatalogue:
     """Catalogue as CSV or MARC21; ``fmt`` auto looks at the bytes (MARC starts with a five-digit length)."""
-    if fmt not in ("auto", "csv", "marc"):
+    if fmt not in tuple(CatalogueFormat):
         raise LibraryFileError(f"unbekanntes Format / unknown format {fmt!r}; use auto, csv or marc")
-    if fmt == "marc" or (fmt == "auto" and looks_like_marc(data)):
+    if fmt == CatalogueFormat.MARC or (fmt == CatalogueFormat.AUTO and looks_like_marc(data)):
         return parse_marc(data, name)
     return parse_catalogue_csv(data, name)
 

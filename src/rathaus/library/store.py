@@ -45,6 +45,7 @@ from rathaus.library.privacy import (
     opted_out,
 )
 from rathaus.library.schema import LibraryImport, LibraryItem, LibraryLoan, LibraryOptOut, LibrarySearch
+from rathaus.library.vocabulary import ImportKind
 
 ITEM_FIELDS = ("title", "authors", "media_type", "isbn", "language", "subjects", "description", "age_group", "year")
 BATCH = 5_000
@@ -113,6 +114,21 @@ def _finish(session: Session, report: ImportReport, problems: imports.ProblemLis
         problems_total=report.problems_total, seconds=report.seconds,
         summary={"skipped_expired": report.skipped_expired, "skipped_opted_out": report.skipped_opted_out,
                  "masked": report.masked, "dropped": report.dropped, "personal_data": report.personal_data}))
+
+
+def import_file(session_or_db: Any, kind: ImportKind | str, data: bytes, name: str, user: str = "cli",
+                fmt: str = "auto") -> ImportReport:
+    """Import one file of ``kind`` (``fmt`` is the catalogue's format: auto, csv or marc); see the three below."""
+    try:
+        kind = ImportKind(kind)
+    except ValueError:
+        raise BadRequest(f"unbekannte Dateiart / unknown kind {str(kind)[:40]!r}; use "
+                         f"{', '.join(k.value for k in ImportKind)}") from None
+    if kind is ImportKind.CATALOGUE:
+        return import_catalogue(session_or_db, data, name, user=user, fmt=fmt)
+    if kind is ImportKind.LOANS:
+        return import_loans(session_or_db, data, name, user=user)
+    return import_searches(session_or_db, data, name, user=user)
 
 
 # --- catalogue --------------------------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ import csv
 import io
 import re
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -21,10 +20,10 @@ import pandas as pd
 from rathaus.core.errors import UnsupportedMediaType
 from rathaus.core.imports import ProblemList, UnreadableFile
 from rathaus.core.textfiles import decode_text, looks_binary, sniff_delimiter
+from rathaus.traffic.vocabulary import FileKind
 
 TZ = "Europe/Berlin"
-Kind = Literal["bike-daily", "bike-15min", "detectors", "stations"]
-KINDS: tuple[str, ...] = ("bike-daily", "bike-15min", "detectors", "stations")
+KINDS: tuple[str, ...] = tuple(k.value for k in FileKind if k is not FileKind.AUTO)
 CHANNELS = ("gesamt", "richtung_1", "richtung_2")
 WEATHER = {"min-temp": "min_temp", "max-temp": "max_temp", "niederschlag": "precipitation",
            "bewoelkung": "cloud_cover", "sonnenstunden": "sunshine_hours"}
@@ -336,10 +335,11 @@ def read_stations(header: list[str], rows: list[list[str]], lines: list[int], pr
     return list(out.values())
 
 
-def parse(data: bytes, name: str = "file", kind: str = "auto") -> ParsedFile:
+def parse(data: bytes, name: str = "file", kind: FileKind | str = "auto") -> ParsedFile:
     """Read one file of any supported kind; raises TrafficFileError / UnsupportedMediaType for unreadable files."""
     if kind != "auto" and kind not in KINDS:
         raise TrafficFileError(f"unknown kind {kind!r}; use auto, {', '.join(KINDS)}")
+    kind = str(kind)  # a FileKind is its plain value from here on
     text, encoding = decode(data, name)
     header, written, rows, lines, delimiter = _read_rows(text, name)
     found = detect_kind(header, rows, name)
