@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from rathaus.core.language import detect_language
 from rathaus.knowledge.document import ExtractedDocument, ExtractionError
 from rathaus.knowledge.extract import SUPPORTED_SUFFIXES, detect_kind, extract_bytes, extract_file
-from rathaus.knowledge.extract.language import detect_language
 
 GERMAN = (
     "Die Stadtverwaltung erhebt für die Benutzung ihrer öffentlichen Einrichtungen Gebühren nach Maßgabe "

@@ -9,6 +9,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from rathaus.core.classification import DataClass
 from rathaus.core.errors import ConfigError, NotFound
 from rathaus.safety.policy import SafetyPolicy
 
@@ -50,7 +51,7 @@ class Assistant(BaseModel):
     answer_style: Literal["short", "steps"] = "short"
     public: bool = True
     model: str = "auto"
-    data_class: Literal["oeffentlich", "intern", "vertraulich", "personenbezogen"] = "personenbezogen"
+    data_class: DataClass = DataClass.PERSONENBEZOGEN
     max_sources: int = Field(default=3, ge=1, le=8)
     max_answer_tokens: int = Field(default=120, ge=16, le=1024)
     rephrase: bool = Field(default=False, description="Let the model answer in its own words (strong models only)")

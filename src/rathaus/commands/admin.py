@@ -12,12 +12,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from rathaus.commands.common import console, open_runtime
+from rathaus.commands.common import cli_principal, console, open_runtime
 from rathaus.config_check import run_check
-from rathaus.core import audit, auth, budgets, metering
+from rathaus.core import admin, audit, auth, budgets, metering
 from rathaus.core.budgets import CITY_TZ
 from rathaus.core.errors import BadRequest
-from rathaus.core.settings import get_settings
 
 report_app = typer.Typer(help="Berichte / reports.", no_args_is_help=True)
 budget_app = typer.Typer(help="Budgets je Referat / department budgets.", no_args_is_help=True)
@@ -68,31 +67,26 @@ def report_usage(
 
 # --- budget ----------------------------------------------------------------------------------------
 def _decimal(value: str | None) -> Decimal | None:
+    """The --eur text as an amount (German decimal comma allowed); the limits are checked by core.admin."""
     if value is None or value.lower() in ("none", "unlimited"):
         return None
     try:
-        amount = Decimal(value.replace(",", "."))
+        return Decimal(value.replace(",", "."))
     except InvalidOperation:
         raise BadRequest(f"--eur must be an amount like 250 or 99.50, not {value!r}") from None
-    if amount < 0 or not amount.is_finite():
-        raise BadRequest("--eur must not be negative")
-    return amount
 
 
 @budget_app.command("set")
 def budget_set(
     department: str,
     eur: Annotated[str | None, typer.Option(help="€ per month ('unlimited' for none).")] = None,
-    tokens: Annotated[int | None, typer.Option(min=0, help="Tokens per month.")] = None,
+    tokens: Annotated[int | None, typer.Option(help="Tokens per month.")] = None,
 ) -> None:
     """Set a department's monthly limits."""
     amount = _decimal(eur)
     with open_runtime() as rt, rt.db.session() as session:
-        budgets.set_limit(session, department, amount, tokens)
-        audit.append(session, audit.AuditEntry(actor="cli", department=department, use_case="administration",
-                                               action="budget.set", details={"eur_per_month": str(amount),
-                                                                             "tokens_per_month": tokens}),
-                     key=rt.gateway.audit_key)
+        admin.set_budget(session, cli_principal(rt.settings), department, amount, tokens,
+                         audit_key=rt.gateway.audit_key)
     console.print(f"budget of {department}: {amount if amount is not None else 'no'} € and "
                   f"{tokens if tokens is not None else 'no'} token limit per month")
 
@@ -117,8 +111,7 @@ def budget_show(department: Annotated[str | None, typer.Argument()] = None,
 def budget_remove(department: str) -> None:
     """Remove a department's limits."""
     with open_runtime() as rt, rt.db.session() as session:
-        if not budgets.remove_limit(session, department):
-            raise BadRequest(f"department {department!r} has no budget")
+        admin.remove_budget(session, cli_principal(rt.settings), department, audit_key=rt.gateway.audit_key)
     console.print(f"limits of {department} removed")
 
 
@@ -193,16 +186,9 @@ def audit_checkpoint() -> None:
 @audit_app.command("purge")
 def audit_purge() -> None:
     """Delete records older than the retention period (RATHAUS_AUDIT_RETENTION_DAYS) and re-anchor the chain."""
-    settings = get_settings()
-    if settings.audit_retention_days < 183:
-        raise BadRequest("retention below 183 days is not allowed (EU AI Act: at least six months)")
-    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.audit_retention_days)
     with open_runtime() as rt, rt.db.session() as session:
-        deleted = audit.purge(session, cutoff, rt.gateway.audit)
-        audit.append(session, audit.AuditEntry(actor="cli", department="-", use_case="administration",
-                                               action="audit.purge", details={"deleted": deleted,
-                                                                              "before": cutoff.isoformat()}),
-                     key=rt.gateway.audit_key)
+        deleted, cutoff = admin.purge_audit_log(session, cli_principal(rt.settings), rt.gateway.audit,
+                                                rt.settings.audit_retention_days, audit_key=rt.gateway.audit_key)
     console.print(f"{deleted} records older than {cutoff:%Y-%m-%d} deleted")
 
 
@@ -215,7 +201,8 @@ def apikey_create(
 ) -> None:
     """Create a key for another city application; it is shown once."""
     with open_runtime() as rt, rt.db.session() as session:
-        key = auth.create_api_key(session, name, department, role or [])
+        key = admin.create_api_key(session, cli_principal(rt.settings), name, department, role or [],
+                                   audit_key=rt.gateway.audit_key)
     console.print(f"API key for {name} ({department}), shown once:")
     typer.echo(key)
 
@@ -239,7 +226,7 @@ def apikey_list() -> None:
 def apikey_revoke(name: str) -> None:
     """Revoke a key at once."""
     with open_runtime() as rt, rt.db.session() as session:
-        auth.revoke_api_key(session, name)
+        admin.revoke_api_key(session, cli_principal(rt.settings), name, audit_key=rt.gateway.audit_key)
     console.print(f"key {name} revoked")
 
 

@@ -5,16 +5,15 @@ Reader ids given on the command line are turned into pseudonyms at once and neve
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from rathaus.commands.common import cli_principal, console, err_console, open_runtime
-from rathaus.core.errors import BadRequest, RathausError
-
-PROBLEMS_SHOWN = 5
+from rathaus.commands.common import cli_principal, console, err_console, import_files, open_runtime, print_import_report
+from rathaus.core.errors import BadRequest
+from rathaus.library.vocabulary import CatalogueFormat, ImportKind
 
 library_app = typer.Typer(help="Bibliothek / library recommendations: import, train, recommend, similar, opt-out, "
                                "eval.", no_args_is_help=True)
@@ -29,43 +28,24 @@ KOpt = Annotated[int, typer.Option("--k", help="How many items (1–100).")]
 def import_command(
     files: Annotated[list[Path], typer.Argument(help="Catalogue (CSV or MARC21), loans or searches files.",
                                                 show_default=False)],
-    kind: Annotated[Literal["catalogue", "loans", "searches"], typer.Option("--kind", help="What the files hold.")],
-    format: Annotated[Literal["auto", "csv", "marc"], typer.Option(
-        "--format", help="Catalogue format (auto: MARC21 by its leader, else CSV).")] = "auto",
+    kind: Annotated[ImportKind, typer.Option("--kind", help="What the files hold.")],
+    format: Annotated[CatalogueFormat, typer.Option(
+        "--format", help="Catalogue format (auto: MARC21 by its leader, else CSV).")] = CatalogueFormat.AUTO,
 ) -> None:
     """Import files: one summary line per file with counts and the first problems (re-import is safe)."""
-    from rathaus.library.store import import_catalogue, import_loans, import_searches
+    from rathaus.library.store import ImportReport, import_file
 
-    failed: list[str] = []
     with open_runtime() as rt:
         user = cli_principal(rt.settings).id
-        for path in files:
+
+        def one(path: Path) -> ImportReport:
             try:
-                try:
-                    data = path.read_bytes()
-                except OSError as exc:
-                    raise BadRequest(f"{path}: nicht lesbar / cannot read: {exc.strerror}") from None
-                if kind == "catalogue":
-                    report = import_catalogue(rt.db, data, path.name, user=user, fmt=format)
-                elif kind == "loans":
-                    report = import_loans(rt.db, data, path.name, user=user)
-                else:
-                    report = import_searches(rt.db, data, path.name, user=user)
-            except RathausError as exc:
-                if len(files) == 1:
-                    raise
-                failed.append(exc.detail)
-                err_console.print(f"rathaus: {exc.detail}", markup=False, highlight=False, soft_wrap=True)
-                continue
-            console.print(report.summary_line() + f" (Import {report.import_id}, {report.seconds:.1f} s)",
-                          markup=False, highlight=False, soft_wrap=True)
-            for problem in report.problems[:PROBLEMS_SHOWN]:
-                console.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
-            if report.problems_total > PROBLEMS_SHOWN:
-                console.print(f"  … {report.problems_total - PROBLEMS_SHOWN} weitere Probleme / more problems "
-                              f"(GET /api/v1/library/imports/{report.import_id})", markup=False)
-    if failed:
-        raise BadRequest(f"{len(failed)} von {len(files)} Dateien nicht lesbar / of the files could not be read")
+                data = path.read_bytes()
+            except OSError as exc:
+                raise BadRequest(f"{path}: nicht lesbar / cannot read: {exc.strerror}") from None
+            return import_file(rt.db, kind, data, path.name, user=user, fmt=format)
+
+        import_files(files, one, lambda report: print_import_report(report, "/api/v1/library/imports"))
 
 
 @library_app.command("train")

@@ -10,15 +10,20 @@ from typing import Annotated, Any, Literal
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from rathaus.commands.common import cli_principal, console, err_console, open_runtime
-from rathaus.core.errors import BadRequest, RathausError
-
-PROBLEMS_SHOWN = 5
+from rathaus.commands.common import (
+    cli_principal,
+    console,
+    err_console,
+    import_files,
+    open_runtime,
+    print_import_report,
+)
+from rathaus.core.errors import BadRequest
+from rathaus.traffic.vocabulary import FileKind
 
 traffic_app = typer.Typer(help="Verkehrszählungen / traffic counts: import, check, impute, report, plot, export, eval.",
                           no_args_is_help=True)
 
-KindOption = Literal["auto", "bike-daily", "bike-15min", "detectors", "stations"]
 
 
 @traffic_app.command("import")
@@ -28,46 +33,34 @@ def import_command(
                                                 show_default=False)],
     stations: Annotated[Path | None, typer.Option("--stations", help="Station metadata CSV, imported first "
                                                   "(zaehlstelle, zaehlstelle_lang, latitude, …).")] = None,
-    kind: Annotated[KindOption, typer.Option("--kind", help="File kind; auto detects it from the columns.")]
-    = "auto",
+    kind: Annotated[FileKind, typer.Option("--kind", help="File kind; auto detects it from the columns.")]
+    = FileKind.AUTO,
     create_stations: Annotated[bool, typer.Option("--create-stations", help="Create stations missing from the "
                                                   "metadata instead of rejecting their rows.")] = False,
 ) -> None:
     """Import count files: a summary line per file; raw values are never overwritten (re-import is safe)."""
-    from rathaus.traffic import import_file, import_stations
+    from rathaus.traffic import ImportReport, import_file, import_stations
 
-    failed: list[str] = []
     with open_runtime() as rt:
         user = cli_principal(rt.settings).id
         if stations is not None:
             report = import_stations(rt.db, stations, user=user)
             console.print(f"Stammdaten / stations: {len(report.stations_created)} neu/new, "
                           f"{report.unchanged} aktualisiert/updated ({report.file_name})")
-        for path in files:
+
+        def one(path: Path) -> ImportReport:
             with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                           console=err_console, transient=True) as progress:
                 task = progress.add_task(path.name[:40], total=None)
-                try:
-                    report = import_file(rt.db, path, kind=kind, user=user, create_stations=create_stations,
-                                         progress=_bar(progress, task))
-                except RathausError as exc:
-                    if len(files) == 1:
-                        raise
-                    failed.append(exc.detail)
-                    err_console.print(f"rathaus: {exc.detail}", markup=False, highlight=False, soft_wrap=True)
-                    continue
-            console.print(report.summary_line() + f" (Import {report.import_id}, {report.seconds:.1f} s)",
-                          markup=False, highlight=False, soft_wrap=True)
-            if report.stations_created:
-                console.print(f"  neue Zählstellen / new stations: {', '.join(report.stations_created)}",
-                              markup=False, soft_wrap=True)
-            for problem in report.problems[:PROBLEMS_SHOWN]:
-                console.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
-            if report.problems_total > PROBLEMS_SHOWN:
-                console.print(f"  … {report.problems_total - PROBLEMS_SHOWN} weitere Probleme / more problems "
-                              f"(GET /api/v1/traffic/imports/{report.import_id})", markup=False)
-    if failed:
-        raise BadRequest(f"{len(failed)} von {len(files)} Dateien nicht lesbar / of the files could not be read")
+                return import_file(rt.db, path, kind=kind, user=user, create_stations=create_stations,
+                                   progress=lambda done, total: progress.update(task, completed=done, total=total))
+
+        def show(report: ImportReport) -> None:
+            new = ([f"neue Zählstellen / new stations: {', '.join(report.stations_created)}"]
+                   if report.stations_created else [])
+            print_import_report(report, "/api/v1/traffic/imports", new)
+
+        import_files(files, one, show)
 
 
 @traffic_app.command("export")

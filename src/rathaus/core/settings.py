@@ -18,6 +18,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from rathaus.core.classification import DataClass
+from rathaus.core.safeguards import ContentGuardPolicy, PersonalDataPolicy
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_MODELS_FILE = PACKAGE_DIR / "config" / "models.yaml"
@@ -190,12 +191,12 @@ class Settings(BaseSettings):
     upload_max_mb: int = Field(default=20, ge=1, le=500, description="Largest file accepted into a chat.")
 
     # --- Safeguards (defaults for calls without an assistant's own policy; see rathaus.safety.policy) ------
-    safety_personal_data: Literal["pseudonymise", "block", "allow"] = Field(
-        default="pseudonymise",
+    safety_personal_data: PersonalDataPolicy = Field(
+        default=PersonalDataPolicy.PSEUDONYMISE,
         description="Personal data in prompts for models not cleared for 'personenbezogen'.",
     )
-    safety_content_guard: Literal["block", "warn", "log"] = Field(
-        default="warn",
+    safety_content_guard: ContentGuardPolicy = Field(
+        default=ContentGuardPolicy.WARN,
         description="Content guard on input and answers (employees may need to work on offensive letters: warn).",
     )
     safety_guard_threshold: float | None = Field(default=None, gt=0, lt=1,

@@ -29,11 +29,11 @@ import sqlalchemy as sa
 from rathaus.core.auth import Principal
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import Conflict
+from rathaus.core.language import detect_language
 from rathaus.knowledge import collections, lexicon
 from rathaus.knowledge.chunking import chunk_document
 from rathaus.knowledge.document import DocumentBuilder, ExtractedDocument, ExtractionError
 from rathaus.knowledge.extract import SUPPORTED_SUFFIXES, extract_bytes, extract_file
-from rathaus.knowledge.extract.language import detect_language
 from rathaus.knowledge.schema import Chunk, Collection, Document, IngestRun
 from rathaus.models.gateway import CallContext
 

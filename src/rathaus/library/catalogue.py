@@ -17,18 +17,17 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from rathaus.core.errors import RathausError
+from rathaus.core.imports import ProblemList, RowProblem, UnreadableFile
 from rathaus.core.textfiles import decode_text, looks_binary, sniff_delimiter
 from rathaus.library.privacy import KnownNames, normalise_reader_id, reader_key, scrub_catalogue_text, scrub_query
+from rathaus.library.vocabulary import AgeGroup, CatalogueFormat, MediaType
 
-MAX_PROBLEMS = 1000
 #: the shipped sample: katalog.csv (40 items), ausleihen.csv (synthetic readers L-0001 …), suchen.csv
 SAMPLE_DIR = Path(__file__).resolve().parent / "samples"
-MEDIA_TYPES = ("buch", "ebook", "hoerbuch", "film", "musik", "noten", "zeitschrift", "spiel", "karte", "software",
-               "sonstiges")
-AGE_GROUPS = ("kinder", "jugend", "erwachsene")
+MEDIA_TYPES: tuple[str, ...] = tuple(m.value for m in MediaType)
+AGE_GROUPS: tuple[str, ...] = tuple(a.value for a in AgeGroup)
 
 # column names (normalised: lower case, umlauts folded, _ for blanks and hyphens) → field
 CATALOGUE_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -95,42 +94,29 @@ AGE_ALIASES = {
 }
 
 
-class LibraryFileError(RathausError):
+class LibraryFileError(UnreadableFile):
     """The file is not a library file that rathaus can read (HTTP 422); nothing was stored."""
 
     status, code, title = 422, "unreadable-library-file", "Not a readable library file"
 
 
 @dataclass(frozen=True)
-class Problem:
-    """A problem with one CSV line (1 = header) or one MARC record (1 = first); never quotes a reader id."""
+class Problem(RowProblem):
+    """A problem with one CSV line (1 = header) or one MARC record (1 = first); never quotes a reader id.
+    The library's API has always called the column ``field``."""
 
-    line: int | None
-    record: int | None
-    field: str | None
-    reason: str
+    column_key: ClassVar[str] = "field"
 
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"line": self.line} if self.record is None else {"record": self.record}
-        return out | {"field": self.field, "reason": self.reason}
-
-    def __str__(self) -> str:
-        where = (f"Datensatz/record {self.record}" if self.record is not None else
-                 f"Zeile/line {self.line}" if self.line else "Datei/file")
-        return f"{where}{f', {self.field}' if self.field else ''}: {self.reason}"
+    @property
+    def field(self) -> str | None:
+        return self.column
 
 
 @dataclass
-class Problems:
-    """Problems of one file, kept up to MAX_PROBLEMS (the total is always counted)."""
+class Problems(ProblemList):
+    """Problems of one file (rathaus.core.imports.ProblemList) as library ``Problem``s."""
 
-    items: list[Problem] = field(default_factory=list)
-    total: int = 0
-
-    def add(self, line: int | None, fld: str | None, reason: str, *, record: int | None = None) -> None:
-        self.total += 1
-        if len(self.items) < MAX_PROBLEMS:
-            self.items.append(Problem(line, record, fld, reason))
+    problem_type: type[RowProblem] = Problem
 
 
 @dataclass
@@ -512,11 +498,11 @@ def parse_marc(data: bytes, name: str = "katalog.mrc") -> ParsedCatalogue:
     return ParsedCatalogue("catalogue-marc", None, None, number, list(items.values()), problems, rejected, found)
 
 
-def parse_catalogue(data: bytes, name: str = "katalog", fmt: str = "auto") -> ParsedCatalogue:
+def parse_catalogue(data: bytes, name: str = "katalog", fmt: CatalogueFormat | str = "auto") -> ParsedCatalogue:
     """Catalogue as CSV or MARC21; ``fmt`` auto looks at the bytes (MARC starts with a five-digit length)."""
-    if fmt not in ("auto", "csv", "marc"):
+    if fmt not in tuple(CatalogueFormat):
         raise LibraryFileError(f"unbekanntes Format / unknown format {fmt!r}; use auto, csv or marc")
-    if fmt == "marc" or (fmt == "auto" and looks_like_marc(data)):
+    if fmt == CatalogueFormat.MARC or (fmt == CatalogueFormat.AUTO and looks_like_marc(data)):
         return parse_marc(data, name)
     return parse_catalogue_csv(data, name)
 

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from rathaus.core.schema import Base
 
 TS = sa.DateTime(timezone=True)
-AGE_GROUPS = ("kinder", "jugend", "erwachsene")
 IMPORT_KINDS = ("catalogue-csv", "catalogue-marc", "loans", "searches")
 
 

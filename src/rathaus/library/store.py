@@ -17,23 +17,22 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from rathaus.core import imports
 from rathaus.core.db import Database
 from rathaus.core.db import session_scope as _session
 from rathaus.core.errors import BadRequest, NotFound
 from rathaus.core.settings import Settings
 from rathaus.library.catalogue import (
-    MAX_PROBLEMS,
     ItemRow,
     ParsedCatalogue,
     ParsedEvents,
-    Problem,
     parse_catalogue,
     parse_loans,
     parse_searches,
@@ -47,6 +46,7 @@ from rathaus.library.privacy import (
     opted_out,
 )
 from rathaus.library.schema import LibraryImport, LibraryItem, LibraryLoan, LibraryOptOut, LibrarySearch
+from rathaus.library.vocabulary import ImportKind
 
 ITEM_FIELDS = ("title", "authors", "media_type", "isbn", "language", "subjects", "description", "age_group", "year")
 BATCH = 5_000
@@ -54,37 +54,19 @@ LOAN_COLUMNS = (("reader_key", "text"), ("item_id", "text"), ("loaned_on", "date
 SEARCH_COLUMNS = (("reader_key", "text"), ("searched_on", "date"), ("query", "text"))
 
 
-@dataclass
-class ImportReport:
+@dataclass(kw_only=True)
+class ImportReport(imports.ImportReport):
     """What one import did. Catalogue: figures count items (``updated`` = changed items); loans and searches:
     figures count lines. ``skipped`` = expired + opted-out (the breakdown is in ``skipped_expired`` and
     ``skipped_opted_out``); for searches ``masked``/``dropped`` count queries scrubbed of personal data."""
 
-    import_id: int | None
-    file_name: str
-    sha256: str
-    kind: str
-    encoding: str | None = None
-    delimiter: str | None = None
-    rows_read: int = 0
-    stored: int = 0
     updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
     skipped: int = 0
     skipped_expired: int = 0
     skipped_opted_out: int = 0
     masked: int = 0
     dropped: int = 0
     personal_data: dict[str, int] = field(default_factory=dict)  # kinds found (counts, never values)
-    problems: list[Problem] = field(default_factory=list)
-    problems_total: int = 0
-    seconds: float = 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["problems"] = [p.as_dict() for p in self.problems]
-        return out
 
     def summary_line(self) -> str:
         return (f"{self.file_name}: {self.kind}, {self.rows_read} gelesen/read – neu/stored {self.stored}, "
@@ -112,29 +94,42 @@ def _retention(session_or_db: Session | Database, key: Key | None, days: int | N
 
 
 def _record(session: Session, report: ImportReport, user: str, summary: dict[str, Any]) -> int:
-    problems = sorted(report.problems, key=lambda p: (p.record or p.line or 0, p.field or ""))[:MAX_PROBLEMS]
-    report.problems = problems
+    report.take_problems(report.problems, report.problems_total)
     row = LibraryImport(file_name=report.file_name, sha256=report.sha256, kind=report.kind, encoding=report.encoding,
                         delimiter=report.delimiter, rows_read=report.rows_read, stored=report.stored,
                         updated=report.updated, unchanged=report.unchanged, rejected=report.rejected,
-                        skipped=report.skipped, summary=summary, problems=[p.as_dict() for p in problems],
+                        skipped=report.skipped, summary=summary, problems=report.problem_dicts(),
                         problems_total=report.problems_total, created_by=user, seconds=report.seconds)
     session.add(row)
     session.flush()
     return row.id
 
 
-def _finish(session: Session, report: ImportReport, problems: Any, t0: float) -> None:
+def _finish(session: Session, report: ImportReport, problems: imports.ProblemList, t0: float) -> None:
     """Final figures into the batch row created first (so the stored rows can point at it)."""
-    report.problems = sorted(problems.items, key=lambda p: (p.record or p.line or 0, p.field or ""))[:MAX_PROBLEMS]
-    report.problems_total = problems.total
+    report.take_problems(problems)
     report.seconds = time.perf_counter() - t0
     session.execute(sa.update(LibraryImport).where(LibraryImport.id == report.import_id).values(
         stored=report.stored, updated=report.updated, unchanged=report.unchanged, rejected=report.rejected,
-        skipped=report.skipped, problems=[p.as_dict() for p in report.problems],
+        skipped=report.skipped, problems=report.problem_dicts(),
         problems_total=report.problems_total, seconds=report.seconds,
         summary={"skipped_expired": report.skipped_expired, "skipped_opted_out": report.skipped_opted_out,
                  "masked": report.masked, "dropped": report.dropped, "personal_data": report.personal_data}))
+
+
+def import_file(session_or_db: Any, kind: ImportKind | str, data: bytes, name: str, user: str = "cli",
+                fmt: str = "auto") -> ImportReport:
+    """Import one file of ``kind`` (``fmt`` is the catalogue's format: auto, csv or marc); see the three below."""
+    try:
+        kind = ImportKind(kind)
+    except ValueError:
+        raise BadRequest(f"unbekannte Dateiart / unknown kind {str(kind)[:40]!r}; use "
+                         f"{', '.join(k.value for k in ImportKind)}") from None
+    if kind is ImportKind.CATALOGUE:
+        return import_catalogue(session_or_db, data, name, user=user, fmt=fmt)
+    if kind is ImportKind.LOANS:
+        return import_loans(session_or_db, data, name, user=user)
+    return import_searches(session_or_db, data, name, user=user)
 
 
 # --- catalogue --------------------------------------------------------------------------------------------------
@@ -152,9 +147,9 @@ def import_catalogue(session_or_db: Session | Database, data: bytes, name: str =
     """
     t0 = time.perf_counter()
     parsed: ParsedCatalogue = parse_catalogue(data, name, fmt)
-    report = ImportReport(None, name, hashlib.sha256(data).hexdigest(), parsed.kind, parsed.encoding,
-                          parsed.delimiter, parsed.rows_read, rejected=parsed.rejected,
-                          personal_data=parsed.personal_data)
+    report = ImportReport(file_name=name, sha256=hashlib.sha256(data).hexdigest(), kind=parsed.kind,
+                          encoding=parsed.encoding, delimiter=parsed.delimiter, rows_read=parsed.rows_read,
+                          rejected=parsed.rejected, personal_data=parsed.personal_data)
     with _session(session_or_db) as session:
         report.import_id = _record(session, report, user, {})
         new, changed = [], []
@@ -222,8 +217,9 @@ def import_loans(session_or_db: Session | Database, data: bytes, name: str = "au
     t0 = time.perf_counter()
     secret, days = _key(session_or_db, key), _retention(session_or_db, key, retention_days)
     parsed = parse_loans(data, name, secret, today)
-    report = ImportReport(None, name, hashlib.sha256(data).hexdigest(), "loans", parsed.encoding, parsed.delimiter,
-                          parsed.rows_read, rejected=parsed.rejected)
+    report = ImportReport(file_name=name, sha256=hashlib.sha256(data).hexdigest(), kind="loans",
+                          encoding=parsed.encoding, delimiter=parsed.delimiter, rows_read=parsed.rows_read,
+                          rejected=parsed.rejected)
     with _session(session_or_db) as session:
         report.import_id = _record(session, report, user, {})
         rows = _skip(session, parsed, report, days, today)
@@ -265,9 +261,10 @@ def import_searches(session_or_db: Session | Database, data: bytes, name: str = 
     secret, days = _key(session_or_db, key), _retention(session_or_db, key, retention_days)
     with _session(session_or_db) as session:
         parsed = parse_searches(data, name, secret, known_names(session), today)
-        report = ImportReport(None, name, hashlib.sha256(data).hexdigest(), "searches", parsed.encoding,
-                              parsed.delimiter, parsed.rows_read, rejected=parsed.rejected, masked=parsed.masked,
-                              dropped=parsed.dropped, personal_data=parsed.personal_data)
+        report = ImportReport(file_name=name, sha256=hashlib.sha256(data).hexdigest(), kind="searches",
+                              encoding=parsed.encoding, delimiter=parsed.delimiter, rows_read=parsed.rows_read,
+                              rejected=parsed.rejected, masked=parsed.masked, dropped=parsed.dropped,
+                              personal_data=parsed.personal_data)
         report.import_id = _record(session, report, user, {})
         rows = _skip(session, parsed, report, days, today)
         unique = {(r.reader_key, r.day, r.value) for r in rows}

@@ -20,6 +20,7 @@ import re
 from typing import TYPE_CHECKING, Any, Literal
 
 from rathaus.core.errors import ContentRefused, PersonalDataBlocked
+from rathaus.core.safeguards import ContentGuardPolicy, PersonalDataPolicy
 from rathaus.models.types import ChatMessage
 from rathaus.safety.policy import SafetyPolicy
 
@@ -50,17 +51,17 @@ class RequestSafety:
         last = next((m for m in reversed(messages) if m.role == "user"), None)
         if last is not None:
             verdict = self._guard(last.content, "input")
-            if verdict and self.policy.content_guard == "block":
+            if verdict and self.policy.content_guard == ContentGuardPolicy.BLOCK:
                 raise ContentRefused(INPUT_REFUSED, extra={"guard_score": self.report["guard_input"]["score"]})
         if self.cleared:
             self.report["personal_data_action"] = "model cleared"
             return messages
         from rathaus.safety import pii
 
-        if self.policy.personal_data == "allow":
+        if self.policy.personal_data == PersonalDataPolicy.ALLOW:
             self.report["personal_data_action"] = "allowed"
             return messages
-        if self.policy.personal_data == "block":
+        if self.policy.personal_data == PersonalDataPolicy.BLOCK:
             found: dict[str, int] = {}
             for m in messages:
                 for kind, n in pii.contains_pii(m.content).items():
@@ -87,7 +88,7 @@ class RequestSafety:
         """The whole answer as the user sees it: placeholders restored, guard applied."""
         if self._pseudonymiser is not None:
             text = self._pseudonymiser.restore(text)
-        if self._guard(text, "output") and self.policy.content_guard == "block":
+        if self._guard(text, "output") and self.policy.content_guard == ContentGuardPolicy.BLOCK:
             self.replaced = True
             return REFUSAL
         return text
@@ -106,7 +107,7 @@ class RequestSafety:
         offensive = result.label == "offensive"
         self.report[f"guard_{where}"] = {"label": result.label, "score": round(float(result.score), 4),
                                          "threshold": result.threshold}
-        if offensive and self.policy.content_guard == "warn":
+        if offensive and self.policy.content_guard == ContentGuardPolicy.WARN:
             self.warnings.append(f"content-guard:{where}")
         return offensive
 
@@ -117,7 +118,7 @@ class StreamFilter:
 
     def __init__(self, safety: RequestSafety):
         self.safety = safety
-        self.blocking = safety.policy.content_guard == "block"
+        self.blocking = safety.policy.content_guard == ContentGuardPolicy.BLOCK
         self._restorer: StreamRestorer | None = (safety._pseudonymiser.restorer()
                                                  if safety._pseudonymiser is not None else None)
         self.shown = ""  # released to the user

@@ -7,22 +7,20 @@
 - ``content_guard``: what happens when the content guard finds offensive, discriminatory, misanthropic or
   anti-democratic text in the input or the answer: ``block`` (input refused, answer replaced by a respectful
   refusal), ``warn`` (passed on, flagged to the user and the audit log) or ``log`` (only the audit log).
+  The values are the enums of rathaus.core.safeguards (``PersonalDataPolicy``, ``ContentGuardPolicy``).
 - ``guard_threshold``: the guard's decision threshold (``None``: the shipped default; see docs/safety-guard.md
   for its precision/recall trade-off).
 """
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field
 
-PersonalData = Literal["pseudonymise", "block", "allow"]
-ContentGuard = Literal["block", "warn", "log"]
+from rathaus.core.safeguards import ContentGuardPolicy, PersonalDataPolicy
 
 
 class SafetyPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    personal_data: PersonalData = "pseudonymise"
-    content_guard: ContentGuard = "block"
+    personal_data: PersonalDataPolicy = PersonalDataPolicy.PSEUDONYMISE
+    content_guard: ContentGuardPolicy = ContentGuardPolicy.BLOCK
     guard_threshold: float | None = Field(default=None, gt=0, lt=1)

@@ -5,7 +5,7 @@ The public API of the data part is exported here; the models live in ``calendar`
 ``backtest``, ``checks`` and ``plots``.
 """
 
-from rathaus.traffic.formats import ParsedFile, Problem, TrafficFileError, parse
+from rathaus.traffic.formats import ParsedFile, TrafficFileError, parse
 from rathaus.traffic.store import (
     ImportReport,
     export,
@@ -23,7 +23,6 @@ from rathaus.traffic.store import (
 __all__ = [
     "ImportReport",
     "ParsedFile",
-    "Problem",
     "TrafficFileError",
     "export",
     "export_frame",

@@ -12,18 +12,18 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from rathaus.core.errors import RathausError, UnsupportedMediaType
+from rathaus.core.errors import UnsupportedMediaType
+from rathaus.core.imports import ProblemList, UnreadableFile
 from rathaus.core.textfiles import decode_text, looks_binary, sniff_delimiter
+from rathaus.traffic.vocabulary import FileKind
 
 TZ = "Europe/Berlin"
-Kind = Literal["bike-daily", "bike-15min", "detectors", "stations"]
-KINDS: tuple[str, ...] = ("bike-daily", "bike-15min", "detectors", "stations")
+KINDS: tuple[str, ...] = tuple(k.value for k in FileKind if k is not FileKind.AUTO)
 CHANNELS = ("gesamt", "richtung_1", "richtung_2")
 WEATHER = {"min-temp": "min_temp", "max-temp": "max_temp", "niederschlag": "precipitation",
            "bewoelkung": "cloud_cover", "sonnenstunden": "sunshine_hours"}
@@ -32,47 +32,12 @@ WEATHER_RANGE = {"min_temp": (-40.0, 50.0), "max_temp": (-40.0, 50.0), "precipit
 # Counts above these are rejected as absurd (Munich's busiest bicycle station peaks at ~15,000 a day).
 ABSURD = {"day": 100_000, "15min": 5_000}
 DATETIME_COLUMNS = ("datetime", "zeit", "timestamp", "zeitpunkt", "datum_zeit")
-MAX_PROBLEMS = 1000
 
 
-class TrafficFileError(RathausError):
+class TrafficFileError(UnreadableFile):
     """The file is text but not a traffic CSV that rathaus can read (HTTP 422)."""
 
     status, code, title = 422, "unreadable-traffic-file", "Not a readable traffic count file"
-
-
-@dataclass(frozen=True)
-class Problem:
-    line: int | None  # 1 = header line
-    column: str | None
-    reason: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "column": self.column, "reason": self.reason}
-
-    def __str__(self) -> str:
-        where = f"Zeile/line {self.line}" if self.line else "Datei/file"
-        return f"{where}{f', {self.column}' if self.column else ''}: {self.reason}"
-
-
-@dataclass
-class Problems:
-    """Problems of one file, kept up to MAX_PROBLEMS (the total is always counted)."""
-
-    items: list[Problem] = field(default_factory=list)
-    total: int = 0
-
-    def add(self, line: int | None, column: str | None, reason: str) -> None:
-        self.total += 1
-        if len(self.items) < MAX_PROBLEMS:
-            self.items.append(Problem(line, column, reason))
-
-    def add_many(self, lines: Any, column: str | None, reason: str | Any) -> None:
-        lines = list(lines)
-        reasons = [reason] * len(lines) if isinstance(reason, str) else list(reason)
-        room = max(0, MAX_PROBLEMS - len(self.items))
-        self.items.extend(Problem(int(ln), column, r) for ln, r in zip(lines[:room], reasons[:room], strict=True))
-        self.total += len(lines)
 
 
 @dataclass
@@ -98,7 +63,7 @@ class ParsedFile:
     counts: pd.DataFrame
     weather: pd.DataFrame | None
     stations: list[StationRow]
-    problems: Problems
+    problems: ProblemList
     empty: int = 0  # empty count cells (no value, nothing stored)
     duplicates: int = 0  # identical duplicates collapsed
     cells: int = 0  # count cells read (a bike line has up to 3, a detector line one per detector)
@@ -211,7 +176,7 @@ def _has_offset(values: pd.Series) -> bool:
     return bool(len(sample)) and bool(sample.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True).all())
 
 
-def check_counts(frame: pd.DataFrame, resolution: str, decimal_comma: bool, problems: Problems
+def check_counts(frame: pd.DataFrame, resolution: str, decimal_comma: bool, problems: ProblemList
                  ) -> tuple[pd.DataFrame, int, int]:
     """frame: station, channel, ts, raw, line → valid rows with int value; problems for the others."""
     numbers, empty = _numbers(frame["raw"], decimal_comma)
@@ -236,7 +201,7 @@ def check_counts(frame: pd.DataFrame, resolution: str, decimal_comma: bool, prob
     return _dedupe(out.reset_index(drop=True), problems), int((empty & frame["ts"].notna()).sum()), len(frame)
 
 
-def _dedupe(frame: pd.DataFrame, problems: Problems) -> pd.DataFrame:
+def _dedupe(frame: pd.DataFrame, problems: ProblemList) -> pd.DataFrame:
     """Identical duplicates collapse to the first; conflicting ones are all rejected."""
     keys = ["station", "channel", "ts"]
     dup = frame.duplicated(keys, keep=False)
@@ -270,7 +235,7 @@ def _column(rows: list[list[str]], i: int | None) -> pd.Series:
 
 
 def read_bike(header: list[str], rows: list[list[str]], lines: list[int], kind: str, delimiter: str,
-              problems: Problems) -> tuple[pd.DataFrame, pd.DataFrame | None, int, int, int]:
+              problems: ProblemList) -> tuple[pd.DataFrame, pd.DataFrame | None, int, int, int]:
     idx = {h: i for i, h in enumerate(header)}
     line = pd.Series(lines, dtype="int64")
     station = _column(rows, idx["zaehlstelle"]).astype(str).str.strip()
@@ -313,7 +278,7 @@ def read_bike(header: list[str], rows: list[list[str]], lines: list[int], kind: 
 
 
 def read_detectors(header: list[str], rows: list[list[str]], lines: list[int], delimiter: str,
-                   problems: Problems) -> tuple[pd.DataFrame, int, int, int]:
+                   problems: ProblemList) -> tuple[pd.DataFrame, int, int, int]:
     line = pd.Series(lines, dtype="int64")
     raw_ts = _column(rows, 0).astype(str).str.strip()
     if _has_offset(raw_ts):
@@ -346,7 +311,7 @@ def _float(text: str) -> float | None:
         return None
 
 
-def read_stations(header: list[str], rows: list[list[str]], lines: list[int], problems: Problems,
+def read_stations(header: list[str], rows: list[list[str]], lines: list[int], problems: ProblemList,
                   kind: str = "bike") -> list[StationRow]:
     idx = {h: i for i, h in enumerate(header)}
 
@@ -370,10 +335,11 @@ def read_stations(header: list[str], rows: list[list[str]], lines: list[int], pr
     return list(out.values())
 
 
-def parse(data: bytes, name: str = "file", kind: str = "auto") -> ParsedFile:
+def parse(data: bytes, name: str = "file", kind: FileKind | str = "auto") -> ParsedFile:
     """Read one file of any supported kind; raises TrafficFileError / UnsupportedMediaType for unreadable files."""
     if kind != "auto" and kind not in KINDS:
         raise TrafficFileError(f"unknown kind {kind!r}; use auto, {', '.join(KINDS)}")
+    kind = str(kind)  # a FileKind is its plain value from here on
     text, encoding = decode(data, name)
     header, written, rows, lines, delimiter = _read_rows(text, name)
     found = detect_kind(header, rows, name)
@@ -382,7 +348,7 @@ def parse(data: bytes, name: str = "file", kind: str = "auto") -> ParsedFile:
     kind = found if kind == "auto" else kind
     if not rows:
         raise TrafficFileError(f"{name}: keine Datenzeilen / no data rows below the header")
-    problems = Problems()
+    problems = ProblemList()
     empty_counts = pd.DataFrame({"station": [], "channel": [], "ts": [], "value": [], "line": []})
     if kind == "stations":
         stations = read_stations(header, rows, lines, problems)

@@ -13,7 +13,7 @@ import io
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -23,10 +23,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
+from rathaus.core import imports
 from rathaus.core.db import Database
 from rathaus.core.db import session_scope as _session
 from rathaus.core.errors import BadRequest, NotFound
-from rathaus.traffic.formats import MAX_PROBLEMS, TZ, ParsedFile, Problem, StationRow, TrafficFileError, parse
+from rathaus.core.imports import MAX_PROBLEMS
+from rathaus.traffic.formats import TZ, ParsedFile, StationRow, TrafficFileError, parse
 from rathaus.traffic.schema import (
     TrafficCount,
     TrafficFlag,
@@ -42,42 +44,24 @@ WEATHER_COLUMNS = ("min_temp", "max_temp", "precipitation", "cloud_cover", "suns
 Progress = Callable[[int, int], None]
 
 
-@dataclass
-class ImportReport:
+@dataclass(kw_only=True)
+class ImportReport(imports.ImportReport):
     """What one import did. ``rows_read`` counts data lines; the other figures count values
     (one station × channel × time: a bicycle line carries up to three, a detector line one per detector)."""
 
-    import_id: int | None
-    file_name: str
-    sha256: str
-    kind: str
     resolution: str
     encoding: str
     delimiter: str
-    rows_read: int = 0
-    stored: int = 0
-    unchanged: int = 0
-    rejected: int = 0
     conflicts: int = 0
     empty: int = 0
     duplicates: int = 0
     weather: dict[str, int] = field(default_factory=dict)
     stations_created: list[str] = field(default_factory=list)
     stations: list[str] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    problems_total: int = 0
-    seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)  # copy, compare, insert (seconds)
 
-    def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["problems"] = [p.as_dict() for p in self.problems]
-        return out
-
     def summary_line(self) -> str:
-        return (f"{self.file_name}: {self.kind}, {self.rows_read} Zeilen/lines – gespeichert/stored {self.stored}, "
-                f"unverändert/unchanged {self.unchanged}, abgelehnt/rejected {self.rejected}, "
-                f"Konflikte/conflicts {self.conflicts}")
+        return super().summary_line() + f", Konflikte/conflicts {self.conflicts}"
 
 
 def _read(source: Path | str | bytes, name: str | None) -> tuple[bytes, str]:
@@ -165,12 +149,11 @@ def _report(parsed: ParsedFile, name: str, data: bytes) -> ImportReport:
 
 
 def _record(session: Session, report: ImportReport, user: str) -> int:
-    problems = sorted(report.problems, key=lambda p: (p.line or 0, p.column or ""))[:MAX_PROBLEMS]
-    report.problems = problems
+    report.take_problems(report.problems, report.problems_total)
     row = TrafficImport(file_name=report.file_name, sha256=report.sha256, kind=report.kind,
                         encoding=report.encoding, delimiter=report.delimiter, rows_read=report.rows_read,
                         stored=report.stored, unchanged=report.unchanged, rejected=report.rejected,
-                        conflicts=report.conflicts, problems=[p.as_dict() for p in problems],
+                        conflicts=report.conflicts, problems=report.problem_dicts(),
                         problems_total=report.problems_total, created_by=user, seconds=report.seconds,
                         summary={"resolution": report.resolution, "empty": report.empty,
                                  "duplicates": report.duplicates, "weather": report.weather,
@@ -270,7 +253,8 @@ def _store_counts(session: Session, parsed: ParsedFile, import_id: int, report: 
         progress(total, total)
 
 
-def _store_weather(session: Session, weather: pd.DataFrame, import_id: int, problems: Any) -> dict[str, int]:
+def _store_weather(session: Session, weather: pd.DataFrame, import_id: int, problems: imports.ProblemList
+                   ) -> dict[str, int]:
     if weather is None or weather.empty:
         return {}
     rows = [{"station_id": r.station, "day": r.day, **{c: None if pd.isna(getattr(r, c)) else float(getattr(r, c))
@@ -326,7 +310,7 @@ def import_file(session_or_db: Session | Database, path: Path | str | bytes, *, 
         report.import_id = _record(session, report, user)
         _store_counts(session, parsed, report.import_id, report, progress)
         report.weather = _store_weather(session, parsed.weather, report.import_id, parsed.problems)
-        report.problems, report.problems_total = parsed.problems.items, parsed.problems.total
+        report.take_problems(parsed.problems)
         report.seconds = time.perf_counter() - t0
         _record_final(session, report)
     return report
@@ -334,11 +318,9 @@ def import_file(session_or_db: Session | Database, path: Path | str | bytes, *, 
 
 def _record_final(session: Session, report: ImportReport) -> None:
     """The batch row (created first, so the counts can point at it) gets the final figures."""
-    problems = sorted(report.problems, key=lambda p: (p.line or 0, p.column or ""))[:MAX_PROBLEMS]
-    report.problems = problems
     session.execute(sa.update(TrafficImport).where(TrafficImport.id == report.import_id).values(
         stored=report.stored, unchanged=report.unchanged, rejected=report.rejected, conflicts=report.conflicts,
-        problems=[p.as_dict() for p in problems], problems_total=report.problems_total, seconds=report.seconds,
+        problems=report.problem_dicts(), problems_total=report.problems_total, seconds=report.seconds,
         summary={"resolution": report.resolution, "empty": report.empty, "duplicates": report.duplicates,
                  "weather": report.weather, "stations_created": report.stations_created,
                  "stations": report.stations}))

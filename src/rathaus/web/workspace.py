@@ -20,6 +20,7 @@ from rathaus.assistants.conversation import message_json
 from rathaus.core.auth import ADMIN_ROLE, AUDITOR_ROLE, Principal
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import NotFound
+from rathaus.core.safeguards import ContentGuardPolicy, PersonalDataPolicy
 from rathaus.http.deps import RuntimeDep
 from rathaus.http.markdown import with_html
 from rathaus.runtime import Runtime
@@ -28,6 +29,8 @@ from rathaus.web.pages import PagePrincipalDep, models_by_class, page_context, r
 router = APIRouter(include_in_schema=False)
 
 MODES = ("chat", "summarise", "simplify", "translate", "draft", "brainstorm")
+SAFEGUARD_CHOICES = {"personal_data_policies": [p.value for p in PersonalDataPolicy],
+                     "content_guard_policies": [p.value for p in ContentGuardPolicy]}
 LANGUAGES = {"en": "English", "tr": "Türkçe", "ar": "العربية", "uk": "Українська", "ru": "Русский", "pl": "Polski",
              "hr": "Hrvatski", "ro": "Română", "it": "Italiano", "el": "Ελληνικά", "de": "Deutsch"}
 
@@ -100,7 +103,7 @@ def assistants_page(request: Request, runtime: RuntimeDep, principal: PagePrinci
         usable = [custom.as_json(a, principal) for a in custom.list_usable(session, principal)]
     return _page(request, "assistants.html", {
         **base, "own": [a for a in usable if a["own"]], "shared": [a for a in usable if not a["own"]],
-        "edit": None, "versions": [], "data_classes": [dc.value for dc in DataClass],
+        "edit": None, "versions": [], "data_classes": [dc.value for dc in DataClass], **SAFEGUARD_CHOICES,
         "allowed": models_by_class(runtime),
     })
 
@@ -120,7 +123,7 @@ def assistant_page(assistant_id: str, request: Request, runtime: RuntimeDep, pri
     return _page(request, "assistants.html", {
         **base, "own": [x for x in usable if x["own"]], "shared": [x for x in usable if not x["own"]],
         "edit": a, "versions": versions, "link": link, "data_classes": [dc.value for dc in DataClass],
-        "allowed": models_by_class(runtime), "base_url": str(request.base_url).rstrip("/"),
+        **SAFEGUARD_CHOICES, "allowed": models_by_class(runtime), "base_url": str(request.base_url).rstrip("/"),
     })
 
 

@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from rathaus.api.problems import PROBLEM_SCHEMA
-from rathaus.core import audit, budgets, metering
+from rathaus.core import admin, audit, budgets, metering
 from rathaus.core.auth import ADMIN_ROLE, AUDITOR_ROLE
 from rathaus.core.errors import BadRequest, Forbidden
 from rathaus.http.deps import PrincipalDep, RuntimeDep
@@ -58,8 +58,13 @@ def usage(
 
 
 class BudgetIn(BaseModel):
-    eur_per_month: Decimal | None = Field(default=None, ge=0, le=10_000_000, decimal_places=4)
-    tokens_per_month: int | None = Field(default=None, ge=0, le=10**13)
+    """The limits are checked by rathaus.core.admin (the same checks and messages as ``rathaus budget set``)."""
+
+    eur_per_month: Decimal | None = Field(default=None, description="€ per month, 0 – 10,000,000, at most four "
+                                          "decimal places; null: no limit",
+                                          json_schema_extra={"minimum": 0, "maximum": 10_000_000})
+    tokens_per_month: int | None = Field(default=None, description="tokens per month, 0 – 10^13; null: no limit",
+                                         json_schema_extra={"minimum": 0, "maximum": 10**13})
 
 
 def _budget_json(state: budgets.BudgetStatus) -> dict[str, Any]:
@@ -79,17 +84,10 @@ def get_budget(runtime: RuntimeDep, principal: PrincipalDep, department: str, mo
 @router.put("/budgets/{department}", responses=ERRORS)
 def put_budget(runtime: RuntimeDep, principal: PrincipalDep, department: str, body: BudgetIn) -> dict[str, Any]:
     """Set a department's monthly limits (admin role)."""
-    principal.require_role(ADMIN_ROLE)
-    if len(department) > 100 or not department.strip():
-        raise BadRequest("department names have 1 to 100 characters")
     with runtime.db.session() as session:
-        budgets.set_limit(session, department, body.eur_per_month, body.tokens_per_month)
-        audit.append(session, audit.AuditEntry(
-            actor=principal.id, department=principal.department, use_case="administration",
-            action="budget.set", details={"department": department, "eur_per_month": str(body.eur_per_month),
-                                          "tokens_per_month": body.tokens_per_month}),
-            key=runtime.gateway.audit_key)
-        return _budget_json(budgets.status(session, department))
+        state = admin.set_budget(session, principal, department, body.eur_per_month, body.tokens_per_month,
+                                 audit_key=runtime.gateway.audit_key)
+        return _budget_json(state)
 
 
 @router.get("/audit/verify", responses=ERRORS)

@@ -30,13 +30,12 @@ router = APIRouter(prefix="/api/v1", tags=["Employee assistant"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: PROBLEM_SCHEMA for code in (400, 401, 403, 404, 409, 413, 422, 429, 502, 503)}
 UPLOAD_SUFFIXES = (".pdf", ".docx", ".txt", ".md", ".html", ".htm")
-DataClassName = Literal["oeffentlich", "intern", "vertraulich", "personenbezogen"]
 Mode = Literal["chat", "summarise", "simplify", "translate", "draft", "brainstorm"]
 
 
 class ChatIn(BaseModel):
     title: str | None = Field(default=None, max_length=200)
-    data_class: DataClassName = "intern"
+    data_class: DataClass = DataClass.INTERN
     model: str = Field(default="auto", max_length=100)
     mode: Mode = "chat"
     assistant_id: str | None = Field(default=None, max_length=40)
@@ -46,7 +45,7 @@ class ChatIn(BaseModel):
 class ChatPatch(BaseModel):
     version: int
     title: str | None = Field(default=None, max_length=200)
-    data_class: DataClassName | None = None
+    data_class: DataClass | None = None
     model: str | None = Field(default=None, max_length=100)
     mode: Mode | None = None
 
@@ -65,7 +64,7 @@ class AssistantIn(BaseModel):
     description: str | None = Field(default=None, max_length=2000)
     system_prompt: str | None = Field(default=None, max_length=20_000)
     starter_prompts: list[Annotated[str, Field(max_length=500)]] | None = Field(default=None, max_length=8)
-    data_class: DataClassName | None = None
+    data_class: DataClass | None = None
     model: str | None = Field(default=None, max_length=100)
     visibility: Literal["private", "link", "departments"] | None = None
     share_departments: list[Annotated[str, Field(max_length=100)]] | None = Field(default=None, max_length=50)

@@ -33,7 +33,7 @@ class CollectionIn(BaseModel):
     visibility: Literal["public", "restricted", "private"] = "public"
     departments: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(default=None, max_length=50)
     roles: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(default=None, max_length=50)
-    data_class: Literal["oeffentlich", "intern", "vertraulich", "personenbezogen"] = "oeffentlich"
+    data_class: DataClass = DataClass.OEFFENTLICH
     urls: list[HttpUrl] = Field(default_factory=list, max_length=1000)
     sitemap: HttpUrl | None = None
     refresh_hours: int | None = Field(default=None, ge=1, le=8760)

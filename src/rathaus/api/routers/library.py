@@ -8,7 +8,7 @@ its pseudonym at once and never logged or returned. Roles: see rathaus.library.a
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -18,13 +18,11 @@ from rathaus.api.problems import PROBLEM_SCHEMA
 from rathaus.core.errors import BadRequest, PayloadTooLarge
 from rathaus.http.deps import PrincipalDep, RuntimeDep
 from rathaus.library import access, privacy, service, store, training
+from rathaus.library.vocabulary import AgeGroup, CatalogueFormat, ImportKind, MediaType
 
 router = APIRouter(prefix="/api/v1/library", tags=["Library"])
 ERRORS: dict[int | str, dict[str, Any]] = {code: PROBLEM_SCHEMA for code in (400, 401, 403, 404, 409, 413, 422, 503)}
 MAX_UPLOAD_BYTES = 50_000_000  # the upload request limit (RATHAUS_UPLOAD_MAX_MB + 1 MB) applies first
-MediaType = Literal["buch", "ebook", "hoerbuch", "film", "musik", "noten", "zeitschrift", "spiel", "karte",
-                    "software", "sonstiges"]
-AgeGroup = Literal["kinder", "jugend", "erwachsene"]
 Language = Annotated[str, Field(pattern=r"^[a-z]{3}$", description="ISO 639-2/B, e.g. ger, eng")]
 
 
@@ -33,8 +31,8 @@ async def upload_import(
     runtime: RuntimeDep,
     principal: PrincipalDep,
     file: Annotated[UploadFile, File(description="Catalogue (CSV or MARC21), loans CSV or searches CSV")],
-    kind: Annotated[Literal["catalogue", "loans", "searches"], Form()],
-    format: Annotated[Literal["auto", "csv", "marc"], Form(description="catalogue format")] = "auto",
+    kind: Annotated[ImportKind, Form()],
+    format: Annotated[CatalogueFormat, Form(description="catalogue format")] = CatalogueFormat.AUTO,
 ) -> dict[str, Any]:
     """Import one file (one transaction); the answer is the import's report with up to 1,000 problems."""
     access.require_import(principal)
@@ -47,11 +45,7 @@ async def upload_import(
     name = (file.filename or f"{kind}.csv").replace("/", "_")[:200]
 
     def run() -> store.ImportReport:
-        if kind == "catalogue":
-            return store.import_catalogue(runtime.db, data, name, user=principal.id, fmt=format)
-        if kind == "loans":
-            return store.import_loans(runtime.db, data, name, user=principal.id)
-        return store.import_searches(runtime.db, data, name, user=principal.id)
+        return store.import_file(runtime.db, kind, data, name, user=principal.id, fmt=format)
 
     return (await run_in_threadpool(run)).as_dict()
 

@@ -19,6 +19,7 @@ from rathaus.core.errors import BadRequest, PayloadTooLarge
 from rathaus.http.deps import PrincipalDep, RuntimeDep
 from rathaus.traffic import access, store
 from rathaus.traffic.formats import TZ
+from rathaus.traffic.vocabulary import FileKind
 
 router = APIRouter(prefix="/api/v1/traffic", tags=["Traffic"])
 ERRORS: dict[int | str, dict[str, Any]] = {code: PROBLEM_SCHEMA for code in (400, 401, 403, 404, 413, 415, 422, 503)}
@@ -32,7 +33,7 @@ async def upload_import(
     principal: PrincipalDep,
     file: Annotated[UploadFile, File(description="One CSV: bicycle daily/15-minute counts, detector matrix or "
                                                  "station metadata")],
-    kind: Annotated[Literal["auto", "bike-daily", "bike-15min", "detectors", "stations"], Form()] = "auto",
+    kind: Annotated[FileKind, Form()] = FileKind.AUTO,
     create_stations: Annotated[bool, Form(description="Create stations missing from the metadata")] = False,
 ) -> dict[str, Any]:
     """Import one file; the answer is the import's report with its per-row problems (at most 1,000)."""

@@ -12,8 +12,8 @@ import re
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from rathaus.core.language import detect_language
 from rathaus.knowledge.document import ExtractedDocument, ExtractionError
-from rathaus.knowledge.extract.language import detect_language
 from rathaus.knowledge.extract.text import looks_binary
 
 __all__ = [

