@@ -13,7 +13,7 @@ import typer
 from pydantic import ValidationError
 from typer.exceptions import TyperException
 
-from rathaus.commands import admin, db, governance, guard, knowledge, library, models, run, safety, traffic
+from rathaus.commands import admin, db, governance, guard, jobs, knowledge, library, models, run, safety, traffic
 from rathaus.config_check import settings_problems
 from rathaus.core.errors import RathausError
 
@@ -26,6 +26,8 @@ app = typer.Typer(
 )
 app.command("up")(run.up)
 app.command("serve")(run.serve)
+app.command("worker")(jobs.worker)
+app.add_typer(jobs.jobs_app, name="jobs")
 app.add_typer(db.app, name="db")
 app.add_typer(models.app, name="models")
 app.add_typer(admin.report_app, name="report")

@@ -1,4 +1,4 @@
-"""The running platform: settings, database, model catalogue, gateway and token verifier, wired once."""
+"""The running platform: settings, database, model catalogue, gateway, token verifier and job queue, wired once."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import logging
 from rathaus.core.auth import TokenVerifier
 from rathaus.core.db import Database
 from rathaus.core.errors import ConfigError
+from rathaus.core.jobs import JobQueue
 from rathaus.core.migrate import upgrade
 from rathaus.core.settings import Settings, get_settings
+from rathaus.maintenance import declared_jobs
 from rathaus.models.catalog import Catalog, load_catalog
 from rathaus.models.gateway import Gateway
 
@@ -34,6 +36,7 @@ class Runtime:
             raise
         self.gateway = Gateway(self.settings, self.db, self.catalog)
         self.verifier = TokenVerifier(self.settings) if self.settings.auth_mode == "oidc" else None
+        self.jobs = JobQueue(self.db, self.settings, declared_jobs())
 
     def close(self) -> None:
         self.db.close()

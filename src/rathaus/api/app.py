@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rathaus import __version__
 from rathaus.api import body_limits, clients, problems, security_headers
-from rathaus.api.routers import admin, assistants, chats, health, knowledge, library, openai_compat, traffic
+from rathaus.api.routers import admin, assistants, chats, health, jobs, knowledge, library, openai_compat, traffic
 from rathaus.assistants.definitions import ASSISTANTS_DIR, load_assistants
 from rathaus.core.observability import HTTP_REQUESTS
 from rathaus.core.settings import Settings, get_settings
@@ -144,6 +144,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None,
     app.include_router(chats.router)
     app.include_router(traffic.router)
     app.include_router(library.router)
+    app.include_router(jobs.router)
     app.include_router(login.router)
     app.include_router(pages.router)
     app.include_router(workspace.router)
