@@ -3,7 +3,6 @@
 import sys
 
 from jobs_for_tests import TEST_JOBS
-
 from rathaus.core.jobs import worker
 from rathaus.core.settings import Settings
 from rathaus.runtime import Runtime

@@ -117,6 +117,7 @@ def jobs_run(
     """Run a job here in the foreground with a progress bar (or queue it with --defer)."""
     kwargs = dict(_argument(a) for a in arg or [])
     with open_runtime() as rt:
+        rt.jobs.job(name)  # an unknown name fails before any progress bar shows
         principal = cli_principal(rt.settings)
         if defer:
             job_id = rt.jobs.defer(name, requested_by=principal, **kwargs)

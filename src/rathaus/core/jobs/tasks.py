@@ -8,6 +8,7 @@ on the caller's own database connection, so a job is queued in the caller's tran
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -121,7 +122,12 @@ async def _retry_stalled(context: job_context.JobContext, timestamp: int) -> str
         retried.append(stalled.id)
         log.warning("job %s[%s] of a stalled worker queued again", stalled.task_name, stalled.id)
     await manager.prune_stalled_workers(seconds)
-    return f"{len(retried)} queued again" if retried else "none stalled"
+    outcome = f"{len(retried)} queued again" if retried else "none stalled"
+    await context.app.connector.execute_query_async(
+        "INSERT INTO job_progress (job_id, result) VALUES (%(job_id)s, %(result)s::jsonb) "
+        "ON CONFLICT (job_id) DO UPDATE SET result = EXCLUDED.result, updated_at = now()",
+        job_id=context.job.id, result=json.dumps(outcome))
+    return outcome
 
 
 def build_app(connector: Any, declarations: Iterable[Job], settings: Settings, *, worker: bool,
