@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from rathaus.api.deps import PrincipalDep, RuntimeDep
 from rathaus.api.problems import PROBLEM_SCHEMA
@@ -19,6 +19,8 @@ from rathaus.core.jobs.access import job_json, may_cancel, sees_all, visible
 router = APIRouter(prefix="/api/v1", tags=["Jobs"])
 ERRORS: dict[int | str, dict[str, Any]] = {code: PROBLEM_SCHEMA for code in (401, 403, 404, 409, 422, 503)}
 Status = Literal["todo", "doing", "succeeded", "failed", "cancelled", "aborted"]
+MAX_ID = 2**63 - 1  # PostgreSQL bigint
+JobId = Annotated[int, Path(ge=1, le=MAX_ID, description="the job's id")]
 
 
 def _visible_job(runtime: Any, principal: Principal, job_id: int) -> JobInfo:
@@ -38,7 +40,8 @@ def list_jobs(
     status: Status | None = None,
     name: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_.-]{0,127}$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before: Annotated[int | None, Query(ge=1, description="only jobs with a smaller id (next page)")] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID, description="only jobs with a smaller id (next page)")]
+    = None,
 ) -> dict[str, Any]:
     """Jobs, newest first, with status, progress ("done" of "total", message), attempts and times.
 
@@ -49,13 +52,13 @@ def list_jobs(
 
 
 @router.get("/jobs/{job_id}", responses=ERRORS)
-def get_job(job_id: int, runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
+def get_job(job_id: JobId, runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
     """One job: status, progress, result (when it succeeded) or its last error."""
     return job_json(principal, _visible_job(runtime, principal, job_id))
 
 
 @router.post("/jobs/{job_id}/cancel", responses=ERRORS)
-def cancel_job(job_id: int, runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
+def cancel_job(job_id: JobId, runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
     """Cancel a job: a waiting one at once, a running one at its next progress step (its status then turns
     ``aborted``). 409 when it has already ended."""
     job = _visible_job(runtime, principal, job_id)
