@@ -338,3 +338,29 @@ def test_the_queue_schema_comes_and_goes_with_its_migration(runtime: Runtime) ->
     upgrade(runtime.db.engine)
     assert current_revision(runtime.db.engine) == "0012_jobs"
     assert runtime.jobs.defer("sessions.purge") >= 1
+
+
+# --- the admin page ------------------------------------------------------------------------------------------------
+
+def test_the_admin_page_lists_jobs_with_a_cancel_button(jobs_runtime: Runtime, admin_api: TestClient,
+                                                        tmp_path: Path) -> None:
+    waiting = jobs_runtime.jobs.defer("test.slow", marker=str(tmp_path / "w.jsonl"))
+    failed = jobs_runtime.jobs.defer("test.broken", marker=str(tmp_path / "b.jsonl"))
+    jobs_runtime.jobs.cancel(waiting)
+    with EmbeddedWorker(jobs_runtime, periodic=False):
+        finished(jobs_runtime, failed)
+    queued = jobs_runtime.jobs.defer("test.slow", marker=str(tmp_path / "q.jsonl"))
+    page = admin_api.get("/admin")
+    assert page.status_code == 200
+    html = page.text
+    assert '<table id="jobs">' in html and "Hintergrundaufträge" in html
+    row = html[html.index(f'<tr data-id="{queued}">'):]
+    row = row[:row.index("</tr>")]
+    assert "test.slow" in row and "wartet" in row and 'class="danger small cancel-job"' in row
+    failed_row = html[html.index(f'<tr data-id="{failed}">'):]
+    failed_row = failed_row[:failed_row.index("</tr>")]
+    assert "abgebrochen" in html[html.index(f'<tr data-id="{waiting}">'):]
+    assert "fehlgeschlagen" in failed_row and "ValueError: kaputt" in failed_row and "cancel-job" not in failed_row
+    assert "<script>" not in html  # the page's code is /static/admin.js (the CSP forbids inline scripts)
+    english = admin_api.get("/admin", params={"lang": "en"}).text
+    assert "Background jobs" in english and ">Cancel</button>" in english
