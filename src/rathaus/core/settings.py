@@ -285,6 +285,17 @@ class Settings(BaseSettings):
                     "\"off\"}'. See `rathaus jobs schedule`.",
     )
 
+    @field_validator("jobs_schedule")
+    @classmethod
+    def _cron_expressions(cls, value: dict[str, str]) -> dict[str, str]:
+        from rathaus.core.jobs.declare import OFF, valid_cron
+
+        for name, cron in value.items():
+            if cron.strip().lower() != OFF and not valid_cron(cron.strip()):
+                raise ValueError(f"{name}: {cron!r} is neither a cron expression (5 fields, or 6 with seconds last) "
+                                 "nor 'off'")
+        return value
+
     # --- Embedded models --------------------------------------------------------------------------
     llm_threads: int | None = Field(default=None, ge=1, le=256, description="Default: all cores.")
 
