@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -278,3 +279,28 @@ def test_openapi_lists_the_library_endpoints(api: TestClient) -> None:
     paths = api.get("/openapi.json").json()["paths"]
     assert {"/api/v1/library/recommendations", "/api/v1/library/items/{item_id}/similar",
             "/api/v1/library/imports", "/api/v1/library/train", "/api/v1/library/opt-outs"} <= paths.keys()
+
+
+def test_training_over_http_is_a_job_to_poll(trained: Runtime, api: TestClient, issuer: Issuer) -> None:
+    """POST /train queues library.train (202 + Location); a worker trains; the job's result is the report."""
+    from rathaus.core.jobs import EmbeddedWorker
+
+    editor = bearer(issuer, "eva", ["library-editor"])
+    started = api.post("/api/v1/library/train", headers=editor)
+    assert started.status_code == 202, started.text
+    location = started.headers["location"]
+    assert location == f"/api/v1/jobs/{started.json()['job_id']}" and started.json()["status"] == "queued"
+    waiting = api.post("/api/v1/library/train", headers=editor)  # one waiting training is enough
+    assert waiting.status_code == 409 and waiting.json()["type"].endswith("/conflict")
+    assert f"(job {started.json()['job_id']})" in waiting.json()["detail"]
+    assert api.get(location, headers=editor).json()["status"] == "todo"
+    with EmbeddedWorker(trained, periodic=False):
+        deadline = time.monotonic() + 180
+        while (job := api.get(location, headers=editor).json())["status"] in ("todo", "doing"):
+            assert time.monotonic() < deadline, job
+            time.sleep(0.2)
+    assert job["status"] == "succeeded", job
+    report = job["result"]
+    assert report["model_id"] == training.current_id(trained.settings)
+    assert report["items"] >= 40 and report["loans"] > 0 and job["requested_by"] == "eva"
+    assert (job["done"], job["total"]) != (None, None)  # the training reported its progress

@@ -25,6 +25,7 @@ from fastapi.testclient import TestClient
 
 from oidc import Issuer
 from rathaus.app import create_app
+from rathaus.core.jobs import EmbeddedWorker
 from rathaus.core.outbound import GuardedBackend, OutboundPolicy, OutboundRefused, classify
 from rathaus.core.settings import Settings
 from rathaus.knowledge.crawler import Crawler
@@ -162,23 +163,25 @@ def bearer(issuer: Issuer, **kw: Any) -> dict[str, str]:
 
 @pytest.fixture
 def api(make_settings: Callable[..., Settings], issuer: Issuer) -> Iterator[Callable[..., tuple[TestClient, Runtime]]]:
-    made: list[tuple[TestClient, Runtime]] = []
+    made: list[tuple[TestClient, Runtime, EmbeddedWorker]] = []
 
     def make(**overrides: Any) -> tuple[TestClient, Runtime]:
         rt = Runtime(make_settings(**issuer.settings(), **overrides))
         client = TestClient(create_app(rt))
         client.__enter__()
-        made.append((client, rt))
+        worker = EmbeddedWorker(rt, periodic=False).start()  # runs the ingest jobs the API queues
+        made.append((client, rt, worker))
         return client, rt
 
     yield make
-    for client, rt in made:
+    for client, rt, worker in made:
+        worker.stop()
         client.__exit__(None, None, None)
         rt.close()
 
 
 def finished_run(rt: Runtime, collection: str, timeout: float = 120) -> tuple[str, list[dict[str, Any]]]:
-    """Status and stored report of the collection's ingest run, once the background thread has finished it."""
+    """Status and stored report of the collection's ingest run, once the background job has finished it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with rt.db.engine.connect() as conn:

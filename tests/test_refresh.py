@@ -12,12 +12,12 @@ import pytest
 import sqlalchemy as sa
 
 from rathaus.core.auth import Principal
+from rathaus.core.jobs import EmbeddedWorker
 from rathaus.core.outbound import OutboundPolicy
 from rathaus.core.settings import Settings
 from rathaus.knowledge import collections, search
 from rathaus.knowledge.crawler import Crawler
 from rathaus.knowledge.refresh import due_collections, refresh_collection
-from rathaus.maintenance import Maintenance
 from rathaus.runtime import Runtime
 
 ADMIN = Principal(id="admin", kind="user", department="IT", roles=frozenset({"admin"}))
@@ -115,14 +115,15 @@ def test_scheduler_refreshes_due_collections(runtime: Runtime, site: Site) -> No
                            refresh_hours=24)
     assert due_collections(runtime) == ["web"]  # never refreshed
     later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=25)
-    scheduler = Maintenance(runtime, ADMIN, interval=0.2)
-    scheduler.start()
+    # the scheduled job (knowledge.refresh) on a worker, every second instead of every ten minutes
+    runtime.settings.jobs_schedule = {"knowledge.refresh": "* * * * * */1"}
+    worker = EmbeddedWorker(runtime).start()
     try:
         deadline = time.time() + 60
         while time.time() < deadline and due_collections(runtime):
             time.sleep(0.2)
     finally:
-        scheduler.stop()
+        worker.stop()
     assert due_collections(runtime) == [] and due_collections(runtime, now=later) == ["web"]
     with runtime.db.engine.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM kb_documents")) == 2

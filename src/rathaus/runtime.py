@@ -1,12 +1,14 @@
-"""The running platform: settings, database, model catalogue, gateway and token verifier, wired once."""
+"""The running platform: settings, database, model catalogue, gateway, token verifier and job queue, wired once."""
 
 from __future__ import annotations
 
 import logging
 
+from rathaus.core import capability
 from rathaus.core.auth import TokenVerifier
 from rathaus.core.db import Database
 from rathaus.core.errors import ConfigError
+from rathaus.core.jobs import JobQueue
 from rathaus.core.settings import Settings, get_settings
 from rathaus.migrations import upgrade
 from rathaus.models.catalog import Catalog, load_catalog
@@ -34,6 +36,7 @@ class Runtime:
             raise
         self.gateway = Gateway(self.settings, self.db, self.catalog)
         self.verifier = TokenVerifier(self.settings) if self.settings.auth_mode == "oidc" else None
+        self.jobs = JobQueue(self.db, self.settings, capability.jobs())
 
     def close(self) -> None:
         self.db.close()

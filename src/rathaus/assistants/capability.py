@@ -1,7 +1,7 @@
 """Declaration of the assistants (employee assistant, citizen assistants, own assistants) – see
 rathaus.core.capability."""
 
-from rathaus.core.capability import Capability, Command, Page
+from rathaus.core.capability import Capability, Command, Job, Page
 
 CAPABILITY = Capability(
     name="assistants",
@@ -21,5 +21,9 @@ CAPABILITY = Capability(
     pages=(
         Page("/chat", "Chat", "Chat", order=10),
         Page("/assistants", "Meine Assistenten", "My assistants", order=20),
+    ),
+    jobs=(
+        Job("assistants.purge_chats", "rathaus.assistants.jobs:purge_chats", every="5 * * * *",
+            description="Abgelaufene Chats löschen / delete chats past their retention (RATHAUS_CHAT_RETENTION_DAYS)"),
     ),
 )

@@ -1,5 +1,8 @@
 """``rathaus up`` and ``rathaus serve``: start the platform.
 
+Both run a job worker (rathaus.core.jobs) in the process: ``up`` always, ``serve`` when RATHAUS_WORKER_EMBEDDED
+says so (default: with the embedded database). More workers: ``rathaus worker`` (rathaus.commands.jobs).
+
 uvicorn runs with ``proxy_headers=False``: its own handling would believe X-Forwarded-For from 127.0.0.1 (or
 ``FORWARDED_ALLOW_IPS``) behind the operator's back; the app applies ``RATHAUS_TRUSTED_PROXIES`` itself
 (rathaus.api.clients).
@@ -13,6 +16,7 @@ import typer
 
 from rathaus.commands.common import console
 from rathaus.commands.models import ensure_default_model
+from rathaus.core import jobs
 from rathaus.core.errors import ConfigError
 from rathaus.core.settings import get_settings
 from rathaus.runtime import Runtime
@@ -43,10 +47,9 @@ def up(host: HostOpt = None, port: PortOpt = None) -> None:
     from rathaus.commands.common import cli_principal
     from rathaus.knowledge.samples import ensure_samples
     from rathaus.library.demo import ensure_samples as ensure_library_samples
-    from rathaus.maintenance import Maintenance
 
     runtime = Runtime(settings)
-    scheduler = Maintenance(runtime, cli_principal(settings))
+    worker = jobs.EmbeddedWorker(runtime)
     try:
         with console.status("Modelle werden geladen / loading models"):
             runtime.gateway.warm_up()
@@ -63,13 +66,13 @@ def up(host: HostOpt = None, port: PortOpt = None) -> None:
         if library_done["imported"] or library_done["trained"]:
             console.print("Beispielkatalog der Bibliothek / library sample catalogue: 40 Medien, Empfehlungsmodell "
                           "trainiert / recommendation model trained")
-        scheduler.start()
+        worker.start()
         url = f"http://{host}:{port}/"
         console.print(f"[bold]rathaus[/] läuft / is running: [link]{url}[/link]  (Strg+C / Ctrl+C beendet)")
         console.print(f"Assistent für Beschäftigte / employee assistant: [link]{url}chat[/link]")
         uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning", proxy_headers=False)
     finally:
-        scheduler.stop()
+        worker.stop()
         runtime.close()
 
 
@@ -86,19 +89,21 @@ def serve(
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
     _check_bind(host)
-    if workers == 1:
-        from rathaus.commands.common import cli_principal
-        from rathaus.maintenance import Maintenance
-
-        runtime = Runtime(settings)
-        scheduler = Maintenance(runtime, cli_principal(settings))  # one replica refreshes at a time
-        try:
+    embedded_worker = settings.worker_embedded if settings.worker_embedded is not None else settings.embedded_database
+    runtime = Runtime(settings) if workers == 1 or embedded_worker else None
+    worker = jobs.EmbeddedWorker(runtime) if runtime is not None and embedded_worker else None
+    try:
+        if worker is not None:
+            worker.start()
+        if workers == 1:
+            assert runtime is not None
             runtime.gateway.warm_up()
-            scheduler.start()
             uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning", proxy_headers=False)
-        finally:
-            scheduler.stop()
+        else:  # the HTTP worker processes start their own runtimes; jobs run in this (the supervising) process
+            uvicorn.run("rathaus.app:create_app", factory=True, host=host, port=port, workers=workers,
+                        log_level="warning", proxy_headers=False)
+    finally:
+        if worker is not None:
+            worker.stop()
+        if runtime is not None:
             runtime.close()
-    else:
-        uvicorn.run("rathaus.app:create_app", factory=True, host=host, port=port, workers=workers,
-                    log_level="warning", proxy_headers=False)

@@ -30,7 +30,11 @@ from typing import Any
 from sqlalchemy import MetaData
 
 from rathaus.core.errors import ConfigError
+from rathaus.core.jobs.declare import Job
 from rathaus.core.schema import Base
+
+__all__ = ["BUILTIN", "Capability", "Command", "Job", "Page", "capabilities", "find_job", "get", "jobs", "load",
+           "load_tables", "migration_locations", "nav_pages", "reload", "ui_strings"]
 
 ENTRY_POINT_GROUP = "rathaus.capabilities"
 ENV_VARIABLE = "RATHAUS_CAPABILITIES"
@@ -54,17 +58,6 @@ class Command:
 
     name: str
     target: str
-
-
-@dataclass(frozen=True)
-class Job:
-    """Background work: ``run`` is a function ``run(runtime, **kwargs)`` returning a short summary (or None);
-    ``every`` a cron expression for periodic jobs (None: run only when deferred or asked for)."""
-
-    name: str
-    run: str
-    every: str | None = None
-    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -153,15 +146,16 @@ def get(name: str) -> Capability:
     raise ConfigError(f"no capability named {name!r}")
 
 
-def all_jobs() -> list[tuple[Capability, Job]]:
-    return [(cap, job) for cap in capabilities() for job in cap.jobs]
+def jobs() -> list[Job]:
+    """Every capability's background jobs (the job queue and workers run these)."""
+    return [job for cap in capabilities() for job in cap.jobs]
 
 
 def find_job(name: str) -> Job:
-    for _, job in all_jobs():
+    for job in jobs():
         if job.name == name:
             return job
-    known = ", ".join(sorted(job.name for _, job in all_jobs()))
+    known = ", ".join(sorted(job.name for job in jobs()))
     raise ConfigError(f"no job named {name!r}; known jobs: {known}")
 
 

@@ -4,7 +4,7 @@ Core and the model gateway bring the commands to run and administer rathaus, the
 administration, health and metrics, sign-in, the start page and the API documentation.
 """
 
-from rathaus.core.capability import Capability, Command, Page
+from rathaus.core.capability import Capability, Command, Job, Page
 
 CAPABILITY = Capability(
     name="platform",
@@ -13,6 +13,8 @@ CAPABILITY = Capability(
     commands=(
         Command("up", "rathaus.commands.run:up"),
         Command("serve", "rathaus.commands.run:serve"),
+        Command("worker", "rathaus.commands.jobs:worker"),
+        Command("jobs", "rathaus.commands.jobs:jobs_app"),
         Command("db", "rathaus.commands.db:app"),
         Command("models", "rathaus.commands.models:app"),
         Command("report", "rathaus.commands.admin:report_app"),
@@ -26,6 +28,7 @@ CAPABILITY = Capability(
         "rathaus.api.routers.health:router",
         "rathaus.api.routers.openai_compat:router",
         "rathaus.api.routers.admin:router",
+        "rathaus.api.routers.jobs:router",
         "rathaus.web.login:router",
         "rathaus.web.api_docs:router",
         "rathaus.web.pages:router",
@@ -35,5 +38,17 @@ CAPABILITY = Capability(
         Page("/", "Start", "Home", order=0),
         Page("/admin", "Verwaltung", "Administration", roles=("admin", "auditor"), order=90),
         Page("/docs", "API-Dokumentation", "API documentation", order=95),
+    ),
+    jobs=(
+        Job("audit.checkpoint", "rathaus.core.housekeeping:checkpoint_audit", every="* * * * *",
+            description="Prüfpunkt des Audit-Logs signieren / sign a checkpoint of the audit log's head "
+                        "(RATHAUS_AUDIT_CHECKPOINT_SECONDS)"),
+        Job("audit.purge", "rathaus.core.housekeeping:purge_audit", every="40 2 * * *",
+            description="Audit-Einträge nach der Aufbewahrungsfrist löschen / audit retention "
+                        "(RATHAUS_AUDIT_RETENTION_DAYS)"),
+        Job("sessions.purge", "rathaus.core.housekeeping:purge_sessions", every="7 * * * *",
+            description="Abgelaufene Web-Sitzungen löschen / remove expired web sessions"),
+        Job("jobs.cleanup", "rathaus.core.housekeeping:cleanup_jobs", every="20 * * * *",
+            description="Beendete Aufträge löschen / delete finished jobs (RATHAUS_JOBS_KEEP_DAYS)"),
     ),
 )

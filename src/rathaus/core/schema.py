@@ -140,3 +140,19 @@ class RateLimit(Base):
     key: Mapped[str] = mapped_column(sa.Text, primary_key=True)
     window_start: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), primary_key=True)
     count: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+
+
+class JobProgress(Base):
+    """What rathaus knows of a background job beyond procrastinate's own row (``procrastinate_jobs``, same id): who
+    asked for it, its progress ("n of m", a message), its result or last error (rathaus.core.jobs)."""
+
+    __tablename__ = "job_progress"
+    job_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    requested_by: Mapped[dict[str, Any] | None] = mapped_column()  # the principal the job runs as
+    department: Mapped[str | None] = mapped_column(sa.Text, index=True)
+    done: Mapped[int | None] = mapped_column(sa.BigInteger)
+    total: Mapped[int | None] = mapped_column(sa.BigInteger)
+    message: Mapped[str | None] = mapped_column(sa.Text)
+    result: Mapped[Any] = mapped_column(JSONB, nullable=True)  # JSON: what the job returned
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=_now())

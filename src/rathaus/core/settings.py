@@ -251,6 +251,52 @@ class Settings(BaseSettings):
                     "many hours and loans are stored; 0 disables the nightly retrain.",
     )
 
+    # --- Background jobs (rathaus.core.jobs: a queue in PostgreSQL, run by `rathaus worker`) --------------
+    worker_embedded: bool | None = Field(
+        default=None,
+        description="Run a job worker inside `rathaus serve` (with one HTTP worker process). Unset: on with the "
+                    "embedded database, off with an external one (run `rathaus worker` processes instead). "
+                    "`rathaus up` always runs one.",
+    )
+    worker_concurrency: int = Field(default=2, ge=1, le=64, description="Jobs one worker runs at the same time.")
+    worker_heartbeat_seconds: float = Field(
+        default=10, gt=0, le=600, description="How often a worker tells the database it is alive.")
+    worker_stalled_seconds: float = Field(
+        default=60, gt=0, le=86_400,
+        description="A worker silent for this long is taken as dead (killed, machine lost): the jobs it was running "
+                    "are queued again by the next run of jobs.retry_stalled.",
+    )
+    jobs_poll_seconds: float = Field(
+        default=5, gt=0, le=600,
+        description="Fallback polling interval of workers (new jobs normally arrive at once by LISTEN/NOTIFY; "
+                    "retries due later are found by polling).",
+    )
+    jobs_retries: int = Field(default=4, ge=0, le=50,
+                              description="Retries of a job after transient errors (database, network, timeouts).")
+    jobs_retry_seconds: float = Field(
+        default=15, gt=0, le=86_400,
+        description="First retry delay; it doubles with every further attempt (15 s, 30 s, 60 s, 120 s).",
+    )
+    jobs_keep_days: int = Field(default=14, ge=1, le=3650,
+                                description="Finished jobs are listed this long, then deleted by jobs.cleanup.")
+    jobs_schedule: dict[str, str] = Field(
+        default_factory=dict,
+        description="Change when periodic jobs run: JSON object job name → cron expression (5 fields, or 6 with "
+                    "seconds last), or 'off'; e.g. '{\"knowledge.refresh\": \"*/30 * * * *\", \"library.retrain\": "
+                    "\"off\"}'. See `rathaus jobs schedule`.",
+    )
+
+    @field_validator("jobs_schedule")
+    @classmethod
+    def _cron_expressions(cls, value: dict[str, str]) -> dict[str, str]:
+        from rathaus.core.cron import OFF, valid_cron
+
+        for name, cron in value.items():
+            if cron.strip().lower() != OFF and not valid_cron(cron.strip()):
+                raise ValueError(f"{name}: {cron!r} is neither a cron expression (5 fields, or 6 with seconds last) "
+                                 "nor 'off'")
+        return value
+
     # --- Embedded models --------------------------------------------------------------------------
     llm_threads: int | None = Field(default=None, ge=1, le=256, description="Default: all cores.")
 

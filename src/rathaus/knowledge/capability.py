@@ -1,6 +1,6 @@
 """Declaration of the knowledge bases (collections, ingestion, hybrid search) – see rathaus.core.capability."""
 
-from rathaus.core.capability import Capability, Command
+from rathaus.core.capability import Capability, Command, Job
 
 CAPABILITY = Capability(
     name="knowledge",
@@ -12,4 +12,10 @@ CAPABILITY = Capability(
     ),
     routers=("rathaus.api.routers.knowledge:router",),
     tables=("rathaus.knowledge.schema",),
+    jobs=(
+        Job("knowledge.ingest", "rathaus.knowledge.jobs:ingest", lock="knowledge.collection:{collection_id}",
+            description="Webseiten in eine Sammlung übernehmen / crawl and ingest web pages into a collection"),
+        Job("knowledge.refresh", "rathaus.knowledge.jobs:refresh", every="*/10 * * * *",
+            description="Fällige Web-Sammlungen auffrischen / refresh web collections that are due"),
+    ),
 )

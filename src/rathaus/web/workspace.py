@@ -28,6 +28,7 @@ from rathaus.web.pages import PagePrincipalDep, models_by_class, page_context, r
 
 router = APIRouter(include_in_schema=False)
 
+JOBS_SHOWN = 30
 MODES = ("chat", "summarise", "simplify", "translate", "draft", "brainstorm")
 SAFEGUARD_CHOICES = {"personal_data_policies": [p.value for p in PersonalDataPolicy],
                      "content_guard_policies": [p.value for p in ContentGuardPolicy]}
@@ -133,10 +134,12 @@ def admin_page(request: Request, runtime: RuntimeDep, principal: PagePrincipalDe
     if not principal.roles & {ADMIN_ROLE, AUDITOR_ROLE}:
         return _error(request, base, 403)
     from rathaus.assistants.usage import overview
+    from rathaus.core.jobs.access import job_json
 
     with runtime.db.session() as session:
         data = overview(session, None)
-    return _page(request, "admin.html", {**base, "data": data, "charts": _charts(data)})
+    jobs = [job_json(principal, j) for j in runtime.jobs.list(limit=JOBS_SHOWN)]
+    return _page(request, "admin.html", {**base, "data": data, "charts": _charts(data), "jobs": jobs})
 
 
 def _charts(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:

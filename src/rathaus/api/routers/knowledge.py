@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
@@ -15,7 +14,6 @@ from rathaus.api.problems import PROBLEM_SCHEMA
 from rathaus.core.auth import Principal
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import BadRequest
-from rathaus.core.outbound import OutboundPolicy
 from rathaus.http.deps import PrincipalDep, RuntimeDep
 from rathaus.knowledge import access, collections, search
 from rathaus.knowledge.ingest import DEFAULT_MAX_BYTES, Ingestor, ItemResult, source_from_bytes
@@ -122,25 +120,19 @@ async def upload_documents(name: str, runtime: RuntimeDep, principal: PrincipalD
 
 @router.post("/collections/{name}/ingest", status_code=202, responses=ERRORS)
 def ingest_urls(name: str, body: IngestUrlsIn, runtime: RuntimeDep, principal: PrincipalDep) -> JSONResponse:
-    """Crawl URLs or a sitemap in the background (role kb-editor or admin); follow the run in the collection's
-    status. Non-public addresses are refused unless the operator allow-listed them (RATHAUS_OUTBOUND_ALLOW)."""
-    from rathaus.knowledge.crawler import Crawler
-    from rathaus.knowledge.refresh import crawl_sources
-
+    """Crawl URLs or a sitemap in the background (role kb-editor or admin): a job (``knowledge.ingest``) whose
+    progress ``Location`` (``/api/v1/jobs/{id}``) shows; the collection's status shows the run. Non-public
+    addresses are refused unless the operator allow-listed them (RATHAUS_OUTBOUND_ALLOW)."""
     if not body.urls and not body.sitemap:
         raise BadRequest("give urls or a sitemap")
     access.require_web_sources(principal)
-    ingestor = Ingestor(runtime, principal, name)  # checks the right to manage now, not in the thread
-    spec = {"urls": [str(u) for u in body.urls], "sitemap": str(body.sitemap) if body.sitemap else None}
-
-    def job() -> None:
-        crawler = Crawler(follow_links=body.follow_links, max_pages=body.max_pages,
-                          outbound=OutboundPolicy.from_settings(runtime.settings))
-        items, problems, scope = crawl_sources(spec, crawler)
-        ingestor.run(items, failures=problems, scope_prefix=scope)
-
-    threading.Thread(target=job, name=f"ingest-{name}", daemon=True).start()
-    return JSONResponse({"collection": name, "status": "started"}, status_code=202)
+    ingestor = Ingestor(runtime, principal, name)  # checks the right to manage now, not only in the job
+    job_id = runtime.jobs.defer("knowledge.ingest", requested_by=principal, collection=name,
+                                collection_id=ingestor.collection.id, urls=[str(u) for u in body.urls],
+                                sitemap=str(body.sitemap) if body.sitemap else None, follow_links=body.follow_links,
+                                max_pages=body.max_pages)
+    return JSONResponse({"collection": name, "status": "queued", "job_id": job_id, "job": f"/api/v1/jobs/{job_id}"},
+                        status_code=202, headers={"Location": f"/api/v1/jobs/{job_id}"})
 
 
 @router.get("/search", responses=ERRORS)

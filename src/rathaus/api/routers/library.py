@@ -11,13 +11,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from rathaus.api.problems import PROBLEM_SCHEMA
 from rathaus.core.errors import BadRequest, PayloadTooLarge
 from rathaus.http.deps import PrincipalDep, RuntimeDep
-from rathaus.library import access, privacy, service, store, training
+from rathaus.library import access, privacy, service, store
 from rathaus.library.vocabulary import AgeGroup, CatalogueFormat, ImportKind, MediaType
 
 router = APIRouter(prefix="/api/v1/library", tags=["Library"])
@@ -143,12 +144,15 @@ def record_opt_in(body: ReaderBody, runtime: RuntimeDep, principal: PrincipalDep
     return {k: v for k, v in done.items() if k != "reader_key"}
 
 
-@router.post("/train", responses=ERRORS)
-async def train(runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
-    """Train on the stored loans and catalogue (seconds to minutes) and make it the current model."""
+@router.post("/train", status_code=202, responses=ERRORS)
+def train(runtime: RuntimeDep, principal: PrincipalDep) -> JSONResponse:
+    """Train on the stored loans and catalogue (seconds to minutes) and make it the current model: a job
+    (``library.train``); poll ``Location`` (``/api/v1/jobs/{id}``), whose ``result`` is the training report.
+    409 while another training waits."""
     access.require_train(principal)
-    report = await run_in_threadpool(training.train, runtime)
-    return report.as_dict()
+    job_id = runtime.jobs.defer("library.train", requested_by=principal)
+    return JSONResponse({"status": "queued", "job_id": job_id, "job": f"/api/v1/jobs/{job_id}"}, status_code=202,
+                        headers={"Location": f"/api/v1/jobs/{job_id}"})
 
 
 @router.get("/model", responses=ERRORS)
