@@ -4,9 +4,11 @@ rathaus."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -101,3 +103,44 @@ def test_a_broken_declaration_is_one_readable_line(monkeypatch: pytest.MonkeyPat
         capability.reload()
     monkeypatch.delenv(capability.ENV_VARIABLE)
     capability.reload()
+
+
+def test_the_tiny_periodic_job_runs_once_per_tick_with_two_workers(tiny: capability.Capability,
+                                                                   make_settings: Callable[..., Settings],
+                                                                   tmp_path: Path) -> None:
+    """Two `rathaus worker` processes, the tiny job every second: each tick runs once, not twice."""
+    settings = make_settings()
+    Runtime(settings).close()  # the database with the tiny branch
+    schedule = {job.name: "off" for job in capability.jobs() if job.every}
+    schedule["tiny.tick"] = "* * * * * */1"
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/tmp"),
+           "PYTHONPATH": os.pathsep.join([str(TESTS), *sys.path]), "OMP_NUM_THREADS": "1",
+           capability.ENV_VARIABLE: TINY, "RATHAUS_DATA_DIR": str(settings.data_dir),
+           "RATHAUS_DATABASE_NAME": settings.database_name, "RATHAUS_MODELS_FILE": str(settings.models_file),
+           "RATHAUS_CACHE_DIR": str(settings.cache_dir), "RATHAUS_JOBS_POLL_SECONDS": "0.2",
+           "RATHAUS_JOBS_SCHEDULE": json.dumps(schedule)}
+    logs = [(tmp_path / f"worker-{i}.log").open("w") for i in range(2)]
+    procs = [subprocess.Popen([sys.executable, "-m", "rathaus.cli", "worker"], env=env, stdout=log,
+                              stderr=subprocess.STDOUT) for log in logs]
+    rt = Runtime(settings)
+    try:
+        def ticks() -> list[int]:
+            with rt.db.engine.connect() as conn:
+                return list(conn.scalars(sa.text("SELECT tick FROM tiny_ticks ORDER BY id")))
+
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(ticks()) < 5:
+            time.sleep(0.3)
+        assert all(p.poll() is None for p in procs), [p.returncode for p in procs]
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        seen = ticks()
+        rt.close()
+    assert len(seen) >= 5, (tmp_path / "worker-0.log").read_text()[-2000:]
+    assert len(seen) == len(set(seen)) and None not in seen  # every tick once, never twice

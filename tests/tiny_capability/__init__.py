@@ -41,12 +41,13 @@ class TinyTick(Base):
     __tablename__ = "tiny_ticks"
     id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=True)
     at: Mapped[Any] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
+    tick: Mapped[int | None] = mapped_column(sa.BigInteger)
 
 
-def tick(runtime: Any) -> str:
-    """The periodic job: one row per run."""
+def tick(runtime: Any, timestamp: int | None = None) -> str:
+    """The periodic job: one row per run, with the schedule's tick (a periodic job gets its ``timestamp``)."""
     with runtime.db.session() as session:
-        session.add(TinyTick())
+        session.add(TinyTick(tick=timestamp))
     return "ticked"
 
 

@@ -19,6 +19,7 @@ def upgrade() -> None:
         "tiny_ticks",
         sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
         sa.Column("at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+        sa.Column("tick", sa.BigInteger),
     )
 
 
