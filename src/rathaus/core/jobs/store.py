@@ -17,7 +17,6 @@ from rathaus.core.schema import JobProgress
 
 FINAL = ("succeeded", "failed", "cancelled", "aborted")
 STATUSES = ("todo", "doing", *FINAL)
-HIDDEN_ARGS = frozenset({"timestamp"})
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,7 @@ def _info(row: Any) -> JobInfo:
     requester = row.requested_by or {}
     return JobInfo(
         id=row.id, name=row.task_name, status=row.status, cancel_requested=bool(row.abort_requested),
-        attempts=row.attempts, args={k: v for k, v in (row.args or {}).items() if k not in HIDDEN_ARGS},
+        attempts=row.attempts, args=row.args or {},
         lock=row.lock, queued_at=row.queued_at, scheduled_at=row.scheduled_at, started_at=row.started_at,
         finished_at=row.finished_at, done=row.done, total=row.total, message=row.message, result=row.result,
         error=row.error, requested_by=requester.get("id"), department=row.department,
