@@ -4,13 +4,16 @@ capability's tables as the target metadata."""
 from alembic import context
 
 from rathaus.core import capability
+from rathaus.core.jobs.declare import owned_by_rathaus
 
 target_metadata = capability.load_tables()
 
 
 def run_migrations_online() -> None:
     connection = context.config.attributes["connection"]
-    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
+    # procrastinate's tables (migration 0012, from its own SQL) are not rathaus's models: autogenerate leaves them
+    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True,
+                      include_name=owned_by_rathaus)
     with context.begin_transaction():
         context.run_migrations()
 
