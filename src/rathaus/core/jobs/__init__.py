@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from rathaus.core.jobs.declare import TRANSIENT_ERRORS, Job, Transient, owned_by_rathaus, schedule, valid_cron
 
 if TYPE_CHECKING:
-    from rathaus.core.jobs.progress import Cancelled, cancelled, progress
+    from rathaus.core.jobs.running import Cancelled, cancelled, progress
     from rathaus.core.jobs.queue import JobQueue
     from rathaus.core.jobs.store import STATUSES, JobInfo
     from rathaus.core.jobs.tasks import system_principal
@@ -27,7 +27,7 @@ __all__ = ["STATUSES", "TRANSIENT_ERRORS", "Cancelled", "EmbeddedWorker", "Job",
            "cancelled", "owned_by_rathaus", "progress", "schedule", "system_principal", "valid_cron"]
 
 # procrastinate is imported only when the queue is used: declaring a job (every capability does) stays cheap
-_LAZY = {"Cancelled": "progress", "cancelled": "progress", "progress": "progress", "JobQueue": "queue",
+_LAZY = {"Cancelled": "running", "cancelled": "running", "progress": "running", "JobQueue": "queue",
          "STATUSES": "store", "JobInfo": "store", "system_principal": "tasks", "EmbeddedWorker": "worker"}
 
 

@@ -3,7 +3,7 @@ schedule, and what may not run at the same time.
 
 The function is ``run(runtime, **kwargs)``; it may also take ``principal`` (the one who asked for the job; the
 system principal for scheduled runs). It returns a short text, a JSON-able dict, or None; that is stored as the
-job's result. It reports progress with :func:`rathaus.core.jobs.progress` and raises :class:`Transient` (or any
+job's result. It reports progress with :func:`rathaus.core.jobs.running` and raises :class:`Transient` (or any
 error in :data:`TRANSIENT_ERRORS`) for errors worth retrying later.
 """
 

@@ -19,7 +19,7 @@ from rathaus.core.db import Database, session_scope
 from rathaus.core.errors import BadRequest, Conflict, NotFound
 from rathaus.core.jobs import store
 from rathaus.core.jobs.declare import Job, schedule
-from rathaus.core.jobs.progress import Report
+from rathaus.core.jobs.running import Report
 from rathaus.core.jobs.tasks import RETRY_STALLED, RETRY_STALLED_EVERY, build_app, execute
 from rathaus.core.settings import Settings
 

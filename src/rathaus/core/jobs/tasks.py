@@ -23,7 +23,7 @@ from procrastinate.retry import BaseRetryStrategy, RetryDecision
 from rathaus.core.auth import ADMIN_ROLE, AUDITOR_ROLE, Principal
 from rathaus.core.jobs import store
 from rathaus.core.jobs.declare import TRANSIENT_ERRORS, Job, schedule
-from rathaus.core.jobs.progress import Report, reporting
+from rathaus.core.jobs.running import Report, reporting
 from rathaus.core.settings import Settings
 
 log = logging.getLogger(__name__)
