@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from rathaus.core.jobs.declare import TRANSIENT_ERRORS, Job, Transient, owned_by_rathaus, schedule, valid_cron
 
 if TYPE_CHECKING:
-    from rathaus.core.jobs.running import Cancelled, cancelled, progress
     from rathaus.core.jobs.queue import JobQueue
+    from rathaus.core.jobs.running import Cancelled, cancelled, progress
     from rathaus.core.jobs.store import STATUSES, JobInfo
     from rathaus.core.jobs.tasks import system_principal
     from rathaus.core.jobs.worker import EmbeddedWorker

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, cast
@@ -89,7 +89,7 @@ class Job:
             raise ValueError(f"job {self.name}: its lock needs the argument {exc.args[0]!r}") from None
 
 
-def owned_by_rathaus(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
+def owned_by_rathaus(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:
     """Alembic's ``include_name`` hook: procrastinate's tables (``procrastinate_*``, created by migration 0012
     from procrastinate's own SQL) are not rathaus's models, so autogenerate and schema checks leave them alone."""
     table = name if type_ == "table" else parent_names.get("table_name")
