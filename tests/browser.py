@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import uvicorn
@@ -53,6 +56,12 @@ def chromium() -> Iterator:
         finally:
             browser.close()
 
+
+#: where the browser tests put their screenshots: the docs' own pictures with RATHAUS_UPDATE_SCREENSHOTS=1, else a
+#: temporary folder (a test run leaves the checkout as it was)
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+SCREENSHOTS = (DOCS_SCREENSHOTS if os.environ.get("RATHAUS_UPDATE_SCREENSHOTS")
+               else Path(tempfile.gettempdir()) / "rathaus-screenshots")
 
 AXE_JS = MODEL_CACHE / "node" / "node_modules" / "axe-core" / "axe.min.js"
 

@@ -52,7 +52,7 @@ ANNEX_III: dict[str, tuple[str, list[str]]] = {
 # The model half of the screening compares the assistant's description with short descriptions of each area
 # (and of ordinary office work) in the embedder's space. The small chat model was tried first and flagged
 # almost everything (it answered "LEISTUNGEN, PERSONAL" for a letter-writing helper); the embedder separates
-# the cases (checked in tests/test_chat_api.py).
+# the cases (checked in tests/assistants/test_chat_api.py).
 AREA_EXAMPLES: dict[str, list[str]] = {
     "migration": ["Prüft Anträge auf Asyl und Aufenthaltstitel", "Entscheidet über Einbürgerung und Visa",
                   "Bewertet Abschiebungen und Duldungen von Geflüchteten",

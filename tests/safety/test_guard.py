@@ -23,7 +23,7 @@ from rathaus.safety.guard import normalisation as norm
 from rathaus.safety.guard.dataset import Example, heldout_split, read_germeval
 from rathaus.safety.guard.model import GuardModel, default_model_path, load_model, save_model
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 # hand-written, not from GermEval
 OFFENSIVE = [

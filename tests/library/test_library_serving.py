@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from test_traffic_import import bearer
 
 from oidc import Issuer
 from rathaus.app import create_app
@@ -24,7 +25,6 @@ from rathaus.library.privacy import opt_out, reader_key
 from rathaus.library.store import get_item, import_catalogue, list_items, reader_items
 from rathaus.maintenance import run_once
 from rathaus.runtime import Runtime
-from test_traffic_import import bearer
 
 READER = "L-0001"
 EXTRA = "id,titel,autoren,medientyp,sprache\n200001,Pünktchen und Anton,\"Kästner, Erich\",Buch,ger\n"
@@ -203,7 +203,8 @@ def test_nightly_retrain_step(trained: Runtime) -> None:
 
 
 def cli(settings: Settings, cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parents[1] / "src"), "OMP_NUM_THREADS": "1",
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": src, "OMP_NUM_THREADS": "1",
            "RATHAUS_DATA_DIR": str(settings.data_dir), "RATHAUS_DATABASE_NAME": settings.database_name,
            "RATHAUS_MODELS_FILE": str(settings.models_file), "RATHAUS_CACHE_DIR": str(settings.cache_dir),
            "RATHAUS_LIBRARY_MODELS_DIR": str(settings.library_models_dir), "COLUMNS": "200", "HOME": str(cwd)}

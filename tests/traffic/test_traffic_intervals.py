@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from test_traffic_import import bearer, cli
 
 from oidc import Issuer
 from rathaus.app import create_app
@@ -20,7 +21,6 @@ from rathaus.core.settings import Settings
 from rathaus.runtime import Runtime
 from rathaus.traffic import export_frame, import_file, pipeline
 from rathaus.traffic.intervals import BUCKETS, fill_intervals, predict_ratio, slot_of_day
-from test_traffic_import import bearer, cli
 
 TZ = "Europe/Berlin"
 # 6 weeks around the October clock change (2022-10-30 has 25 hours = 100 quarter-hours)

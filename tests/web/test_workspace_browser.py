@@ -15,13 +15,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from browser import axe_violations, chromium, live_server
+from browser import SCREENSHOTS, axe_violations, chromium, live_server
 from conftest import MODEL_CACHE, pdf_bytes
 from oidc_provider import OidcProvider
 from rathaus.core.settings import Settings
 from rathaus.runtime import Runtime
 
-SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 USERS = {
     "anna": {"name": "Anna Amt", "department": "KVR", "roles": ["user"]},
     "berta": {"name": "Berta Bauer", "department": "KVR", "roles": ["user"]},
@@ -69,8 +68,8 @@ def sql(site: dict[str, Any], query: str, **params: Any) -> Any:
 
 
 def shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / name), full_page=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
 
 
 def chat_id(page: Any) -> str:

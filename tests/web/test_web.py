@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from browser import chromium, live_server
+from browser import SCREENSHOTS, chromium, live_server
 from rathaus.runtime import Runtime
-
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from rathaus.safety.pii.normalise import normalise
 from rathaus.safety.pii.patterns import icao_check_digit
 from rathaus.safety.pii.tagger import NameTagger
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def found(text: str, kind: str | None = None) -> list[str]:

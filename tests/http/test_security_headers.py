@@ -77,7 +77,7 @@ def test_every_html_page_has_the_security_headers(client: TestClient) -> None:
 
 def test_no_template_has_inline_scripts_styles_or_handlers() -> None:
     """What the CSP would block is not in the templates: only data blocks (type="application/json")."""
-    templates = Path(__file__).resolve().parents[1] / "src" / "rathaus" / "web" / "templates"
+    templates = Path(__file__).resolve().parents[2] / "src" / "rathaus" / "web" / "templates"
     for template in templates.glob("*.html"):
         text = template.read_text()
         for tag in re.findall(r"<script\b[^>]*>", text):

@@ -28,7 +28,7 @@ from rathaus.core.settings import Settings
 from rathaus.migrations import current_revision, upgrade
 from rathaus.runtime import Runtime
 
-TESTS = Path(__file__).parent
+TESTS = Path(__file__).resolve().parents[1]  # tests/: the job worker and test jobs
 SRC = TESTS.parent / "src"
 PROBLEM = "https://rathaus.example/problems/"
 FAST = {"jobs_poll_seconds": 0.1, "jobs_retry_seconds": 0.4}

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from test_traffic_import import DAILY_HEADER, bearer, cli
 
 from oidc import Issuer
 from rathaus.app import create_app
@@ -21,7 +22,6 @@ from rathaus.core.errors import BadRequest
 from rathaus.core.settings import Settings
 from rathaus.runtime import Runtime
 from rathaus.traffic import export_frame, import_file, import_stations, pipeline
-from test_traffic_import import DAILY_HEADER, bearer, cli
 
 DAYS = pd.date_range("2021-01-04", periods=500, freq="D")
 ZERO, SPIKE, GAP = DAYS[200], DAYS[250], DAYS[300:310]

@@ -23,7 +23,7 @@ from rathaus.core.schema import Base
 from rathaus.core.settings import Settings
 from rathaus.runtime import Runtime
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]  # tests/: tiny_capability and the shared helpers
 TINY = "tiny_capability:CAPABILITY"
 
 

@@ -445,7 +445,7 @@ def test_setting_takes_a_list_or_json_and_names_a_bad_entry(monkeypatch: pytest.
 
 def test_cli_ingest_refuses_loopback_unless_allow_listed(make_settings, tmp_path: Path, internal: Internal) -> None:
     settings = make_settings()
-    src = str(Path(__file__).resolve().parent.parent / "src")
+    src = str(Path(__file__).resolve().parents[2] / "src")
 
     def cli(*args: str, **env: str) -> subprocess.CompletedProcess:
         base = {k: v for k, v in os.environ.items() if not k.startswith("RATHAUS_")}
