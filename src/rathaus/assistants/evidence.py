@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from rathaus.safety import injection
-from rathaus.safety.injection import looks_like_injection  # noqa: F401  (kept for callers of this module)
 
 WORD = re.compile(r"\w+", re.UNICODE)
 SENTENCE_END = re.compile(r"[.!?…:;»«\"“”)]\s*$")

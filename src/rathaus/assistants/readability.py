@@ -192,23 +192,6 @@ def meets(r: Readability, level: Level) -> bool:
             and r.long_word_share <= t["max_long_word_share"])
 
 
-def sentence_feedback(text: str, level: Level, limit: int = 4) -> list[str]:
-    """Concrete German hints for a rewrite: the longest sentences and the longest words over the target."""
-    t = targets(level)
-    max_words = int(t["max_avg_sentence_words"]) + 3
-    hints = []
-    for i, s in enumerate(sentences(text), 1):
-        n = len(words_of(s))
-        if n > max_words:
-            hints.append((n, f"Satz {i} hat {n} Wörter; teile ihn in kürzere Sätze: „{_clip(s)}“"))
-    hints.sort(key=lambda h: -h[0])
-    out = [h for _, h in hints[:limit]]
-    long_words = sorted({w for w in words_of(text) if syllables(w) >= 4 and not w.isupper()}, key=lambda w: -len(w))
-    if long_words:
-        out.append("Ersetze oder erkläre diese langen Wörter: " + ", ".join(long_words[:6]) + ".")
-    return out
-
-
 def _clip(sentence: str, n: int = 12) -> str:
     words = sentence.split()
     return " ".join(words[:n]) + (" …" if len(words) > n else "")

@@ -39,14 +39,6 @@ def readable_clause(principal: Principal) -> sa.ColumnElement[bool]:
     return sa.or_(*conditions)
 
 
-def can_read(principal: Principal, collection: Collection) -> bool:
-    if collection.visibility == "public":
-        return True
-    if collection.visibility == "private":
-        return collection.owner == principal.id
-    return principal.department in collection.departments or bool(set(collection.roles) & principal.roles)
-
-
 def can_manage(principal: Principal, collection: Collection) -> bool:
     if collection.visibility == "private":
         return collection.owner == principal.id

@@ -55,7 +55,3 @@ def zscore_rows(scores: np.ndarray) -> np.ndarray:
     return np.divide(scores - scores.mean(axis=1, keepdims=True), std, out=np.zeros_like(scores), where=std > 0)
 
 
-def scale_rows_to_max(matrix: np.ndarray) -> np.ndarray:
-    """Divide each row by its maximum (rows with no positive value stay as they are)."""
-    top = matrix.max(axis=1, keepdims=True)
-    return np.divide(matrix, top, out=np.array(matrix, dtype=np.float32), where=top > 0)

@@ -362,10 +362,3 @@ def parse(data: bytes, name: str = "file", kind: FileKind | str = "auto") -> Par
         resolution = "day" if kind == "bike-daily" else "15min"
     return ParsedFile(kind, resolution, encoding, delimiter, len(rows), counts, weather, [], problems, empty, dups,
                       cells)
-
-
-_ID = re.compile(r"^[\w .()/-]{1,100}$")
-
-
-def valid_station_id(value: str) -> bool:
-    return bool(_ID.match(value))
