@@ -33,7 +33,7 @@ def test_start_page_streams_an_answer_with_its_footprint(page) -> None:
     page.fill("#prompt", "Nenne die Hauptstadt von Bayern in einem Wort.")
     page.keyboard.press("Tab")
     page.click("#send")
-    page.wait_for_function("document.getElementById('footprint').textContent.includes('Wh')", timeout=120_000)
+    page.wait_for_function("() => document.getElementById('footprint').textContent.includes('Wh')", timeout=120_000)
     assert page.locator("#answer").inner_text().strip()
     footprint = page.locator("#footprint").inner_text()
     assert "Token" in footprint and "€" in footprint and "CO₂e" in footprint and "local-chat" in footprint
@@ -53,7 +53,7 @@ def test_empty_prompt_and_refused_model_show_messages(page, runtime: Runtime) ->
         document.getElementById('model').appendChild(o); document.getElementById('model').value = 'cloud-chat'; }""")
     page.fill("#prompt", "Herr Müller, geb. 01.02.1960, wohnt in der Hauptstraße 1.")
     page.click("#send")
-    page.wait_for_function("!document.getElementById('error').hidden")
+    page.wait_for_function("() => !document.getElementById('error').hidden")
     assert "cleared only for: oeffentlich, intern" in page.locator("#error").inner_text()
 
 
@@ -72,9 +72,9 @@ def test_stop_ends_generation(page, runtime: Runtime) -> None:
     page.goto(page.base_url + "/")
     page.fill("#prompt", "Zähle von 1 bis 200, jede Zahl in eine eigene Zeile.")
     page.click("#send")
-    page.wait_for_function("document.getElementById('answer').textContent.length > 0", timeout=120_000)
+    page.wait_for_function("() => document.getElementById('answer').textContent.length > 0", timeout=120_000)
     page.click("#stop")
-    page.wait_for_function("document.getElementById('stop').disabled")  # the stream has ended
+    page.wait_for_function("() => document.getElementById('stop').disabled")  # the stream has ended
     assert page.locator("#error").is_hidden()
     # the server metered the request once the stream closed (cancelled, or finished if it was quicker)
     import time

@@ -115,10 +115,11 @@ def test_sign_in_stream_stop_keyboard_and_audit(site: dict[str, Any]) -> None:
     page.keyboard.type("Schreibe einen langen Aufsatz über die Geschichte der Stadt München.")
     page.keyboard.press("Control+Enter")
     cid = chat_id(page)
-    page.wait_for_function("document.querySelector('.msg.assistant .body').textContent.length > 15", timeout=LONG)
+    page.wait_for_function("() => document.querySelector('.msg.assistant .body').textContent.length > 15",
+                           timeout=LONG)
     page.click("#stop")
     page.wait_for_selector("#status:has-text('Gestoppt')", timeout=30_000)
-    page.wait_for_function("!document.querySelector('#send').disabled")
+    page.wait_for_function("() => !document.querySelector('#send').disabled")
     shown = page.inner_text(".msg.assistant .body").strip()
     rows = sql(site, "SELECT role, status, content FROM chat_messages m JOIN chats c ON c.id = m.chat_id "
                      "WHERE c.id = :id ORDER BY seq", id=cid)
