@@ -53,3 +53,8 @@ class Issuer:
 
     def close(self) -> None:
         self.server.shutdown()
+
+
+def bearer(issuer: Issuer, sub: str, roles: list[str], department: str = "MOR") -> dict[str, str]:
+    """An Authorization header with a token of ``issuer`` for ``sub`` in ``department`` with ``roles``."""
+    return {"Authorization": "Bearer " + issuer.token(sub=sub, department=department, roles=roles)}

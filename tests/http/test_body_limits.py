@@ -19,7 +19,8 @@ from starlette.types import Message, Receive, Scope, Send
 
 from browser import live_server
 from rathaus.api import body_limits
-from rathaus.api.middleware import GuardAndMeasure, create_app
+from rathaus.api.middleware import GuardAndMeasure
+from rathaus.app import create_app
 from rathaus.core.settings import Settings
 from rathaus.runtime import Runtime
 

@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from test_traffic_import import bearer
 
-from oidc import Issuer
+from oidc import Issuer, bearer
 from rathaus.app import create_app
 from rathaus.core.errors import Conflict, NotFound
 from rathaus.core.settings import Settings

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from oidc import Issuer
+from oidc import Issuer, bearer
 from rathaus.api.routers import traffic as traffic_router
 from rathaus.app import create_app
 from rathaus.core.errors import UnsupportedMediaType
@@ -314,10 +314,6 @@ def api(make_settings: Callable[..., Settings], issuer: Issuer) -> Iterator[tupl
     with TestClient(create_app(runtime)) as c:
         yield runtime, c
     runtime.close()
-
-
-def bearer(issuer: Issuer, sub: str, roles: list[str]) -> dict[str, str]:
-    return {"Authorization": "Bearer " + issuer.token(sub=sub, department="MOR", roles=roles)}
 
 
 def test_api_upload_report_series_and_export(api: tuple[Runtime, TestClient], issuer: Issuer,

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from test_traffic_import import bearer, cli
+from test_traffic_import import cli
 
-from oidc import Issuer
+from oidc import Issuer, bearer
 from rathaus.app import create_app
 from rathaus.core.errors import BadRequest
 from rathaus.core.settings import Settings

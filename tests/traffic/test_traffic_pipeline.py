@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from test_traffic_import import DAILY_HEADER, bearer, cli
+from test_traffic_import import DAILY_HEADER, cli
 
-from oidc import Issuer
+from oidc import Issuer, bearer
 from rathaus.app import create_app
 from rathaus.core.errors import BadRequest
 from rathaus.core.settings import Settings
