@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import rathaus
 from rathaus.assistants.evidence import sentence_spans
 from rathaus.safety import injection
 from rathaus.safety.injection import (
@@ -19,7 +20,7 @@ from rathaus.safety.injection import (
     scan,
 )
 
-SAMPLES = Path(injection.__file__).resolve().parent.parent / "samples"
+SAMPLES = Path(rathaus.__file__).resolve().parent / "samples"
 
 # one attack of each kind, in German and in English
 ATTACKS = [
