@@ -1,6 +1,6 @@
 """The vocabulary of the safeguards every model call carries: what happens to personal data and what the content
 guard does. The enums live in core because the settings need them; ``rathaus.safety.policy.SafetyPolicy`` (one
-assistant's or request's policy) and ``rathaus.safety.layer`` use them. See rathaus.safety.policy for what each
+assistant's or request's policy) and ``rathaus.models.safeguards`` use them. See rathaus.safety.policy for what each
 value does.
 """
 

@@ -186,9 +186,10 @@ class Settings(BaseSettings):
     # --- Employee assistant ------------------------------------------------------------------------
     chat_retention_days: int = Field(
         default=90, ge=1, le=3650,
-        description="Chats untouched for this many days are deleted with their uploads by the maintenance job.",
+        description="Chats untouched for this many days are deleted with their uploads (job assistants.purge_chats).",
     )
-    upload_max_mb: int = Field(default=20, ge=1, le=500, description="Largest file accepted into a chat.")
+    upload_max_mb: int = Field(default=20, ge=1, le=500,
+                               description="Largest file of any upload (chat, collection, traffic, library), in MB.")
 
     # --- Safeguards (defaults for calls without an assistant's own policy; see rathaus.safety.policy) ------
     safety_personal_data: PersonalDataPolicy = Field(
@@ -247,7 +248,7 @@ class Settings(BaseSettings):
     )
     library_retrain_hours: float = Field(
         default=24, ge=0, le=24 * 365,
-        description="The maintenance job retrains the recommendation model when the newest one is older than this "
+        description="The job library.retrain retrains the recommendation model when the newest one is older than this "
                     "many hours and loans are stored; 0 disables the nightly retrain.",
     )
 

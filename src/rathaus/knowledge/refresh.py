@@ -1,8 +1,8 @@
 """Keeping web collections current: re-read their sources (URLs, sitemap) when due, e.g. every 24 h.
 
-``rathaus serve`` runs a background thread that checks every few minutes; with several replicas, a
-PostgreSQL advisory lock lets only one of them refresh at a time. ``rathaus kb refresh`` does the
-same once (for cron or systemd timers).
+The periodic job ``knowledge.refresh`` (every ten minutes, run by any job worker, once however many run) checks
+which collections are due; a PostgreSQL advisory lock also keeps two refreshes from overlapping.
+``rathaus kb refresh`` does the same once, by hand.
 """
 
 from __future__ import annotations
