@@ -36,8 +36,7 @@ from rathaus.core import audit
 from rathaus.core.auth import Principal
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import BadRequest, RathausError
-from rathaus.knowledge import Hit, detect_language, search
-from rathaus.knowledge.access import ANONYMOUS
+from rathaus.knowledge import ANONYMOUS, Hit, detect_language, search
 from rathaus.models.gateway import CallContext
 from rathaus.models.types import ChatMessage, ChatParams, StreamDelta
 from rathaus.safety import injection

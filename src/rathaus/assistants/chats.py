@@ -10,10 +10,9 @@ import datetime as dt
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from rathaus.assistants.chat_schema import Chat, Message
@@ -141,17 +140,13 @@ def _like(text: str) -> str:
 
 def delete(session: Session, principal: Principal, chat_id: str) -> dict[str, int]:
     """Delete a chat with its messages and its uploaded documents, chunks and vectors."""
-    from rathaus.knowledge.schema import Chunk, Collection, Document
+    from rathaus.knowledge import delete_collections
 
     chat = get(session, principal, chat_id, lock=True)
     counts = {"messages": session.scalar(sa.select(sa.func.count()).where(Message.chat_id == chat.id)) or 0,
               "documents": 0, "chunks": 0}
     if chat.collection_id is not None:
-        cid = chat.collection_id
-        counts["documents"] = session.scalar(sa.select(sa.func.count()).where(Document.collection_id == cid)) or 0
-        deleted = cast("CursorResult[Any]", session.execute(sa.delete(Chunk).where(Chunk.collection_id == cid)))
-        counts["chunks"] = deleted.rowcount
-        session.execute(sa.delete(Collection).where(Collection.id == cid))  # documents, lexemes cascade
+        counts.update(delete_collections(session, [chat.collection_id]))
     session.delete(chat)
     session.flush()
     return counts
@@ -159,14 +154,11 @@ def delete(session: Session, principal: Principal, chat_id: str) -> dict[str, in
 
 def purge_expired(session: Session, days: int) -> int:
     """Retention: delete chats (with their documents) untouched for ``days`` days."""
-    from rathaus.knowledge.schema import Chunk, Collection
+    from rathaus.knowledge import delete_collections
 
     cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
     expired = session.execute(sa.select(Chat.id, Chat.collection_id).where(Chat.updated_at < cutoff)).all()
-    collection_ids = [c for _, c in expired if c is not None]
-    if collection_ids:
-        session.execute(sa.delete(Chunk).where(Chunk.collection_id.in_(collection_ids)))
-        session.execute(sa.delete(Collection).where(Collection.id.in_(collection_ids)))
+    delete_collections(session, [c for _, c in expired if c is not None])
     if expired:
         session.execute(sa.delete(Chat).where(Chat.id.in_([i for i, _ in expired])))
     return len(expired)

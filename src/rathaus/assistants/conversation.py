@@ -230,10 +230,9 @@ def message_json(message: Any, version: int | None = None) -> dict[str, Any]:
 def _collection_name(session: Session, chat: Chat) -> str | None:
     if chat.collection_id is None:
         return None
-    from rathaus.knowledge.schema import Collection
+    from rathaus.knowledge import collection_name
 
-    collection = session.get(Collection, chat.collection_id)
-    return collection.name if collection else None
+    return collection_name(session, chat.collection_id)
 
 
 def _system_prompt(assistant: UserAssistant | None) -> str:

@@ -91,7 +91,7 @@ def _detect(text: str) -> str | None:
     if len(WORD_RE.findall(text)) < 4:
         return None
     try:
-        from rathaus.knowledge import detect_language
+        from rathaus.core.language import detect_language
 
         return detect_language(text, short=True)
     except Exception:  # detection is a hint only
