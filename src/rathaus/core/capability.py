@@ -22,7 +22,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import entry_points
 from typing import Any
@@ -91,9 +91,7 @@ class Capability:
     jobs: tuple[Job, ...] = ()
     pages: tuple[Page, ...] = ()
     strings: str | None = None  # "module:attr" of {"de": {...}, "en": {...}} merged into the UI texts
-    static: tuple[tuple[str, str], ...] = ()  # (URL prefix, package directory) for static files
     description: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def load(target: str) -> Any:
