@@ -10,13 +10,16 @@ from sqlalchemy.orm import Session
 from rathaus.core.auth import Principal
 from rathaus.core.language import detect_language
 from rathaus.knowledge.access import ANONYMOUS
+from rathaus.knowledge.document import ExtractedDocument, ExtractionError
+from rathaus.knowledge.extract import extract_bytes
 from rathaus.knowledge.search import Hit, SearchResult, search
 
 if TYPE_CHECKING:
     from rathaus.runtime import Runtime
 
-__all__ = ["ANONYMOUS", "Hit", "SearchResult", "collection_name", "delete_collections", "detect_language",
-           "document_texts", "readable_collection_names", "search"]
+__all__ = ["ANONYMOUS", "ExtractedDocument", "ExtractionError", "Hit", "SearchResult", "collection_name",
+           "delete_collections", "detect_language", "document_texts", "extract_bytes", "readable_collection_names",
+           "search"]
 
 
 def readable_collection_names(runtime: Runtime, principal: Principal, names: list[str]) -> list[str]:
