@@ -11,6 +11,7 @@ from rathaus.core import audit
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import ConfigError, RathausError
 from rathaus.core.settings import MIN_AUDIT_RETENTION_DAYS, Settings
+from rathaus.library.settings import LibrarySettings
 from rathaus.models.catalog import Catalog, load_catalog
 from rathaus.models.routing import allowed_models
 
@@ -31,11 +32,21 @@ def settings_problems(exc: ValidationError) -> list[str]:
 
 
 def load_settings(report: Report) -> Settings | None:
+    """The platform's settings and every capability's section, each invalid variable reported."""
+    from rathaus.core import capability
+
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as exc:
         report.problems.extend(settings_problems(exc))
         return None
+    problems = len(report.problems)
+    for section in capability.settings_sections():
+        try:
+            settings.section(section)
+        except ValidationError as exc:
+            report.problems.extend(settings_problems(exc))
+    return settings if len(report.problems) == problems else None
 
 
 def check_settings(s: Settings, report: Report) -> None:
@@ -64,7 +75,7 @@ def check_settings(s: Settings, report: Report) -> None:
                                    "SHA-256 and no checkpoints can be signed")
     except ConfigError as exc:
         p.append(f"audit: {exc}")
-    if not s.embedded_database and not s.library_reader_key:
+    if not s.embedded_database and not s.section(LibrarySettings).library_reader_key:
         report.warnings.append("library: no RATHAUS_LIBRARY_READER_KEY; loans and searches cannot be imported with an "
                                "external database (every replica needs the same key for reader pseudonyms)")
     if s.embedded_database:

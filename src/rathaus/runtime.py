@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 class Runtime:
     def __init__(self, settings: Settings | None = None, *, migrate: bool = True):
         self.settings = settings or get_settings()
+        self.settings.load_sections(capability.settings_sections())  # a bad RATHAUS_… value stops the start
         if self.settings.auth_mode == "local" and not self.settings.embedded_database:
             raise ConfigError(
                 "local single-user mode is only allowed with the embedded database; "

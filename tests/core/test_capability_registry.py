@@ -59,7 +59,7 @@ def test_the_tiny_capability_shows_up_everywhere(tiny: capability.Capability,
         with rt.db.engine.connect() as conn:
             assert conn.scalar(sa.text("SELECT to_regclass('tiny_ticks') IS NOT NULL"))
         with TestClient(create_app(rt)) as client:
-            assert client.get("/api/v1/tiny/hello").json() == {"hello": "tiny"}
+            assert client.get("/api/v1/tiny/hello").json() == {"hello": "Rathaus"}  # its settings' default
             home = client.get("/").text
             assert '<a href="/tiny" >Winzig</a>' in home.replace("  ", " ") or 'href="/tiny"' in home
             assert "Winzig" in home
@@ -77,6 +77,32 @@ def test_the_tiny_capability_shows_up_everywhere(tiny: capability.Capability,
     from rathaus.web.i18n import texts
 
     assert texts("de")["tiny_greeting"] == "Servus" and texts("en")["tiny_greeting"] == "Hello"
+
+
+def test_the_tiny_settings_section(tiny: capability.Capability, make_settings: Callable[..., Settings],
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A capability's settings enter through its declaration: read from RATHAUS_… like the platform's, given per
+    field in tests, checked at start, and reported by `rathaus config check` under the variable's name."""
+    from tiny_capability import TinySettings
+
+    assert TinySettings in capability.settings_sections()
+    rt = Runtime(make_settings(tiny_greeting_name="München"))
+    try:
+        with TestClient(create_app(rt)) as client:
+            assert client.get("/api/v1/tiny/hello").json() == {"hello": "München"}
+        assert rt.settings.section(TinySettings) is rt.settings.section(TinySettings)  # read once
+    finally:
+        rt.close()
+    monkeypatch.setenv("RATHAUS_TINY_GREETING_NAME", "Servus")
+    assert make_settings().section(TinySettings).tiny_greeting_name == "Servus"
+    with pytest.raises(TypeError, match="unknown settings: tiny_greting_name"):
+        Runtime(make_settings(tiny_greting_name="typo"))
+    monkeypatch.setenv("RATHAUS_TINY_GREETING_NAME", "x" * 41)
+    with pytest.raises(ValueError, match="tiny_greeting_name"):
+        Runtime(make_settings())
+    from rathaus.config_check import run_check
+
+    assert any(p.startswith("settings: RATHAUS_TINY_GREETING_NAME:") for p in run_check().problems)
 
 
 def test_the_tiny_cli_command(tiny: capability.Capability) -> None:

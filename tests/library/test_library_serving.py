@@ -21,6 +21,7 @@ from rathaus.core.settings import Settings
 from rathaus.library import service, training
 from rathaus.library.demo import ensure_samples
 from rathaus.library.privacy import opt_out, reader_key
+from rathaus.library.settings import LibrarySettings
 from rathaus.library.store import get_item, import_catalogue, list_items, reader_items
 from rathaus.maintenance import run_once
 from rathaus.runtime import Runtime
@@ -191,11 +192,11 @@ def test_nightly_retrain_step(trained: Runtime) -> None:
 
     first = run_once(trained, cli_principal(trained.settings))
     assert first["library_trained"] is None  # the model is fresh
-    trained.settings.library_retrain_hours = 1e-9  # type: ignore[misc]
+    trained.settings.section(LibrarySettings).library_retrain_hours = 1e-9
     try:
         second = run_once(trained, cli_principal(trained.settings))
     finally:
-        trained.settings.library_retrain_hours = 24  # type: ignore[misc]
+        trained.settings.section(LibrarySettings).library_retrain_hours = 24
     assert isinstance(second["library_trained"], str) and second["library_trained"] == training.current_id(
         trained.settings)
     assert len([p for p in training.models_dir(trained.settings).iterdir() if p.is_dir()]) <= training.KEEP
@@ -206,7 +207,8 @@ def cli(settings: Settings, cwd: Path, *args: str) -> subprocess.CompletedProces
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": src, "OMP_NUM_THREADS": "1",
            "RATHAUS_DATA_DIR": str(settings.data_dir), "RATHAUS_DATABASE_NAME": settings.database_name,
            "RATHAUS_MODELS_FILE": str(settings.models_file), "RATHAUS_CACHE_DIR": str(settings.cache_dir),
-           "RATHAUS_LIBRARY_MODELS_DIR": str(settings.library_models_dir), "COLUMNS": "200", "HOME": str(cwd)}
+           "RATHAUS_LIBRARY_MODELS_DIR": str(settings.section(LibrarySettings).library_models_dir),
+           "COLUMNS": "200", "HOME": str(cwd)}
     return subprocess.run([sys.executable, "-m", "rathaus.cli", "library", *args], capture_output=True, text=True,
                           env=env, cwd=cwd, timeout=300)
 

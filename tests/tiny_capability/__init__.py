@@ -1,6 +1,6 @@
 """A tiny capability, defined entirely in this package, to show the one-door rule: once it is declared (here via
 ``RATHAUS_CAPABILITIES=tiny_capability:CAPABILITY``), its CLI command, API route, page with its navigation link,
-table with its migration and periodic job appear – with no edit anywhere in rathaus."""
+table with its migration, periodic job, settings section and UI strings appear – with no edit anywhere in rathaus."""
 
 from __future__ import annotations
 
@@ -8,12 +8,21 @@ from typing import Any
 
 import sqlalchemy as sa
 import typer
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from pydantic import Field
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rathaus.core.capability import Capability, Command, Job, Page
 from rathaus.core.schema import Base
+from rathaus.core.settings import SettingsSection
+
+
+class TinySettings(SettingsSection):
+    """The tiny capability's settings section: ``RATHAUS_TINY_GREETING_NAME``."""
+
+    tiny_greeting_name: str = Field(default="Rathaus", min_length=1, max_length=40)
+
 
 cli = typer.Typer(help="Winzig / tiny.", no_args_is_help=True)
 
@@ -28,8 +37,8 @@ router = APIRouter()
 
 
 @router.get("/api/v1/tiny/hello")
-def api_hello() -> dict[str, str]:
-    return {"hello": "tiny"}
+def api_hello(request: Request) -> dict[str, str]:
+    return {"hello": request.app.state.runtime.settings.section(TinySettings).tiny_greeting_name}
 
 
 @router.get("/tiny", response_class=HTMLResponse, include_in_schema=False)
@@ -61,6 +70,7 @@ CAPABILITY = Capability(
     jobs=(Job("tiny.tick", "tiny_capability:tick", every="* * * * *"),),
     pages=(Page("/tiny", "Winzig", "Tiny", order=60),),
     strings="tiny_capability:STRINGS",
+    settings="tiny_capability:TinySettings",
 )
 
 STRINGS = {"de": {"tiny_greeting": "Servus"}, "en": {"tiny_greeting": "Hello"}}

@@ -6,6 +6,8 @@ from rathaus.core.capability import Capability, Command, Job, Page
 CAPABILITY = Capability(
     name="assistants",
     title="Assistenten / assistants",
+    settings="rathaus.assistants.settings:AssistantsSettings",
+    strings="rathaus.assistants.strings:STRINGS",
     description="employee assistant with writing tools, citizen assistants with sources, own assistants",
     commands=(
         Command("assistants", "rathaus.commands.assistants:assistants_app"),

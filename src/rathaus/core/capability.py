@@ -2,8 +2,9 @@
 
 A capability (knowledge bases, assistants, traffic counts, library, governance, safety evaluations, and the
 platform itself) declares in one :class:`Capability` value what it brings: CLI commands, API routers, tables and
-migrations, background jobs, web pages with their navigation entries, and UI strings. The CLI, the app factory,
-Alembic, the job runner and the web navigation iterate over :func:`capabilities` – nothing else lists them.
+migrations, background jobs, web pages with their navigation entries, UI strings and its settings section. The CLI,
+the app factory, Alembic, the job runner, the settings and the web navigation iterate over :func:`capabilities` –
+nothing else lists them.
 
 Declarations name code by import path (``"rathaus.commands.traffic:traffic_app"``), like Python entry points:
 declaring is cheap, the code is imported only by the part that uses it, and a declaration never makes a lower
@@ -32,9 +33,10 @@ from sqlalchemy import MetaData
 from rathaus.core.errors import ConfigError
 from rathaus.core.jobs.declare import Job
 from rathaus.core.schema import Base
+from rathaus.core.settings import SettingsSection
 
 __all__ = ["BUILTIN", "Capability", "Command", "Job", "Page", "capabilities", "find_job", "get", "jobs", "load",
-           "load_tables", "migration_locations", "nav_pages", "reload", "ui_strings"]
+           "load_tables", "migration_locations", "nav_pages", "reload", "settings_sections", "ui_strings"]
 
 ENTRY_POINT_GROUP = "rathaus.capabilities"
 ENV_VARIABLE = "RATHAUS_CAPABILITIES"
@@ -91,6 +93,7 @@ class Capability:
     jobs: tuple[Job, ...] = ()
     pages: tuple[Page, ...] = ()
     strings: str | None = None  # "module:attr" of {"de": {...}, "en": {...}} merged into the UI texts
+    settings: str | None = None  # "module:attr" of a SettingsSection subclass: the capability's settings
     description: str = ""
 
 
@@ -174,6 +177,18 @@ def migration_locations() -> list[str]:
             module = load(cap.migrations)
             locations.extend(str(p) for p in module.__path__)
     return locations
+
+
+def settings_sections() -> list[type[SettingsSection]]:
+    """The capabilities' settings sections (reach one as ``settings.section(cls)``)."""
+    sections: list[type[SettingsSection]] = []
+    for cap in capabilities():
+        if cap.settings:
+            cls = load(cap.settings)
+            if not (isinstance(cls, type) and issubclass(cls, SettingsSection)):
+                raise ConfigError(f"{cap.settings!r} of capability {cap.name!r} is not a SettingsSection class")
+            sections.append(cls)
+    return sections
 
 
 def nav_pages() -> list[Page]:

@@ -2,6 +2,11 @@
 
 Every setting has a safe default for the embedded single-machine mode; production deployments set
 ``RATHAUS_DATABASE_URL``, ``RATHAUS_AUTH_MODE=oidc`` and the OIDC fields.
+
+:class:`Settings` holds the platform's own settings. A capability keeps its settings in a section of its own (a
+:class:`SettingsSection` subclass named in its declaration, e.g. ``rathaus.library.settings:LibrarySettings``),
+read from the same variables and ``.env`` file, and reached as ``settings.section(LibrarySettings)``. Values given
+to ``Settings(...)`` for a section's fields (as tests do) go to that section.
 """
 
 from __future__ import annotations
@@ -11,10 +16,10 @@ import json
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import platformdirs
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from rathaus.core.classification import DataClass
@@ -35,8 +40,48 @@ def _split_list(value: object) -> object:
     return value
 
 
+class SettingsSection(BaseSettings):
+    """A capability's settings: variables with the prefix ``RATHAUS_`` (name fields with the capability's name
+    first, e.g. ``library_reader_key`` → ``RATHAUS_LIBRARY_READER_KEY``), read like :class:`Settings`."""
+
+    model_config = SettingsConfigDict(env_prefix="RATHAUS_", env_file=".env", extra="ignore")
+
+
+SectionT = TypeVar("SectionT", bound=SettingsSection)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RATHAUS_", env_file=".env", extra="ignore")
+
+    _section_values: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _section_env_file: Any = PrivateAttr(default=".env")
+    _sections: dict[type[SettingsSection], SettingsSection] = PrivateAttr(default_factory=dict)
+
+    def __init__(self, **values: Any) -> None:
+        own = type(self).model_fields
+        for_sections = {k: values.pop(k) for k in list(values) if not k.startswith("_") and k not in own}
+        super().__init__(**values)
+        self._section_values = for_sections
+        self._section_env_file = values.get("_env_file", ".env")
+
+    def load_sections(self, sections: list[type[SettingsSection]]) -> None:
+        """Read every section now (an invalid ``RATHAUS_…`` value fails here, at start), and refuse values given
+        to this object that no section has a field for (a misspelt setting in a test or a wiring)."""
+        for cls in sections:
+            self.section(cls)
+        unknown = sorted(set(self._section_values) - {name for cls in sections for name in cls.model_fields})
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(unknown)}")
+
+    def section(self, cls: type[SectionT]) -> SectionT:
+        """The capability's settings section ``cls``: read once from the environment (and the ``.env`` file), with
+        the values given to this object for its fields on top; the same object on every call."""
+        found = self._sections.get(cls)
+        if found is None:
+            given = {k: v for k, v in self._section_values.items() if k in cls.model_fields}
+            found = cls(_env_file=self._section_env_file, **given)
+            self._sections[cls] = found
+        return found  # type: ignore[return-value]  # keyed by its own class
 
     data_dir: Path = Field(
         default_factory=lambda: Path(platformdirs.user_data_dir("rathaus")),
@@ -104,23 +149,12 @@ class Settings(BaseSettings):
                     parse_allow_entry(entry)  # ValueError names the bad entry
         return value
 
-    # --- Client addresses and public rate limits (see docs/operations.md, security) --------------------------
+    # --- Client addresses (see docs/operations.md, security) ----------------------------------------------
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Addresses or CIDR networks of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto "
                     "headers are believed (comma-separated, e.g. '10.0.0.0/8,192.168.5.10'). Empty: no forwarded "
                     "header is believed; the address of the connecting socket is the client.",
-    )
-    widget_client_limit_per_minute: int = Field(
-        default=20, ge=1, le=10_000,
-        description="Questions one client address may ask one public assistant per minute (an assistant's "
-                    "rate_limit_per_minute overrides it). IPv6 clients count per /64 network.",
-    )
-    widget_assistant_limit_per_minute: int = Field(
-        default=120, ge=1, le=100_000,
-        description="Questions one public assistant takes per minute from all clients together, so a flood "
-                    "from many addresses cannot occupy the models (an assistant's total_rate_limit_per_minute "
-                    "overrides it).",
     )
 
     @field_validator("trusted_proxies", mode="before")
@@ -183,11 +217,7 @@ class Settings(BaseSettings):
     pue: float = Field(default=1.4, ge=1.0, le=3.0, description="Power usage effectiveness on premises.")
     watts_per_core: float = Field(default=12.0, gt=0, le=500, description="CPU power per busy core.")
 
-    # --- Employee assistant ------------------------------------------------------------------------
-    chat_retention_days: int = Field(
-        default=90, ge=1, le=3650,
-        description="Chats untouched for this many days are deleted with their uploads (job assistants.purge_chats).",
-    )
+    # --- Uploads -------------------------------------------------------------------------------------
     upload_max_mb: int = Field(default=20, ge=1, le=500,
                                description="Largest file of any upload (chat, collection, traffic, library), in MB.")
 
@@ -228,28 +258,6 @@ class Settings(BaseSettings):
         default=60, ge=1, le=86_400,
         description="How often the background job signs a checkpoint of the chain's head (when it moved). Records "
                     "deleted at the head after the last checkpoint are the only ones verify cannot see.",
-    )
-
-    # --- Library recommendations (rathaus.library) -------------------------------------------------------
-    library_reader_key: SecretStr | None = Field(
-        default=None, min_length=16,
-        description="HMAC key that turns reader ids into pseudonyms at import. Unset in the embedded default: a "
-                    "random key kept in data_dir/secrets/library-reader-key (mode 0600); required with an external "
-                    "database. Changing it cuts every stored loan and opt-out off from its reader.",
-    )
-    library_loan_retention_days: int = Field(
-        default=730, ge=1, le=3650,
-        description="Loans and searches older than this many days are not imported and are purged.",
-    )
-    library_models_dir: Path | None = Field(
-        default=None,
-        description="Where trained recommendation models are kept (default data_dir/library/models, in the embedded "
-                    "default one subfolder per database); with several replicas a shared volume.",
-    )
-    library_retrain_hours: float = Field(
-        default=24, ge=0, le=24 * 365,
-        description="The job library.retrain retrains the recommendation model when the newest one is older than this "
-                    "many hours and loans are stored; 0 disables the nightly retrain.",
     )
 
     # --- Background jobs (rathaus.core.jobs: a queue in PostgreSQL, run by `rathaus worker`) --------------

@@ -5,6 +5,7 @@ from rathaus.core.capability import Capability, Command, Job
 CAPABILITY = Capability(
     name="library",
     title="Bibliothek / library",
+    settings="rathaus.library.settings:LibrarySettings",
     description="catalogue and loan import under pseudonyms, recommendations, similar media",
     commands=(Command("library", "rathaus.commands.library:library_app"),),
     routers=("rathaus.api.routers.library:router",),

@@ -7,6 +7,7 @@ from typing import Any
 
 from rathaus.core.jobs import progress
 from rathaus.library import privacy, training
+from rathaus.library.settings import LibrarySettings
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ def train(runtime: Any) -> dict[str, Any]:
 def retrain(runtime: Any) -> str | None:
     """Retrain when the newest model is older than RATHAUS_LIBRARY_RETRAIN_HOURS and loans are stored; the new
     model's id, or None when nothing was due."""
-    hours = runtime.settings.library_retrain_hours
+    hours = runtime.settings.section(LibrarySettings).library_retrain_hours
     if not hours:
         return None
     age = training.current_age_hours(runtime.settings)
@@ -35,7 +36,7 @@ def retrain(runtime: Any) -> str | None:
 
 def purge(runtime: Any) -> int:
     """Delete loans and searches older than RATHAUS_LIBRARY_LOAN_RETENTION_DAYS; how many."""
-    days = runtime.settings.library_loan_retention_days
+    days = runtime.settings.section(LibrarySettings).library_loan_retention_days
     with runtime.db.session() as session:
         deleted = privacy.purge_expired(session, days)
     if deleted:

@@ -33,6 +33,7 @@ from rathaus.core.errors import BadRequest, ConfigError
 from rathaus.core.keyfiles import load_or_create_key_file
 from rathaus.core.settings import Settings
 from rathaus.library.schema import LibraryLoan, LibraryOptOut, LibrarySearch
+from rathaus.library.settings import LibrarySettings
 from rathaus.safety.pii import detect
 from rathaus.safety.pii import kinds as k
 
@@ -66,8 +67,9 @@ def key_bytes(key: Key) -> bytes:
     """The HMAC key from settings (or given directly). With settings and no ``library_reader_key``: the key file
     in ``data_dir`` for the embedded default; an external database needs the setting (all replicas must agree)."""
     if isinstance(key, Settings):
-        if key.library_reader_key is not None:
-            return key.library_reader_key.get_secret_value().encode("utf-8")
+        configured = key.section(LibrarySettings).library_reader_key
+        if configured is not None:
+            return configured.get_secret_value().encode("utf-8")
         if not key.embedded_database:
             raise ConfigError("RATHAUS_LIBRARY_READER_KEY fehlt / is not set: with an external database every "
                               "replica must use the same key for reader pseudonyms")

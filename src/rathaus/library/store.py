@@ -46,6 +46,7 @@ from rathaus.library.privacy import (
     opted_out,
 )
 from rathaus.library.schema import LibraryImport, LibraryItem, LibraryLoan, LibraryOptOut, LibrarySearch
+from rathaus.library.settings import LibrarySettings
 from rathaus.library.vocabulary import ImportKind
 
 ITEM_FIELDS = ("title", "authors", "media_type", "isbn", "language", "subjects", "description", "age_group", "year")
@@ -90,7 +91,9 @@ def _retention(session_or_db: Session | Database, key: Key | None, days: int | N
     if days is not None:
         return days
     settings = key if isinstance(key, Settings) else _settings_of(session_or_db)
-    return settings.library_loan_retention_days if settings is not None else DEFAULT_RETENTION_DAYS
+    if settings is None:
+        return DEFAULT_RETENTION_DAYS
+    return settings.section(LibrarySettings).library_loan_retention_days
 
 
 def _record(session: Session, report: ImportReport, user: str, summary: dict[str, Any]) -> int:

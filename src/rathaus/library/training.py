@@ -39,6 +39,7 @@ from rathaus.library.blend import L2_GRID, Blend
 from rathaus.library.content import ContentSimilarity, ItemContent
 from rathaus.library.interactions import Interactions
 from rathaus.library.schema import LibraryItem
+from rathaus.library.settings import LibrarySettings
 from rathaus.library.store import load_loans
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ NOT_TRAINED = ("noch kein Empfehlungsmodell trainiert / no recommendation model 
 def models_dir(settings: Settings) -> Path:
     """``library_models_dir``, else ``data_dir/library/models/<database_name>`` (embedded default: one folder per
     database of the embedded server, so a model never answers for another database's catalogue)."""
-    configured = getattr(settings, "library_models_dir", None)
+    configured = settings.section(LibrarySettings).library_models_dir
     if configured:
         return Path(configured)
     base = Path(settings.data_dir) / "library" / "models"

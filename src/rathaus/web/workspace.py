@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from rathaus.assistants import chats, custom
 from rathaus.assistants.conversation import message_json
+from rathaus.assistants.settings import AssistantsSettings
 from rathaus.core.auth import ADMIN_ROLE, AUDITOR_ROLE, Principal
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import NotFound
@@ -93,7 +94,7 @@ def _chat(request: Request, runtime: Runtime, principal: Principal, chat_id: str
         **base, "history": history, "chat": chat, "messages": messages, "assistant": assistant,
         "data_classes": [dc.value for dc in DataClass], "allowed": config["allowed"], "modes": MODES,
         "languages": LANGUAGES, "config_json": json.dumps(config, ensure_ascii=False).replace("<", "\\u003c"),
-        "retention_days": runtime.settings.chat_retention_days,
+        "retention_days": runtime.settings.section(AssistantsSettings).chat_retention_days,
     })
 
 

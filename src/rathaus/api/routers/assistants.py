@@ -18,6 +18,7 @@ from rathaus.api.routers.openai_compat import ClosingStreamingResponse
 from rathaus.assistants.answer import MAX_QUESTION_CHARS, Answerer
 from rathaus.assistants.definitions import Assistant, get_assistant
 from rathaus.assistants.feedback import store as feedback_store
+from rathaus.assistants.settings import AssistantsSettings
 from rathaus.core import ratelimit
 from rathaus.core.errors import NotFound, RathausError
 from rathaus.http.deps import PrincipalDep, RuntimeDep
@@ -130,8 +131,9 @@ def _limit(runtime: Runtime, request: Request, assistant: Assistant) -> None:
     is refused before it counts towards the total, so one address cannot use up the whole assistant."""
     settings = runtime.settings
     client = ratelimit.address_bucket(client_address(request))
-    per_client = assistant.rate_limit_per_minute or settings.widget_client_limit_per_minute
-    total = assistant.total_rate_limit_per_minute or settings.widget_assistant_limit_per_minute
+    limits = settings.section(AssistantsSettings)
+    per_client = assistant.rate_limit_per_minute or limits.widget_client_limit_per_minute
+    total = assistant.total_rate_limit_per_minute or limits.widget_assistant_limit_per_minute
     with runtime.db.session() as session:
         ratelimit.hit(session, ratelimit.client_key("client", client, assistant.name), per_client, scope="client",
                       message=f"more than {per_client} questions per minute from your address")
