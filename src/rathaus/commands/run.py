@@ -66,10 +66,20 @@ def up(host: HostOpt = None, port: PortOpt = None) -> None:
         if library_done["imported"] or library_done["trained"]:
             console.print("Beispielkatalog der Bibliothek / library sample catalogue: 40 Medien, Empfehlungsmodell "
                           "trainiert / recommendation model trained")
+        try:
+            from rathaus.inbox.samples import ensure_samples as ensure_inbox_samples
+
+            with console.status("Posteingang / inbox samples"):
+                inbox_done = ensure_inbox_samples(runtime, cli_principal(settings))
+            console.print(f"Beispiel-Posteingang / sample inbox: {inbox_done['stored']} neue Nachrichten / new "
+                          "messages (synthetisch / synthetic)")
+        except Exception as exc:  # the rest of rathaus works without the inbox demo
+            console.print(f"Posteingangsbeispiele nicht geladen / inbox samples not loaded: {type(exc).__name__}")
         worker.start()
         url = f"http://{host}:{port}/"
         console.print(f"[bold]rathaus[/] läuft / is running: [link]{url}[/link]  (Strg+C / Ctrl+C beendet)")
         console.print(f"Assistent für Beschäftigte / employee assistant: [link]{url}chat[/link]")
+        console.print(f"Posteingang / inbox: [link]{url}inbox[/link]")
         uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning", proxy_headers=False)
     finally:
         worker.stop()

@@ -50,6 +50,7 @@ BUILTIN = (
     "rathaus.governance.capability:CAPABILITY",
     "rathaus.traffic.capability:CAPABILITY",
     "rathaus.library.capability:CAPABILITY",
+    "rathaus.inbox.capability:CAPABILITY",
 )
 
 

@@ -1,0 +1,30 @@
+"""Declaration of input management – see rathaus.core.capability."""
+
+from rathaus.core.capability import Capability, Command, Job, Page
+
+CAPABILITY = Capability(
+    name="inbox",
+    title="Posteingang / inbox",
+    description="incoming requests routed, extracted, de-duplicated and answered with drafts a case worker approves",
+    settings="rathaus.inbox.settings:InboxSettings",
+    commands=(Command("inbox", "rathaus.commands.inbox:inbox_app"),),
+    routers=("rathaus.api.routers.inbox:router", "rathaus.web.inbox:router"),
+    tables=("rathaus.inbox.schema",),
+    migrations="rathaus.inbox.migrations",
+    strings="rathaus.inbox.strings:STRINGS",
+    pages=(Page("/inbox", "Posteingang", "Inbox", order=35),),
+    jobs=(
+        Job("inbox.process", "rathaus.inbox.jobs:process", lock="inbox.message:{message_id}",
+            description="Nachricht einordnen, Daten übernehmen, Dubletten finden / route, extract, find duplicates"),
+        Job("inbox.sweep", "rathaus.inbox.jobs:sweep", every="* * * * *",
+            description="Liegengebliebene Nachrichten verarbeiten / process messages whose job was lost"),
+        Job("inbox.fetch", "rathaus.inbox.jobs:fetch", every="*/2 * * * *", lock="inbox.fetch",
+            description="Postfächer abrufen / poll the department mailboxes (RATHAUS_INBOX_MAILBOXES)"),
+        Job("inbox.train", "rathaus.inbox.jobs:train", unique=True, lock="inbox.train",
+            description="Einordnung trainieren / train routing"),
+        Job("inbox.retrain", "rathaus.inbox.jobs:retrain", every="30 2 * * *", lock="inbox.train",
+            description="Mit Korrekturen nachtrainieren / retrain with the case workers' corrections"),
+        Job("inbox.purge", "rathaus.inbox.jobs:purge", every="20 * * * *",
+            description="Alte Nachrichten löschen / message retention (RATHAUS_INBOX_RETENTION_DAYS)"),
+    ),
+)

@@ -1,0 +1,65 @@
+"""Settings of the inbox (``RATHAUS_INBOX_…``), a section of the platform's settings:
+``runtime.settings.section(InboxSettings)``. Mail and Zammad credentials are secrets: set them in the environment
+(or a mounted secret file read into it), never in the repository."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+
+from rathaus.core.settings import SettingsSection
+
+
+class MailboxSettings(BaseModel):
+    """One department's IMAP mailbox (an entry of RATHAUS_INBOX_MAILBOXES)."""
+
+    host: str
+    port: int = Field(default=993, ge=1, le=65535)
+    security: Literal["ssl", "starttls", "none"] = "ssl"
+    user: str
+    password_env: str = Field(description="Name of the environment variable holding the password.")
+    folder: str = "INBOX"
+    processed_folder: str | None = Field(default=None, description="Move fetched mail here; unset: flag \\Seen.")
+
+
+class InboxSettings(SettingsSection):
+    inbox_taxonomy_file: Path | None = Field(
+        default=None,
+        description="YAML file of departments, categories and urgency levels (default: the shipped example "
+                    "rathaus/config/inbox/taxonomy.yaml).",
+    )
+    inbox_models_dir: Path | None = Field(
+        default=None, description="Where trained routing models are kept (default data_dir/inbox/models/<database>).")
+    inbox_retention_days: int = Field(
+        default=365, ge=7, le=3650,
+        description="Messages (with attachments, drafts and corrections) older than this many days are deleted by "
+                    "the job inbox.purge.",
+    )
+    inbox_mailboxes: dict[str, MailboxSettings] = Field(
+        default_factory=dict,
+        description="IMAP mailboxes per department, a JSON object department → {host, port, security, user, "
+                    "password_env, folder, processed_folder}; polled by the job inbox.fetch.",
+    )
+    inbox_smtp_host: str | None = Field(default=None, description="SMTP server for replies; unset: no mail replies.")
+    inbox_smtp_port: int = Field(default=587, ge=1, le=65535)
+    inbox_smtp_security: Literal["ssl", "starttls", "none"] = "starttls"
+    inbox_smtp_user: str | None = None
+    inbox_smtp_password: SecretStr | None = None
+    inbox_smtp_from: str = Field(default="rathaus@localhost", description="Sender address of replies.")
+    inbox_zammad_url: str | None = Field(default=None, description="Base URL of a Zammad instance, e.g. "
+                                                                   "https://zammad.stadt.example; add its host to "
+                                                                   "RATHAUS_OUTBOUND_ALLOW when it is internal.")
+    inbox_zammad_token: SecretStr | None = Field(default=None, description="Zammad API token (write back results).")
+    inbox_zammad_webhook_secret: SecretStr | None = Field(
+        default=None, min_length=16,
+        description="HMAC secret of the Zammad webhook (X-Hub-Signature); unset: the webhook refuses everything.",
+    )
+    inbox_auto_answer: bool = Field(
+        default=False,
+        description="Allow automatic replies at all (then only for categories the taxonomy marks auto_answer, when "
+                    "routing and retrieval are both confident, never in EU AI Act Annex III areas).",
+    )
+    inbox_max_attachment_mb: int = Field(default=20, ge=1, le=500,
+                                         description="Attachments above this size are kept as metadata only.")

@@ -1,0 +1,255 @@
+"""The inbox end to end on the real database, the shipped embedder and a real SMTP server: intake over the API
+(idempotent), routing by the trained sample model, the data takeover, duplicates, access across departments,
+corrections as training examples, reply drafts from a knowledge collection with verified quotes, approval and
+sending exactly once, and the Zammad webhook."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from mailservers import SmtpServer, smtp_server
+
+from oidc import Issuer, bearer
+from rathaus.app import create_app
+from rathaus.core.auth import Principal
+from rathaus.inbox import learning, processing
+from rathaus.inbox.samples import SAMPLES, ensure_samples
+from rathaus.inbox.schema import InboxCorrection, InboxExample, InboxMessage
+from rathaus.inbox.service import taxonomy
+from rathaus.inbox.zammad import sign
+from rathaus.knowledge import collections
+from rathaus.knowledge.ingest import Ingestor, sources_from_paths
+from rathaus.runtime import Runtime
+
+__all__ = ["smtp_server"]  # the fixture, imported for pytest
+WEBHOOK_SECRET = "zammad-webhook-secret-for-tests"
+ADMIN = Principal(id="admin-1", kind="user", department="verwaltung", roles=frozenset({"admin"}))
+
+
+@pytest.fixture(scope="module")
+def inbox(tmp_path_factory: pytest.TempPathFactory, pg_data_dir: Path, models_file: Path,
+          issuer: Issuer) -> Iterator[tuple[Runtime, TestClient]]:
+    """One database with the sample routing model, a Bürgerbüro collection and the app in oidc mode."""
+    import uuid
+
+    from conftest import MODEL_CACHE
+    from rathaus.core.settings import Settings
+
+    folder = tmp_path_factory.mktemp("buergerbuero")
+    (folder / "oeffnungszeiten.md").write_text(
+        "# Bürgerbüro Musterstadt (Beispiel)\n\nDas Bürgerbüro hat montags bis freitags von 8 bis 12 Uhr geöffnet. "
+        "Termine zur Ummeldung vereinbaren Sie online oder telefonisch. Ohne Termin werden nur Notfälle "
+        "bedient.\n\nDie Ummeldung ist innerhalb von zwei Wochen nach dem Umzug nötig.", encoding="utf-8")
+    settings = Settings(_env_file=None, data_dir=pg_data_dir, cache_dir=MODEL_CACHE, models_file=models_file,
+                        database_name="inbox_" + uuid.uuid4().hex[:8], llm_threads=2,
+                        inbox_models_dir=tmp_path_factory.mktemp("inbox-models"),
+                        inbox_zammad_webhook_secret=WEBHOOK_SECRET, **issuer.settings())
+    rt = Runtime(settings)
+    editor = Principal(id="kb", kind="user", department="buergerbuero", roles=frozenset({"admin"}))
+    with rt.db.session() as s:
+        collections.create(s, editor, "buergerbuero", visibility="public", embedding_model="x")
+    sources, _ = sources_from_paths([folder])
+    Ingestor(rt, editor, "buergerbuero").run(sources)
+    done = ensure_samples(rt, ADMIN)
+    assert done["trained"] and done["stored"] == 10 and done["processed"] == 10
+    with TestClient(create_app(rt)) as client:
+        yield rt, client
+    rt.close()
+
+
+def use_smtp(rt: Runtime, **values: object) -> None:
+    from rathaus.inbox.settings import InboxSettings
+
+    section = rt.settings.section(InboxSettings)
+    for key, value in values.items():
+        setattr(section, key, value)
+
+
+def messages(rt: Runtime) -> dict[str, InboxMessage]:
+    with rt.db.session() as s:
+        rows = s.scalars(sa.select(InboxMessage)).all()
+        s.expunge_all()
+    return {m.external_id: m for m in rows}
+
+
+def test_the_sample_inbox_is_routed_extracted_and_grouped(inbox: tuple[Runtime, TestClient]) -> None:
+    rt, _ = inbox
+    by_id = messages(rt)
+    wohngeld = by_id["<sample-01@musterstadt.example>"]
+    assert wohngeld.status in ("open", "triage") and wohngeld.processed_at is not None
+    fields = wohngeld.extraction["fields"]
+    assert [f["value"] for f in fields["iban"]] == ["DE89370400440532013000"]
+    assert "WG-2026/0815" in [f["value"] for f in fields["case_number"]]
+    assert any(f["value"] == "845.50" or f["value"] == 845.5 for f in fields["amount"])
+    follow_up = by_id["<sample-08@musterstadt.example>"]
+    assert follow_up.case_id == wohngeld.id  # the reply joins the first message's case
+    pothole_a, pothole_b = by_id["<sample-03@musterstadt.example>"], by_id["<sample-04@musterstadt.example>"]
+    assert pothole_b.case_id == pothole_a.case_id or any(s["id"] == pothole_a.id for s in pothole_b.similar)
+    spam = by_id["<sample-06@musterstadt.example>"]
+    assert spam.status in ("spam", "triage") and spam.department is None
+
+
+def test_api_intake_is_idempotent_and_refuses_bad_input(inbox: tuple[Runtime, TestClient], issuer: Issuer) -> None:
+    rt, client = inbox
+    intake = bearer(issuer, "form-backend", ["inbox-intake"], department="it")
+    body = {"subject": "Termin Ummeldung", "body": "Ich finde keinen Termin für die Ummeldung.",
+            "sender_name": "Rita Beispiel", "sender_address": "rita@example.org", "external_id": "form-4711"}
+    first = client.post("/api/v1/inbox/messages", json=body, headers=intake)
+    assert first.status_code == 201, first.text
+    again = client.post("/api/v1/inbox/messages", json=body, headers=intake)
+    assert again.status_code == 200 and again.json() == {"id": first.json()["id"], "created": False}
+    with rt.db.engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM inbox_messages WHERE external_id = 'form-4711'")) == 1
+    empty = client.post("/api/v1/inbox/messages", json={"subject": " ", "body": ""}, headers=intake)
+    assert empty.status_code == 400 and "ohne Betreff" in empty.json()["detail"]
+    assert empty.headers["content-type"].startswith("application/problem+json")
+    bad_address = client.post("/api/v1/inbox/messages", json={**body, "sender_address": "kein-at"}, headers=intake)
+    assert bad_address.status_code == 422
+    unknown_field = client.post("/api/v1/inbox/messages", json={**body, "priority": "hoch"}, headers=intake)
+    assert unknown_field.status_code == 422
+    worker = bearer(issuer, "w1", [], department="buergerbuero")
+    assert client.post("/api/v1/inbox/messages", json=body, headers=worker).status_code == 403
+    processing.process(rt, first.json()["id"])
+    assert messages(rt)["form-4711"].status in ("open", "triage")
+
+
+def test_a_message_is_visible_to_its_department_only(inbox: tuple[Runtime, TestClient], issuer: Issuer) -> None:
+    rt, client = inbox
+    by_id = messages(rt)
+    target = by_id["<sample-01@musterstadt.example>"]
+    admin = bearer(issuer, "a1", ["admin"], department="verwaltung")
+    client.post(f"/api/v1/inbox/messages/{target.id}/route", json={"department": "sozialamt",
+                                                                    "category": "wohngeld"}, headers=admin)
+    own = bearer(issuer, "s1", [], department="sozialamt")
+    other = bearer(issuer, "v1", [], department="verkehr")
+    auditor = bearer(issuer, "au", ["auditor"], department="revision")
+    assert client.get(f"/api/v1/inbox/messages/{target.id}", headers=own).json()["subject"] == target.subject
+    for who in (other, auditor):
+        for method, path, body in (
+                ("GET", f"/api/v1/inbox/messages/{target.id}", None),
+                ("GET", f"/api/v1/inbox/messages/{target.id}/extraction", None),
+                ("POST", f"/api/v1/inbox/messages/{target.id}/route", {"department": "verkehr"}),
+                ("POST", f"/api/v1/inbox/messages/{target.id}/spam", {"spam": True}),
+                ("POST", f"/api/v1/inbox/messages/{target.id}/drafts", None)):
+            response = client.request(method, path, json=body, headers=who)
+            assert response.status_code == 404, (method, path, response.text)
+        listed = client.get("/api/v1/inbox/messages?limit=200", headers=who).json()
+        assert target.id not in [m["id"] for m in listed["items"]]
+        assert all(m["department"] == "verkehr" for m in listed["items"]) or who is auditor
+    assert client.get("/api/v1/inbox/messages?limit=200", headers=auditor).json()["total"] == 0
+    triage = bearer(issuer, "t1", ["inbox-triage"], department="poststelle")
+    seen = {m["department"] for m in client.get("/api/v1/inbox/messages?limit=200", headers=triage).json()["items"]}
+    assert seen <= {None}  # the triage queue only
+    listed = client.get("/api/v1/inbox/messages?department=sozialamt", headers=own).json()["items"]
+    assert target.id in [m["id"] for m in listed]
+    attachment = by_id["<sample-08@musterstadt.example>"]
+    detail = client.get(f"/api/v1/inbox/messages/{attachment.id}", headers=admin).json()
+    att = detail["attachments"][0]
+    assert att["filename"] == "lohnabrechnung-oktober.txt" and "Netto" in att["text"]
+    url = f"/api/v1/inbox/messages/{attachment.id}/attachments/{att['id']}"
+    assert client.get(url, headers=other).status_code == 404
+    assert client.get(url, headers=admin).content.startswith(b"Lohnabrechnung")
+
+
+def test_a_correction_is_kept_for_the_next_training(inbox: tuple[Runtime, TestClient], issuer: Issuer) -> None:
+    rt, client = inbox
+    target = messages(rt)["<sample-10@musterstadt.example>"]
+    admin = bearer(issuer, "a1", ["admin"], department="verwaltung")
+    bad = client.post(f"/api/v1/inbox/messages/{target.id}/route", headers=admin,
+                      json={"department": "verwaltung", "category": "wohngeld"})
+    assert bad.status_code == 400 and "belongs to department 'sozialamt'" in bad.json()["detail"]
+    assert client.post(f"/api/v1/inbox/messages/{target.id}/route", headers=admin,
+                       json={"department": "nirgendwo"}).status_code == 400
+    done = client.post(f"/api/v1/inbox/messages/{target.id}/route", headers=admin,
+                       json={"department": "verwaltung", "category": "beschwerde", "urgency": "normal"})
+    assert done.status_code == 200 and done.json()["routed_by"] == "a1"
+    with rt.db.session() as s:
+        example = s.scalar(sa.select(InboxExample).where(InboxExample.message_id == target.id))
+        assert example is not None and example.category == "beschwerde" and example.source == "correction"
+        assert s.scalar(sa.select(sa.func.count()).select_from(InboxCorrection)
+                        .where(InboxCorrection.message_id == target.id)) >= 1
+    assert learning.corrections_since_training(rt) >= 1
+    retrained = learning.train_current(rt, taxonomy(rt))
+    assert retrained["examples"] >= 77 and learning.current_info(rt)["model_id"] == retrained["model_id"]
+
+
+def test_draft_approve_and_send_once(inbox: tuple[Runtime, TestClient], issuer: Issuer,
+                                     smtp_server: SmtpServer) -> None:
+    rt, client = inbox
+    use_smtp(rt, inbox_smtp_host=smtp_server.host, inbox_smtp_port=smtp_server.port, inbox_smtp_security="none",
+             inbox_smtp_from="buergerbuero@musterstadt.example")
+    target = messages(rt)["<sample-09@musterstadt.example>"]
+    admin = bearer(issuer, "a1", ["admin"], department="verwaltung")
+    client.post(f"/api/v1/inbox/messages/{target.id}/route", headers=admin,
+                json={"department": "buergerbuero", "category": "termine_buergerbuero"})
+    worker = bearer(issuer, "b1", [], department="buergerbuero")
+    sender = bearer(issuer, "b2", ["inbox-send"], department="buergerbuero")
+    draft = client.post(f"/api/v1/inbox/messages/{target.id}/drafts", headers=worker)
+    assert draft.status_code == 201, draft.text
+    d = draft.json()
+    assert not d["abstained"] and d["sources"] and all(s["verified"] for s in d["sources"])
+    assert "Guten Tag Sam Beispiel," in d["text"] and "Termin" in d["text"] and "Mit freundlichen Grüßen" in d["text"]
+    assert client.post(f"/api/v1/inbox/drafts/{d['id']}/send", headers=sender).status_code == 409  # not approved
+    assert client.post(f"/api/v1/inbox/drafts/{d['id']}/approve", headers=worker).status_code == 403  # no role
+    edited = client.put(f"/api/v1/inbox/drafts/{d['id']}", headers=worker,
+                        json={"text": d["text"] + "\n\nPS: Bitte bringen Sie Ihren Ausweis mit."})
+    assert edited.json()["edited_by"] == "b1"
+    approved = client.post(f"/api/v1/inbox/drafts/{d['id']}/approve", headers=sender).json()
+    assert approved["status"] == "approved" and approved["approved_by"] == "b2"
+    sent = client.post(f"/api/v1/inbox/drafts/{d['id']}/send", headers=sender)
+    assert sent.status_code == 200 and sent.json()["status"] == "sent"
+    again = client.post(f"/api/v1/inbox/drafts/{d['id']}/send", headers=sender)
+    assert again.status_code == 200 and len(smtp_server.messages) == 1  # nothing is sent twice
+    mail = smtp_server.messages[0]
+    assert mail["In-Reply-To"] == "<sample-09@musterstadt.example>" and mail["To"] == "sam.beispiel@example.org"
+    assert "PS: Bitte bringen Sie Ihren Ausweis mit." in mail.get_content()
+    assert messages(rt)["<sample-09@musterstadt.example>"].status == "answered"
+    with rt.db.engine.connect() as conn:
+        record = conn.execute(sa.text("SELECT actor, sources, details FROM audit_log WHERE action = 'inbox.sent'"))
+        actor, sources, details = record.one()
+    assert actor == "b2" and details["approved_by"] == "b2" and sources
+
+
+def test_sending_fails_cleanly_when_the_mail_server_is_down(inbox: tuple[Runtime, TestClient],
+                                                            issuer: Issuer) -> None:
+    rt, client = inbox
+    from conftest import free_port
+
+    use_smtp(rt, inbox_smtp_host="127.0.0.1", inbox_smtp_port=free_port(), inbox_smtp_security="none")
+    target = messages(rt)["<sample-05@musterstadt.example>"]
+    admin = bearer(issuer, "a1", ["admin"], department="verwaltung")
+    client.post(f"/api/v1/inbox/messages/{target.id}/route", headers=admin, json={"department": "buergerbuero"})
+    d = client.post(f"/api/v1/inbox/messages/{target.id}/drafts", headers=admin).json()
+    client.post(f"/api/v1/inbox/drafts/{d['id']}/approve", headers=admin)
+    failed = client.post(f"/api/v1/inbox/drafts/{d['id']}/send", headers=admin)
+    assert failed.status_code == 409 and "sending failed" in failed.json()["detail"]
+    state = client.get(f"/api/v1/inbox/messages/{target.id}", headers=admin).json()
+    assert state["drafts"][0]["status"] == "failed" and state["status"] != "answered"
+
+
+def test_zammad_webhook_checks_the_signature_and_stores_once(inbox: tuple[Runtime, TestClient]) -> None:
+    rt, client = inbox
+    fixtures = Path(__file__).parent / "fixtures" / "zammad"
+    payload_file = sorted(fixtures.glob("*webhook*.json"))[0]
+    raw = payload_file.read_bytes()
+    headers = {"Content-Type": "application/json", "X-Zammad-Delivery": "delivery-1",
+               "X-Hub-Signature": sign(raw, WEBHOOK_SECRET)}
+    first = client.post("/api/v1/inbox/zammad/webhook", content=raw, headers=headers)
+    assert first.status_code == 201, first.text
+    again = client.post("/api/v1/inbox/zammad/webhook", content=raw, headers=headers)
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    forged = client.post("/api/v1/inbox/zammad/webhook", content=raw.replace(b"}", b" }", 1), headers=headers)
+    assert forged.status_code in (401, 403) and forged.headers["content-type"].startswith("application/problem+json")
+    unsigned = client.post("/api/v1/inbox/zammad/webhook", content=raw,
+                           headers={"Content-Type": "application/json"})
+    assert unsigned.status_code in (401, 403)
+    with rt.db.engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM inbox_messages WHERE channel = 'zammad'")) == 1
+    data: Any = json.loads(raw)
+    assert data  # the documented payload
