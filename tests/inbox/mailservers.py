@@ -19,6 +19,7 @@ import pwd
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -34,6 +35,50 @@ import pytest
 DOVECOT = Path("/usr/sbin/dovecot")
 USER = "amt-test"
 PASSWORD = "s3cret-test-only"  # a throwaway account of a throwaway server
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """A self-signed certificate for 127.0.0.1 and localhost, and a client context that trusts only it."""
+
+    cert: Path
+    key: Path
+
+    def client_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.cert))
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(str(self.cert), str(self.key))
+        return context
+
+
+def make_tls_files(directory: Path) -> TlsFiles:
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "rathaus test mail server")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    files = TlsFiles(cert=directory / "cert.pem", key=directory / "key.pem")
+    files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    files.key.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                            serialization.NoEncryption()))
+    files.key.chmod(0o600)
+    return files
 
 
 def free_port() -> int:
@@ -62,6 +107,7 @@ class DovecotServer:
 
     root: Path
     port: int
+    tls_port: int | None = None  # implicit TLS (imaps), when started with a certificate
     user: str = USER
     password: str = PASSWORD
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
@@ -121,7 +167,9 @@ class DovecotServer:
         return out
 
 
-def _dovecot_config(root: Path, port: int, internal: str, login: str, mail_uid: int, mail_gid: int) -> str:
+def _dovecot_config(root: Path, port: int, internal: str, login: str, mail_uid: int, mail_gid: int,
+                    tls: TlsFiles | None = None, tls_port: int = 0) -> str:
+    ssl_lines = f"ssl = yes\nssl_cert = <{tls.cert}\nssl_key = <{tls.key}\n" if tls else "ssl = no\n"
     return f"""\
 protocols = imap
 listen = 127.0.0.1
@@ -129,8 +177,7 @@ base_dir = {root}/run
 state_dir = {root}/state
 instance_name = rathaus-test-{port}
 log_path = {root}/dovecot.log
-ssl = no
-disable_plaintext_auth = no
+{ssl_lines}disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
 default_internal_user = {internal}
@@ -155,7 +202,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
   chroot =
 }}
@@ -165,7 +213,7 @@ service anvil {{
 """
 
 
-def start_dovecot() -> DovecotServer:
+def start_dovecot(tls: TlsFiles | None = None) -> DovecotServer:
     if not DOVECOT.exists():
         pytest.skip(f"{DOVECOT} is missing: install Debian's dovecot-imapd (scripts/test does) for the IMAP tests")
     root = Path(tempfile.mkdtemp(prefix="rathaus-dovecot-"))
@@ -186,16 +234,31 @@ def start_dovecot() -> DovecotServer:
     if os.geteuid() == 0:
         os.chown(root / "mail", mail_uid, mail_gid)
     port = free_port()
+    tls_port = free_port() if tls else 0
     (root / "dovecot.conf").write_text(
-        _dovecot_config(root, port, internal.pw_name, login.pw_name, mail_uid, mail_gid))
-    server = DovecotServer(root=root, port=port)
+        _dovecot_config(root, port, internal.pw_name, login.pw_name, mail_uid, mail_gid, tls, tls_port))
+    server = DovecotServer(root=root, port=port, tls_port=tls_port or None)
     server.start()
     return server
 
 
 @pytest.fixture
 def dovecot() -> Iterator[DovecotServer]:
-    server = start_dovecot()
+    yield from _running(start_dovecot())
+
+
+@pytest.fixture
+def tls_files(tmp_path: Path) -> TlsFiles:
+    return make_tls_files(tmp_path)
+
+
+@pytest.fixture
+def dovecot_tls(tls_files: TlsFiles) -> Iterator[DovecotServer]:
+    """Dovecot with the test certificate: STARTTLS on ``port``, implicit TLS on ``tls_port``."""
+    yield from _running(start_dovecot(tls_files))
+
+
+def _running(server: DovecotServer) -> Iterator[DovecotServer]:
     try:
         yield server
     finally:
@@ -245,10 +308,21 @@ class _CollectingHandler:
 
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpServer]:
+    yield from _smtp(None)
+
+
+@pytest.fixture
+def smtp_server_tls(tls_files: TlsFiles) -> Iterator[SmtpServer]:
+    """aiosmtpd offering (and requiring) STARTTLS with the test certificate."""
+    yield from _smtp(tls_files)
+
+
+def _smtp(tls: TlsFiles | None) -> Iterator[SmtpServer]:
     from aiosmtpd.controller import Controller
 
     server = SmtpServer(host="127.0.0.1", port=free_port(), messages=[], envelopes=[])
-    controller = Controller(_CollectingHandler(server), hostname=server.host, port=server.port)
+    options: dict[str, Any] = {"tls_context": tls.server_context(), "require_starttls": True} if tls else {}
+    controller = Controller(_CollectingHandler(server), hostname=server.host, port=server.port, **options)
     controller.start()
     server.controller = controller
     try:

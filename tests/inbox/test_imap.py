@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from mailservers import DovecotServer, dovecot, free_port
+from mailservers import DovecotServer, TlsFiles, dovecot, dovecot_tls, free_port, tls_files
 
 from rathaus.inbox.imap import FetchReport, ImapAccount, MailboxError, MailLoginFailed, fetch_new
 from rathaus.inbox.mail import MailServerUnavailable
 from rathaus.inbox.message import IncomingMessage
 
-__all__ = ["dovecot"]  # the fixture, imported for pytest
+__all__ = ["dovecot", "dovecot_tls", "tls_files"]  # the fixtures, imported for pytest
 
 SEEN = b"\\Seen"
 
@@ -188,3 +188,22 @@ def test_wrong_password_and_missing_folder(dovecot: DovecotServer) -> None:
 
 def test_password_is_not_in_repr() -> None:
     assert "geheim" not in repr(ImapAccount(host="h", username="u", password="geheim"))
+
+
+def test_implicit_tls_and_starttls(dovecot_tls: DovecotServer, tls_files: TlsFiles) -> None:
+    dovecot_tls.deliver(mail(1))
+    dovecot_tls.deliver(mail(2))
+    store = Store()
+    trusted = tls_files.client_context()
+    report = fetch_new(account(dovecot_tls, security="ssl", port=dovecot_tls.tls_port, ssl_context=trusted),
+                       store, limit=1)
+    assert report.message_ids == ["<m1@example.org>"]
+    report = fetch_new(account(dovecot_tls, security="starttls", ssl_context=trusted), store)
+    assert report.message_ids == ["<m2@example.org>"]
+
+
+def test_untrusted_certificate_is_refused(dovecot_tls: DovecotServer) -> None:
+    dovecot_tls.deliver(mail(1))
+    with pytest.raises(MailServerUnavailable, match="CERTIFICATE_VERIFY_FAILED"):
+        fetch_new(account(dovecot_tls, security="ssl", port=dovecot_tls.tls_port), Store())
+    assert SEEN not in dovecot_tls.flags()[b"<m1@example.org>"]

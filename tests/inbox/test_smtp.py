@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from mailservers import SmtpServer, free_port, smtp_server
+from mailservers import SmtpServer, TlsFiles, free_port, smtp_server, smtp_server_tls, tls_files
 
 from rathaus.inbox.mail import MailServerUnavailable, parse_mail
 from rathaus.inbox.smtp import MailRejected, RecipientRefused, SmtpAccount, build_reply, new_message_id, send_reply
 
-__all__ = ["smtp_server"]  # the fixture, imported for pytest
+__all__ = ["smtp_server", "smtp_server_tls", "tls_files"]  # the fixtures, imported for pytest
 
 
 def account(server: SmtpServer, **kwargs: object) -> SmtpAccount:
@@ -107,3 +107,16 @@ def test_bad_message_id_is_refused_before_sending() -> None:
 
 def test_password_not_in_repr() -> None:
     assert "geheim" not in repr(SmtpAccount(host="h", sender="a@b.example", username="u", password="geheim"))
+
+
+def test_starttls(smtp_server_tls: SmtpServer, tls_files: TlsFiles) -> None:
+    send_reply(account(smtp_server_tls, security="starttls", ssl_context=tls_files.client_context()),
+               to="f@example.org", subject="AW", body="verschluesselt", message_id="<t1@stadt.example>")
+    assert [m["Message-ID"] for m in smtp_server_tls.messages] == ["<t1@stadt.example>"]
+    with pytest.raises(MailServerUnavailable, match="CERTIFICATE_VERIFY_FAILED"):
+        send_reply(account(smtp_server_tls, security="starttls"), to="f@example.org", subject="AW", body="x",
+                   message_id="<t2@stadt.example>")
+    with pytest.raises(MailRejected, match="530"):  # the server insists on TLS first
+        send_reply(account(smtp_server_tls), to="f@example.org", subject="AW", body="x",
+                   message_id="<t3@stadt.example>")
+    assert len(smtp_server_tls.messages) == 1
