@@ -151,14 +151,15 @@ def _poll(client: IMAPClient, account: ImapAccount, store: Store, report: FetchR
     if limit is not None:
         uids = uids[:limit]
     move = account.processed_folder is not None and _prepare_folder(client, account)
+    copied: list[int] = []  # moved by COPY + \Deleted (server without MOVE): expunged at the end
     for uid in uids:
-        _handle(client, account, uid, store, report, max_attachment_bytes, move)
-    if move and report.stored:
-        client.expunge()  # only needed without the MOVE extension (copy + \Deleted); harmless otherwise
+        _handle(client, account, uid, store, report, max_attachment_bytes, move, copied)
+    if copied and client.has_capability("UIDPLUS"):
+        client.expunge(copied)  # UID EXPUNGE: only ours, never messages a person marked deleted
 
 
 def _handle(client: IMAPClient, account: ImapAccount, uid: int, store: Store, report: FetchReport,
-            max_attachment_bytes: int, move: bool) -> None:
+            max_attachment_bytes: int, move: bool, copied: list[int]) -> None:
     data = client.fetch([uid], ["BODY.PEEK[]"]).get(uid)
     raw = data.get(b"BODY[]") if data else None
     if not isinstance(raw, bytes):
@@ -181,7 +182,8 @@ def _handle(client: IMAPClient, account: ImapAccount, uid: int, store: Store, re
         report.failed.append((uid, "store did not keep the message"))
         return
     if move:
-        _move(client, uid, account.processed_folder or "")
+        if not _move(client, uid, account.processed_folder or ""):
+            copied.append(uid)
     else:
         client.add_flags([uid], [b"\\Seen"], silent=True)
     report.stored += 1
@@ -198,13 +200,15 @@ def _prepare_folder(client: IMAPClient, account: ImapAccount) -> bool:
     return True
 
 
-def _move(client: IMAPClient, uid: int, folder: str) -> None:
-    client.add_flags([uid], [b"\\Seen"], silent=True)  # seen even if the move below is interrupted
+def _move(client: IMAPClient, uid: int, folder: str) -> bool:
+    """Move one message (seen first, so an interrupted move cannot bring it back); False if copied + deleted."""
+    client.add_flags([uid], [b"\\Seen"], silent=True)
     if client.has_capability("MOVE"):
         client.move([uid], folder)
-    else:
-        client.copy([uid], folder)
-        client.delete_messages([uid], silent=True)
+        return True
+    client.copy([uid], folder)
+    client.delete_messages([uid], silent=True)
+    return False
 
 
 def _line(exc: BaseException | Any) -> str:
