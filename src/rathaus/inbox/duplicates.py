@@ -131,7 +131,7 @@ class _UnionFind:
 
 @dataclass
 class _Entry:
-    minhash: MinHash
+    minhash: MinHash | None  # None: no words, never a duplicate
     row: int | None
     sender: str | None
     case_numbers: frozenset[str]
@@ -174,6 +174,15 @@ class DuplicateIndex:
                       received_at=r.received_at, message_id=r.message_id, in_reply_to=r.in_reply_to)
         return index
 
+    def _hash(self, text: str) -> MinHash | None:
+        """None for a text without words: it is nobody's duplicate."""
+        found = shingles(text, self.shingle_size)
+        if not found:
+            return None
+        m = MinHash(num_perm=self.num_perm)
+        m.update_batch([s.encode("utf-8") for s in found])
+        return m
+
     # ------------------------------------------------------------------------------------------- vectors
     def _vector(self, text: str, vector: np.ndarray | None) -> np.ndarray | None:
         if vector is None and self.embed is not None and text.strip():
@@ -205,11 +214,12 @@ class DuplicateIndex:
         v = self._vector(text, vector)
         sender_key = normalise_address(sender)
         cases = frozenset(c.strip().upper() for c in case_numbers if c and c.strip())
-        m = minhash(text, size=self.shingle_size, num_perm=self.num_perm)
+        m = self._hash(text)
         matches = self._query(m, v, sender_key, cases, received_at, exclude_id=None, limit=None)
         row = self._store_vector(id, v) if v is not None else None
         self._entries[id] = _Entry(m, row, sender_key, cases, received_at)
-        self._lsh.insert(id, m)
+        if m is not None:
+            self._lsh.insert(id, m)
         if sender_key:
             self._by_sender.setdefault(sender_key, set()).add(id)
         for c in cases:
@@ -241,7 +251,8 @@ class DuplicateIndex:
         entry = self._entries.pop(id, None)
         if entry is None:
             return
-        self._lsh.remove(id)
+        if entry.minhash is not None:
+            self._lsh.remove(id)
         if entry.row is not None:
             self._row_ids[entry.row] = None
             self._vectors[entry.row] = 0.0
@@ -258,18 +269,19 @@ class DuplicateIndex:
         One match per message: its strongest kind; ``reason`` names every signal that fired."""
         if not isinstance(text, str):
             raise TypeError(f"text must be a string, not {type(text).__name__}")
-        m = minhash(text, size=self.shingle_size, num_perm=self.num_perm)
+        m = self._hash(text)
         cases = frozenset(c.strip().upper() for c in case_numbers if c and c.strip())
         return self._query(m, self._vector(text, vector), normalise_address(sender), cases, received_at,
                            exclude_id=exclude_id, limit=limit)
 
-    def _query(self, m: MinHash, v: np.ndarray | None, sender: str | None, cases: frozenset[str],
+    def _query(self, m: MinHash | None, v: np.ndarray | None, sender: str | None, cases: frozenset[str],
                received_at: dt.datetime | None, *, exclude_id: str | None, limit: int | None) -> list[Match]:
         t = self.thresholds
         found: dict[str, list[tuple[Kind, float, str]]] = {}
-        if self._entries:
+        if self._entries and m is not None:
             for other in self._lsh.query(m):
-                jaccard = float(m.jaccard(self._entries[other].minhash))
+                other_hash = self._entries[other].minhash
+                jaccard = float(m.jaccard(other_hash)) if other_hash is not None else 0.0
                 if jaccard >= t.duplicate_jaccard:
                     found.setdefault(other, []).append(("duplicate", jaccard, f"Text zu {jaccard:.0%} gleich "
                                                                              f"(MinHash-Jaccard {jaccard:.2f})"))
