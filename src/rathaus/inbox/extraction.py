@@ -451,7 +451,7 @@ def schema() -> dict[str, Any]:
 
 def validate_extraction(document: Mapping[str, Any]) -> None:
     """Raise ``ValueError`` with the first problem when ``document`` does not conform to the schema."""
-    import jsonschema
+    import jsonschema  # type: ignore[import-untyped]
 
     validator = jsonschema.Draft202012Validator(schema())
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))

@@ -36,7 +36,7 @@ OTHER = -1
 OTHER_LABEL = "Sonstiges / other"
 _WORD = re.compile(r"[A-Za-zÄÖÜäöüß][A-Za-zÄÖÜäöüß-]{2,}")
 # Function words and letter phrases that would label every topic; German, lower case.
-STOPWORDS = frozenset("""
+_STOPWORDS = """
 aber alle allem allen aller alles als also am an ander andere anderen auch auf aus bei beim bin bis bitte bzw
 da dadurch daher damit dann darauf darum das dass dem den denen denn der des deshalb dessen die dies diese diesem
 diesen dieser dieses doch dort durch ein eine einem einen einer eines einige er es etwa etwas euch euer für gegen
@@ -47,7 +47,8 @@ schon sehr sein seine seinem seinen seiner sich sie sind so solche soll sollte s
 unsere unter viel vom von vor wann war waren warum was weil weiter welche welchem welchen welcher welches wenn
 wer werde werden wie wieder will wir wird wo wurde würde zu zum zur zwar zwischen über damen herren geehrte
 geehrter sehr freundlichen grüßen gruß grüße vielen dank danke hallo liebe lieber bitte mfg herr frau
-""".split())
+"""
+STOPWORDS = frozenset(_STOPWORDS.split())
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ def topic_clusters(ids: Sequence[str], texts: Sequence[str], *, vectors: np.ndar
     labels = _labels(matrix, vocabulary, assignment, top_terms) if matrix is not None else {}
     topics = []
     for t in [*range(len(order)), OTHER]:
-        members = [ids[i] for i in np.flatnonzero(assignment == t)]
+        members = [ids[int(i)] for i in np.flatnonzero(assignment == t)]
         if not members:
             continue
         words = labels.get(t, []) if t != OTHER else []
