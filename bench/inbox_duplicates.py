@@ -39,7 +39,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, SHARED_DATA, machine, require, table, write_result
-
 from rathaus.inbox.duplicates import DuplicateIndex, Thresholds, best_threshold, calibrate, pair_scores, prf
 
 DIMENSIONS = 512
@@ -116,11 +115,12 @@ def synthetic_messages(passages: list[dict[str, Any]], n: int, seed: int) -> lis
     return out
 
 
-def speed(passages: list[dict[str, Any]], embed: Any, thresholds: Thresholds, seed: int) -> dict[str, float]:
+def speed(passages: list[dict[str, Any]], embed: Any, thresholds: Thresholds, shingle_size: int,
+          seed: int) -> dict[str, float]:
     messages = synthetic_messages(passages, 10_000, seed)
     rng = np.random.default_rng(seed)
     vectors = rng.normal(size=(len(messages), DIMENSIONS)).astype(np.float32)
-    index = DuplicateIndex(thresholds=thresholds)
+    index = DuplicateIndex(thresholds=thresholds, shingle_size=shingle_size)  # as evaluated above
     t0 = time.perf_counter()
     for i, (text, v) in enumerate(zip(messages, vectors, strict=True)):
         index.add(f"m{i}", text, v)
@@ -201,7 +201,7 @@ def main() -> None:
                  for name, p, r, f, how in results],
                 ("method (report part)", "precision", "recall", "F1", "F1 / TF-IDF", "threshold (tuned)")))
 
-    timing = speed(passages, embed, cal.thresholds, args.seed)
+    timing = speed(passages, embed, cal.thresholds, mh_size, args.seed)
     print(f"index: {timing['index_seconds_per_10k']:.1f} s per 10,000 messages added (each add queries too), "
           f"query {timing['query_seconds_per_10k']:.1f} s per 10,000, embedding (USE) "
           f"{timing['embedding_seconds_per_10k']:.1f} s per 10,000 (synthetic messages, random vectors in the index)")
@@ -223,7 +223,7 @@ def main() -> None:
                 "duplicates_recall", "index_seconds_per_10k"):
         merged[key] = round(float(figures[key]), 6)
     merged_path.write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
-    print(f"written: bench/results/inbox_duplicates.json, keys merged into {merged_path.relative_to(RESULTS.parent.parent)}")
+    print("written: bench/results/inbox_duplicates.json, keys merged into bench/results/inbox.json")
 
 
 if __name__ == "__main__":

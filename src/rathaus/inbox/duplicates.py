@@ -16,7 +16,7 @@ Three signals, each answering a different question a case worker has:
     index.groups()                                     # union-find over duplicate links and In-Reply-To
 
 Thresholds are parameters (:class:`Thresholds`); :func:`calibrate` picks the "same request" thresholds that
-maximise F1 on labelled pairs (a tuning split). The defaults are those calibrated by ``bench/inbox_duplicates.py``.
+maximise F1 on labelled pairs (a tuning split); the defaults are those it chose in ``bench/inbox_duplicates.py``.
 """
 
 from __future__ import annotations
@@ -42,12 +42,16 @@ _KIND_RANK = {"duplicate": 0, "related": 1, "same_sender": 2}
 @dataclass(frozen=True)
 class Thresholds:
     """``duplicate_*``: near-identical text. ``related_*``: the same request in other words. A pair is related when
-    either related threshold is met (a threshold above 1 switches that signal off)."""
+    either related threshold is met (a threshold above 1 switches that signal off).
+
+    The related defaults are those :func:`calibrate` chose on the tuning half of the official-FAQ paraphrase pairs
+    (``bench/inbox_duplicates.py``: short questions, USE multilingual embeddings); with another embedder or much
+    longer messages, calibrate again. The duplicate defaults are set by hand (no labelled near-copies)."""
 
     duplicate_jaccard: float = 0.7
     duplicate_cosine: float = 0.97
-    related_jaccard: float = 0.5
-    related_cosine: float = 0.8
+    related_jaccard: float = 0.3
+    related_cosine: float = 0.37
 
     def __post_init__(self) -> None:
         for name in ("duplicate_jaccard", "duplicate_cosine", "related_jaccard", "related_cosine"):
