@@ -9,6 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import sqlalchemy as sa
 
 from rathaus.core import audit
@@ -72,3 +73,32 @@ def recent_messages(runtime: Runtime, principal: Principal, *, department: str |
         rows = list(session.scalars(query.order_by(InboxMessage.received_at)).all())
         session.expunge_all()
         return rows
+
+
+def _pattern_report(runtime: Runtime, principal: Principal, *, department: str | None, weeks: int) -> Any:
+    from rathaus.inbox.patterns import PatternMessage, pattern_report
+
+    rows = recent_messages(runtime, principal, department=department, weeks=weeks)
+    items = [PatternMessage(id=str(m.id), text=f"{m.subject}\n\n{m.body}"[:4000], received_at=m.received_at,
+                            department=m.department,
+                            vector=np.asarray(m.embedding, dtype=np.float32) if m.embedding else None)
+             for m in rows]
+    today = dt.datetime.now(dt.UTC).date()
+    return pattern_report(items, start=today - dt.timedelta(weeks=weeks), end=today, department=department)
+
+
+def patterns(runtime: Runtime, principal: Principal, *, department: str | None, weeks: int) -> dict[str, Any]:
+    """Topic clusters and weekly spikes ("37 messages on … this week, 3× the usual") of the visible messages."""
+    report = _pattern_report(runtime, principal, department=department, weeks=weeks)
+    return {"department": department, "start": report.start.isoformat(), "end": report.end.isoformat(),
+            "method": report.method, "weeks": [w.isoformat() for w in report.weeks],
+            "topics": [{"id": t.id, "label": t.label, "terms": t.terms, "size": t.size,
+                        "weekly": report.weekly.get(t.id, [])} for t in report.topics],
+            "spikes": [{"topic_id": s.topic_id, "label": s.label, "week": s.week.isoformat(), "count": s.count,
+                        "usual": s.usual, "ratio": s.ratio, "text": s.text} for s in report.spikes]}
+
+
+def patterns_plot(runtime: Runtime, principal: Principal, *, department: str | None, weeks: int) -> bytes:
+    from rathaus.inbox.patterns import topic_plot
+
+    return topic_plot(_pattern_report(runtime, principal, department=department, weeks=weeks))

@@ -183,12 +183,20 @@ async def zammad_webhook(request: Request, runtime: RuntimeDep) -> JSONResponse:
     if secret is None:
         raise Unauthenticated("the Zammad webhook is not configured (RATHAUS_INBOX_ZAMMAD_WEBHOOK_SECRET)")
     raw = await request.body()
-    zammad.verify_signature(raw, request.headers.get("x-hub-signature"), secret.get_secret_value())
+    try:
+        zammad.verify_signature(raw, request.headers.get("x-hub-signature"), secret.get_secret_value())
+    except zammad.ZammadSignatureError as exc:
+        raise Unauthenticated(f"Zammad webhook signature: {exc}") from None
     try:
         payload = json.loads(raw)
     except ValueError as exc:
         raise BadRequest(f"webhook body is not JSON ({exc})") from None
     delivery = request.headers.get("x-zammad-delivery") or ""
-    msg = zammad.parse_webhook(payload, delivery)
+    try:
+        msg = zammad.parse_webhook(payload, delivery)
+    except zammad.ZammadIgnoredDelivery as exc:  # e.g. our own internal note coming back: 2xx, or Zammad retries
+        return JSONResponse({"ignored": str(exc)}, status_code=202)
+    except zammad.ZammadPayloadError as exc:
+        raise BadRequest(f"Zammad webhook payload: {exc}") from None
     stored = await run_in_threadpool(intake.store_message, runtime, msg)
     return JSONResponse(stored.as_dict(), status_code=201 if stored.created else 200)
