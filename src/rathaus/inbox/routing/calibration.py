@@ -28,8 +28,9 @@ def apply_temperature(probs: NDArray[np.float64], temperature: float) -> NDArray
 
 
 def fit_temperature(probs: NDArray[np.float64], labels: NDArray[np.int64]) -> float:
-    """The temperature in [0.25, 10] (bounded: perfectly separated tuning data would push it to 0) with the lowest log loss of ``probs`` (n × classes) for the true class
-    indices ``labels``; 1.0 for fewer than 10 rows (too few to fit)."""
+    """The temperature with the lowest log loss of ``probs`` (n × classes) for the true class indices
+    ``labels``, within [0.25, 10] (perfectly separated tuning data would push it towards 0); 1.0 for fewer than 10
+    rows (too few to fit)."""
     if len(labels) < 10:
         return 1.0
     idx = np.arange(len(labels))

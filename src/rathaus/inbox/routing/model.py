@@ -28,6 +28,7 @@ from rathaus.core.language import detect_language
 from rathaus.inbox.routing.calibration import threshold_for_precision
 from rathaus.inbox.routing.data import TrainingRow
 from rathaus.inbox.routing.head import Head, Tuning, fit_head
+from rathaus.inbox.routing.store import ModelFileError, read_model_file, write_model_file
 from rathaus.inbox.taxonomy import Taxonomy
 
 Embed = Callable[[list[str]], NDArray[Any]]
@@ -35,6 +36,7 @@ RELEVANT, IRRELEVANT = "relevant", "irrelevant"
 TARGET_PRECISION = 0.95
 MIN_DEPARTMENT_SUPPORT = 20  # held-out predictions a department needs for its own calibrated threshold
 EMBED_BATCH = 64
+HEADS = ("category", "relevance", "urgency")
 
 
 class RoutingError(ValueError):
@@ -181,18 +183,37 @@ class RoutingModel:
     # --- persistence -----------------------------------------------------------------------------------------
     def save(self, path: Path, key: bytes | None = None) -> Path:
         """Write the model to ``path`` (a zip of JSON and numpy arrays, no pickle; see ``store``); ``key`` signs it."""
-        from rathaus.inbox.routing.store import save_model
-
-        return save_model(self, path, key)
+        meta = {
+            "taxonomy": self.taxonomy.model_dump(mode="json"),
+            "heads": {n: h.meta() for n in HEADS if (h := getattr(self, n)) is not None},
+            "thresholds": {d: None if math.isinf(t) else t for d, t in self.thresholds.items()},
+            "global_threshold": None if math.isinf(self.global_threshold) else self.global_threshold,
+            "embedding_dim": self.embedding_dim,
+            "info": self.info,
+        }
+        arrays: dict[str, Any] = {}
+        for name in HEADS:
+            head = getattr(self, name)
+            if head is not None:
+                arrays |= head.arrays(name)
+        return write_model_file(path, meta, arrays, key)
 
     @classmethod
     def load(cls, path: Path, embed: Embed | None = None, key: bytes | None = None) -> RoutingModel:
-        """Read a saved model; refuses a file whose content hashes (and, with ``key``, signature) do not match."""
-        from rathaus.inbox.routing.store import load_model
-
-        model = load_model(path, key)
-        model.embed = embed
-        return model
+        """Read a saved model (``ModelFileError`` when altered, unsigned while ``key`` is given, or foreign)."""
+        meta, arrays = read_model_file(path, key)
+        try:
+            heads = {n: Head.from_saved(meta["heads"][n], arrays, n) if n in meta["heads"] else None
+                     for n in HEADS}
+            return cls(taxonomy=Taxonomy.model_validate(meta["taxonomy"]),
+                       category=heads["category"], relevance=heads["relevance"], urgency=heads["urgency"],
+                       thresholds={d: math.inf if t is None else float(t) for d, t in meta["thresholds"].items()},
+                       global_threshold=math.inf if meta["global_threshold"] is None
+                       else float(meta["global_threshold"]),
+                       embedding_dim=meta["embedding_dim"], info=meta.get("info", {}), embed=embed)
+        except Exception as exc:  # hashes matched, yet not a model of this shape: a foreign or broken writer
+            raise ModelFileError(f"{Path(path).name}: model content unreadable: {exc.__class__.__name__}: "
+                                 f"{exc}") from None
 
 
 def _maybe(fn: Callable[[], Any]) -> Any:
@@ -247,7 +268,7 @@ def train(rows: Sequence[TrainingRow], embed: Embed | None, taxonomy: Taxonomy |
     if taxonomy is None:
         labels = {r.category for r in [*cat_rows, *(tune_rows or [])] if r.category}
         taxonomy = Taxonomy.from_labels(labels or {"other"})
-    unknown = sorted({r.category for r in cat_rows if r.category not in taxonomy.category_keys})  # type: ignore[misc]
+    unknown = sorted({str(r.category) for r in cat_rows if r.category not in taxonomy.category_keys})
     if unknown:
         raise RoutingError(f"categories not in the taxonomy: {', '.join(unknown[:20])}")
     texts = [r.text for r in rows]

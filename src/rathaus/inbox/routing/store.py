@@ -6,7 +6,7 @@ thresholds, training info) and ``arrays.npz`` (TF-IDF vocabularies and idf, regr
 ``numpy.load(allow_pickle=False)``. Loading a file therefore never runs code from it (unlike pickle/joblib); the
 worst a forged file can do is hold wrong numbers. Against that: every member's hash is checked (a file edited
 by hand or damaged is refused), and with a ``key`` (e.g. a key file of the platform, ``rathaus.core.keyfiles``)
-the manifest carries an HMAC that a forger without the key cannot produce – ``load_model(path, key)`` refuses
+the manifest carries an HMAC that a forger without the key cannot produce – ``read_model_file(path, key)`` refuses
 unsigned or wrongly signed files.
 """
 
@@ -16,26 +16,20 @@ import hashlib
 import hmac
 import io
 import json
-import math
 import zipfile
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from rathaus.core.errors import RathausError
-from rathaus.inbox.routing.head import Head
-from rathaus.inbox.taxonomy import Taxonomy
-
-if TYPE_CHECKING:
-    from rathaus.inbox.routing.model import RoutingModel
 
 FORMAT = "rathaus-inbox-routing"
 FORMAT_VERSION = 1
 MEMBERS = ("model.json", "arrays.npz")
 MAX_MEMBER_BYTES = 1 << 30  # 1 GiB uncompressed: a larger member is refused (zip bomb)
-HEADS = ("category", "relevance", "urgency")
 
 
 class ModelFileError(RathausError):
@@ -57,29 +51,9 @@ def _canonical(manifest: dict[str, Any]) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
-def _threshold_out(t: float) -> float | None:
-    return None if math.isinf(t) else t
-
-
-def _threshold_in(t: float | None) -> float:
-    return math.inf if t is None else float(t)
-
-
-def save_model(model: RoutingModel, path: Path, key: bytes | None = None) -> Path:
-    """Write ``model`` to ``path`` (atomically: a temporary file renamed); ``key`` adds an HMAC signature."""
-    meta = {
-        "taxonomy": model.taxonomy.model_dump(mode="json"),
-        "heads": {n: h.meta() for n in HEADS if (h := getattr(model, n)) is not None},
-        "thresholds": {d: _threshold_out(t) for d, t in model.thresholds.items()},
-        "global_threshold": _threshold_out(model.global_threshold),
-        "embedding_dim": model.embedding_dim,
-        "info": model.info,
-    }
-    arrays: dict[str, Any] = {}
-    for name in HEADS:
-        head = getattr(model, name)
-        if head is not None:
-            arrays |= head.arrays(name)
+def write_model_file(path: Path, meta: dict[str, Any], arrays: dict[str, Any], key: bytes | None = None) -> Path:
+    """Write ``meta`` (JSON) and ``arrays`` (numpy) to ``path`` atomically (a temporary file renamed); ``key``
+    adds an HMAC signature."""
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     members = {"model.json": json.dumps(meta, ensure_ascii=False, indent=1, default=str).encode("utf-8"),
@@ -119,11 +93,10 @@ def _read_members(path: Path) -> dict[str, bytes]:
         raise ModelFileError(f"{path.name}: not a routing model file: {exc}") from None
 
 
-def load_model(path: Path, key: bytes | None = None) -> RoutingModel:
-    """Read a model saved by ``save_model``. ``ModelFileError`` when the file is not one, was altered (hash
-    mismatch), lacks or fails the signature while ``key`` is given, or has another format version."""
-    from rathaus.inbox.routing.model import RoutingModel
-
+def read_model_file(path: Path, key: bytes | None = None) -> tuple[dict[str, Any], dict[str, NDArray[Any]]]:
+    """``meta`` and ``arrays`` of a file written by ``write_model_file``. ``ModelFileError`` when the file is not
+    one, was altered (hash mismatch), lacks or fails the signature while ``key`` is given, or has another format
+    version."""
     path = Path(path)
     members = _read_members(path)
     try:
@@ -150,15 +123,8 @@ def load_model(path: Path, key: bytes | None = None) -> RoutingModel:
         meta = json.loads(members["model.json"])
         with np.load(io.BytesIO(members["arrays.npz"]), allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
-        heads = {n: Head.from_saved(meta["heads"][n], arrays, n) if n in meta["heads"] else None for n in HEADS}
-        return RoutingModel(
-            taxonomy=Taxonomy.model_validate(meta["taxonomy"]),
-            category=heads["category"], relevance=heads["relevance"], urgency=heads["urgency"],
-            thresholds={d: _threshold_in(t) for d, t in meta["thresholds"].items()},
-            global_threshold=_threshold_in(meta["global_threshold"]),
-            embedding_dim=meta["embedding_dim"], info=meta.get("info", {}),
-        )
-    except ModelFileError:
-        raise
-    except Exception as exc:  # any structural problem of a file whose hashes matched: a foreign or broken writer
+    except Exception as exc:  # hashes matched, yet unreadable: a foreign or broken writer
         raise ModelFileError(f"{path.name}: model content unreadable: {exc.__class__.__name__}: {exc}") from None
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"{path.name}: model.json is not an object")
+    return meta, arrays
