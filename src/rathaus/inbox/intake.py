@@ -79,13 +79,14 @@ def store_message(runtime: Runtime, msg: IncomingMessage, *, actor: Principal | 
     problems = list(msg.problems)
     subject = _clip(msg.subject, MAX_SUBJECT_CHARS, "subject", problems)
     body = _clip(msg.body, MAX_BODY_CHARS, "body", problems)
+    data_class = runtime.settings.default_data_class.value
     language = msg.language or (detect_language(f"{subject}\n{body}"[:2000]) if (subject + body).strip() else None)
     values = {
         "channel": msg.channel, "external_id": msg.external_id, "mailbox": msg.mailbox, "subject": subject,
         "body": body, "sender_address": (msg.sender_address or None), "sender_name": msg.sender_name,
         "sent_at": msg.received_at, "in_reply_to": msg.in_reply_to, "references": list(msg.references)[:100],
         "problems": problems[:50], "meta": dict(msg.meta), "language": language,
-        "data_class": runtime.settings.default_data_class.value,
+        "data_class": data_class,
     }
     with runtime.db.session() as session:
         new_id = session.scalar(insert(InboxMessage).values(**values)
@@ -101,7 +102,7 @@ def store_message(runtime: Runtime, msg: IncomingMessage, *, actor: Principal | 
         who = actor.id if actor else f"channel:{msg.channel}"
         audit.append(session, audit.AuditEntry(
             actor=who, department=actor.department if actor else "-", use_case=USE_CASE, action="inbox.received",
-            data_class=values["data_class"], input_hash=audit.content_hash(f"{subject}\n{body}"),
+            data_class=data_class, input_hash=audit.content_hash(f"{subject}\n{body}"),
             details={"message_id": int(new_id), "channel": msg.channel, "attachments": len(msg.attachments)}),
             key=runtime.gateway.audit_key)
         runtime.jobs.defer(PROCESS_JOB, session=session, message_id=int(new_id))
@@ -111,7 +112,7 @@ def store_message(runtime: Runtime, msg: IncomingMessage, *, actor: Principal | 
 def _attachment_row(message_id: int, att: Attachment, max_bytes: int | None) -> InboxAttachment:
     too_large = max_bytes is not None and att.size > max_bytes
     problem = att.problem
-    if too_large and not problem:
+    if too_large and not problem and max_bytes is not None:
         problem = f"zu groß / too large ({att.size / 1e6:.1f} MB > {max_bytes / 1e6:.0f} MB), nur Metadaten"
     return InboxAttachment(message_id=message_id, filename=att.filename[:300] or "anhang",
                            content_type=att.content_type[:200] or "application/octet-stream", size=att.size,

@@ -102,6 +102,7 @@ def parse_mail(raw: bytes, *, mailbox: str | None = None,
         channel="mail", external_id=message_id, subject=subject, body=body, sender_address=sender_address,
         sender_name=sender_name, received_at=received_at, mailbox=mailbox, in_reply_to=in_reply_to,
         references=references, attachments=reader.attachments, problems=list(dict.fromkeys(problems)),
+        meta=_recipients(msg, problems),
     )
 
 
@@ -157,6 +158,17 @@ def _sender(msg: Message, problems: list[str]) -> tuple[str | None, str | None]:
         return (value.strip() or None), None
     name, address = pairs[0]
     return (" ".join(name.split()) or None), address.strip().lower()
+
+
+def _recipients(msg: Message, problems: list[str]) -> dict[str, str]:
+    """The To and Cc addresses (lower case, comma-separated): which department mailbox a mail was sent to."""
+    found: dict[str, str] = {}
+    for header in ("To", "Cc"):
+        value = _header(msg, header, problems)
+        addresses = [addr.strip().lower() for _, addr in getaddresses([value]) if "@" in addr]
+        if addresses:
+            found[header.lower()] = ",".join(addresses)[:1000]
+    return found
 
 
 def _date(msg: Message, problems: list[str]) -> dt.datetime | None:

@@ -11,6 +11,7 @@ again automatically: a person checks the mailbox first (``resolve_sending``).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from email.utils import make_msgid
 from typing import TYPE_CHECKING, Any
 
@@ -112,12 +113,13 @@ def send(runtime: Runtime, principal: Principal | None, draft_id: int) -> dict[s
             session.flush()
         except IntegrityError:
             raise Conflict(f"another reply to message {message.id} is being sent or was sent") from None
-        snapshot = (draft.id, draft.subject, draft.text, draft.outbound_id)
-        msg_snapshot = (message.id, message.channel, message.sender_address, message.external_id,
-                        list(message.references), dict(message.meta))
+        outgoing = Outgoing(subject=draft.subject, text=draft.text, outbound_id=draft.outbound_id,
+                            message_id=message.id, channel=message.channel, address=message.sender_address,
+                            external_id=message.external_id, references=list(message.references),
+                            meta=dict(message.meta))
     error = None
     try:
-        _deliver(runtime, *snapshot, *msg_snapshot)
+        _deliver(runtime, outgoing)
     except Exception as exc:  # every delivery failure is recorded on the draft; the caller sees it
         error = f"{type(exc).__name__}: {exc}"[:500]
     with runtime.db.session() as session:
@@ -138,25 +140,39 @@ def send(runtime: Runtime, principal: Principal | None, draft_id: int) -> dict[s
     return result
 
 
-def _deliver(runtime: Runtime, draft_id: int, subject: str, text: str, outbound_id: str, message_id: int,
-             channel: str, address: str | None, external_id: str, references: list[str],
-             meta: dict[str, Any]) -> None:
+@dataclass(frozen=True)
+class Outgoing:
+    """What a send needs, read in the transaction that marked the draft ``sending``."""
+
+    subject: str
+    text: str
+    outbound_id: str
+    message_id: int
+    channel: str
+    address: str | None
+    external_id: str
+    references: list[str]
+    meta: dict[str, Any]
+
+
+def _deliver(runtime: Runtime, out: Outgoing) -> None:
     settings = runtime.settings.section(InboxSettings)
-    if channel == "zammad":
+    if out.channel == "zammad":
         from rathaus.inbox.channels import zammad_client
 
-        ticket = meta.get("zammad_ticket_id")
+        ticket = out.meta.get("zammad_ticket_id")
         if not ticket:
-            raise Conflict(f"message {message_id} has no Zammad ticket id")
+            raise Conflict(f"message {out.message_id} has no Zammad ticket id")
         with zammad_client(runtime) as client:
-            client.add_reply(int(ticket), to=address or "", subject=subject, body=text)
+            client.add_reply(int(ticket), to=out.address or "", subject=out.subject, body=out.text)
         return
     from rathaus.inbox.channels import smtp_account
     from rathaus.inbox.smtp import send_reply
 
-    in_reply_to = external_id if channel == "mail" else None
-    send_reply(smtp_account(settings), to=address or "", subject=subject, body=text, in_reply_to=in_reply_to,
-               references=[*references, *([in_reply_to] if in_reply_to else [])], message_id=outbound_id)
+    in_reply_to = out.external_id if out.channel == "mail" else None
+    send_reply(smtp_account(settings), to=out.address or "", subject=out.subject, body=out.text,
+               in_reply_to=in_reply_to, references=[*out.references, *([in_reply_to] if in_reply_to else [])],
+               message_id=out.outbound_id)
 
 
 def resolve_sending(runtime: Runtime, principal: Principal, draft_id: int, *, was_sent: bool) -> dict[str, Any]:

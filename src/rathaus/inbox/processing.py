@@ -84,6 +84,19 @@ def duplicate_index(runtime: Runtime) -> tuple[DuplicateIndex, threading.Lock]:
     return index, _index_lock
 
 
+def mailbox_department(taxonomy: Taxonomy, mailbox: str | None, meta: dict[str, Any]) -> str | None:
+    """The department whose mailbox a message arrived in: the channel's mailbox (a department key, as IMAP polling
+    sets it) or a department's address among the mail's To/Cc recipients."""
+    keys = {d.key for d in taxonomy.departments}
+    if mailbox in keys:
+        return mailbox
+    recipients = {a for field in ("to", "cc") for a in str(meta.get(field) or "").split(",") if a}
+    for d in taxonomy.departments:
+        if d.mailbox and (d.mailbox.lower() in recipients or d.mailbox.lower() == (mailbox or "").lower()):
+            return d.key
+    return None
+
+
 def decide(suggestion: RoutingSuggestion | None, taxonomy: Taxonomy, mailbox: str | None,
            text: str) -> dict[str, Any]:
     """Status, department, category and urgency for a message from the suggestion (pure; tested on its own)."""
@@ -116,12 +129,12 @@ def process(runtime: Runtime, message_id: int) -> dict[str, Any]:
         if m is None or m.status != "received":
             return {"message_id": message_id, "skipped": "not waiting (processed, locked or gone)"}
         m.attempts += 1
-        texts = list(session.scalars(sa.select(InboxAttachment.text).where(
-            InboxAttachment.message_id == m.id, InboxAttachment.text.is_not(None)).order_by(InboxAttachment.id)))
+        texts = [t for t in session.scalars(sa.select(InboxAttachment.text).where(
+            InboxAttachment.message_id == m.id, InboxAttachment.text.is_not(None)).order_by(InboxAttachment.id)) if t]
         snapshot = {"subject": m.subject, "body": m.body, "mailbox": m.mailbox, "sender_address": m.sender_address,
                     "sender_name": m.sender_name, "sent_at": m.sent_at, "received_at": m.received_at,
                     "channel": m.channel, "external_id": m.external_id, "in_reply_to": m.in_reply_to,
-                    "data_class": m.data_class, "names": [f"attachment:{i}" for i in range(len(texts))]}
+                    "data_class": m.data_class, "meta": dict(m.meta), "names": [f"attachment:{i}" for i in range(len(texts))]}
     try:
         outcome = _work(runtime, message_id, snapshot, texts)
     except Exception as exc:
@@ -142,7 +155,7 @@ def _work(runtime: Runtime, message_id: int, s: dict[str, Any], attachment_texts
     suggestion = None
     if model is not None:
         suggestion = model.predict([text], emb=vector[None, :])[0]
-    decision = decide(suggestion, taxonomy, s["mailbox"], text)
+    decision = decide(suggestion, taxonomy, mailbox_department(taxonomy, s["mailbox"], s["meta"]), text)
     reference = (s["sent_at"] or s["received_at"]).date()
     sources = [("subject", s["subject"]), ("body", s["body"])]
     sources += [(f"attachment:{i + 1}", t) for i, t in enumerate(attachment_texts)]

@@ -129,11 +129,19 @@ class RoutingModel:
             raise RoutingError("this model has no category head")
         return self.category.predict_proba(texts, emb if emb is not None else self._embeddings(texts))
 
-    def predict(self, texts: Sequence[str]) -> list[RoutingSuggestion]:
+    def predict(self, texts: Sequence[str], emb: NDArray[np.float64] | None = None) -> list[RoutingSuggestion]:
+        """Suggestions for ``texts``; ``emb``: their sentence vectors when the caller has them already (one row per
+        text, from the model's embedder), else they are computed with ``self.embed``."""
         texts = [t or "" for t in texts]
         if not texts:
             return []
-        emb = self._embeddings(texts)
+        if emb is not None and self.uses_embeddings:
+            emb = np.asarray(emb, dtype=np.float64)
+            if emb.shape != (len(texts), self.embedding_dim):
+                raise RoutingError(f"embeddings of shape {emb.shape} given for {len(texts)} texts; the model needs "
+                                   f"{self.embedding_dim} dimensions")
+        else:
+            emb = self._embeddings(texts)
         n = len(texts)
         cat_p = self.category.predict_proba(texts, emb) if self.category else None
         rel_p = self.relevance.predict_proba(texts, emb) if self.relevance else None
