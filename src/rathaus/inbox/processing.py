@@ -134,7 +134,7 @@ def process(runtime: Runtime, message_id: int) -> dict[str, Any]:
         snapshot = {"subject": m.subject, "body": m.body, "mailbox": m.mailbox, "sender_address": m.sender_address,
                     "sender_name": m.sender_name, "sent_at": m.sent_at, "received_at": m.received_at,
                     "channel": m.channel, "external_id": m.external_id, "in_reply_to": m.in_reply_to,
-                    "data_class": m.data_class, "meta": dict(m.meta), "names": [f"attachment:{i}" for i in range(len(texts))]}
+                    "data_class": m.data_class, "meta": dict(m.meta)}
     try:
         outcome = _work(runtime, message_id, snapshot, texts)
     except Exception as exc:
