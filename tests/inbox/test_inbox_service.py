@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from mailservers import SmtpServer, smtp_server
+from pydantic import SecretStr
 
 from oidc import Issuer, bearer
 from rathaus.app import create_app
@@ -254,3 +255,114 @@ def test_zammad_webhook_checks_the_signature_and_stores_once(inbox: tuple[Runtim
         assert conn.scalar(sa.text("SELECT count(*) FROM inbox_messages WHERE channel = 'zammad'")) == 1
     data: Any = json.loads(raw)
     assert data  # the documented payload
+
+
+def routed(rt: Runtime, external_id: str, body: str, department: str, category: str,
+           address: str | None = "rosa@example.org") -> int:
+    """A stored, processed message set to a confident model routing (what the sample model gives for clear
+    cases), so the automation's own checks are what the test is about."""
+    from rathaus.inbox.intake import store_message
+    from rathaus.inbox.message import IncomingMessage
+
+    stored = store_message(rt, IncomingMessage(channel="api", external_id=external_id, subject="Anfrage",
+                                               body=body, sender_name="Rosa Beispiel", sender_address=address))
+    processing.process(rt, stored.id)
+    with rt.db.session() as s:
+        m = s.get(InboxMessage, stored.id)
+        assert m is not None
+        m.status, m.routed_by, m.department, m.category = "open", "model", department, category
+        m.routing = {**(m.routing or {}), "auto_route": True, "confidence": 0.98, "category": category}
+    return stored.id
+
+
+def test_automatic_answers_only_where_allowed_confident_and_verified(inbox: tuple[Runtime, TestClient],
+                                                                     smtp_server: SmtpServer) -> None:
+    from rathaus.inbox.automation import auto_answer
+
+    rt, _ = inbox
+    use_smtp(rt, inbox_smtp_host=smtp_server.host, inbox_smtp_port=smtp_server.port, inbox_smtp_security="none",
+             inbox_auto_answer=False)
+    hours = routed(rt, "auto-1", "Wann hat das Bürgerbüro geöffnet?", "buergerbuero", "termine_buergerbuero")
+    off = auto_answer(rt, hours)
+    assert not off["sent"] and "RATHAUS_INBOX_AUTO_ANSWER" in off["reason"]
+    use_smtp(rt, inbox_auto_answer=True)
+    annex = routed(rt, "auto-2", "Wann wird mein Wohngeld ausgezahlt?", "sozialamt", "wohngeld")
+    refused = auto_answer(rt, annex)
+    assert not refused["sent"] and "Annex III" in refused["reason"]
+    unknown = routed(rt, "auto-3", "Wie hoch ist die Hundesteuer für einen Schäferhund?", "buergerbuero",
+                     "termine_buergerbuero")
+    abstained = auto_answer(rt, unknown)
+    assert not abstained["sent"] and "no verified answer" in abstained["reason"]
+    done = auto_answer(rt, hours)
+    assert done["sent"] and done["draft"]["approved_by"] == "auto-answer" and done["draft"]["status"] == "sent"
+    answered = [m for m in smtp_server.messages if m["To"] == "rosa@example.org"]
+    assert len(answered) == 1 and "8 bis 12 Uhr" in answered[0].get_content()
+    assert auto_answer(rt, hours)["sent"] is False  # answered: never a second time
+    with rt.db.engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM audit_log WHERE action = 'inbox.auto_answer'")) == 1
+    use_smtp(rt, inbox_auto_answer=False)
+
+
+def test_zammad_write_back_sets_group_priority_tags_and_an_internal_note(inbox: tuple[Runtime, TestClient]) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from rathaus.inbox.automation import zammad_update
+    from rathaus.inbox.message import IncomingMessage
+
+    rt, _ = inbox
+    seen: list[tuple[str, str, str, Any]] = []
+
+    class Zammad(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length) or b"null")
+            seen.append((self.command, self.path, self.headers.get("Authorization", ""), body))
+            self.send_response(201 if self.command == "POST" else 200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"id": 77}')
+
+        do_PUT = do_POST = _answer
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Zammad)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    rt.settings.outbound_allow = ["127.0.0.1/32"]  # the operator allows the intranet Zammad
+    use_smtp(rt, inbox_zammad_url=f"http://127.0.0.1:{server.server_port}", inbox_zammad_token=SecretStr("tok-123"),
+             inbox_zammad_write_back=True)
+    try:
+        from rathaus.inbox.intake import store_message
+
+        stored = store_message(rt, IncomingMessage(
+            channel="zammad", external_id="4711/1", subject="Schlagloch", mailbox="Users",
+            body="In der Gartenstraße ist ein Schlagloch, bitte dringend beheben. Aktenzeichen AZ-77/2026.",
+            sender_name="Jana Probe", sender_address="jana.probe@example.org",
+            meta={"zammad_ticket_id": "4711", "zammad_article_id": "1"}))
+        processing.process(rt, stored.id)
+        with rt.db.engine.connect() as conn:
+            queued = conn.scalar(sa.text("SELECT count(*) FROM procrastinate_jobs WHERE task_name = "
+                                         "'inbox.zammad_update' AND args->>'message_id' = :i"), {"i": str(stored.id)})
+        assert queued == 1  # queued with the routing, in its transaction
+        with rt.db.session() as s:
+            m = s.get(InboxMessage, stored.id)
+            assert m is not None
+            m.department, m.category, m.urgency, m.status = "verkehr", "strassenschaden", "hoch", "open"
+        done = zammad_update(rt, stored.id)
+        assert done == {"message_id": stored.id, "written": True, "group": "Straßenverkehrsbehörde",
+                        "priority": "3 high", "tags": ["strassenschaden"]}
+        assert all(auth == "Token token=tok-123" for _, _, auth, _ in seen)
+        calls = [(method, path) for method, path, _, _ in seen]
+        assert calls == [("PUT", "/api/v1/tickets/4711"), ("POST", "/api/v1/tags/add"),
+                         ("POST", "/api/v1/ticket_articles")]
+        assert seen[0][3] == {"group": "Straßenverkehrsbehörde", "priority": "3 high"}
+        assert seen[1][3] == {"item": "strassenschaden", "object": "Ticket", "o_id": 4711}
+        note = seen[2][3]
+        assert note["internal"] is True and note["type"] == "note" and note["ticket_id"] == 4711
+        assert "AZ-77/2026" in note["body"] and "<script" not in note["body"]
+    finally:
+        use_smtp(rt, inbox_zammad_write_back=False)
+        rt.settings.outbound_allow = []
+        server.shutdown()

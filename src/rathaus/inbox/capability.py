@@ -16,6 +16,10 @@ CAPABILITY = Capability(
     jobs=(
         Job("inbox.process", "rathaus.inbox.jobs:process", lock="inbox.message:{message_id}",
             description="Nachricht einordnen, Daten übernehmen, Dubletten finden / route, extract, find duplicates"),
+        Job("inbox.zammad_update", "rathaus.inbox.jobs:zammad_update", lock="inbox.message:{message_id}",
+            description="Ergebnis an Zammad zurückschreiben / write the result back to the Zammad ticket"),
+        Job("inbox.auto_answer", "rathaus.inbox.jobs:auto_answer", lock="inbox.message:{message_id}",
+            description="Automatische Antwort, wo erlaubt / automatic answer where a department allowed it"),
         Job("inbox.sweep", "rathaus.inbox.jobs:sweep", every="* * * * *",
             description="Liegengebliebene Nachrichten verarbeiten / process messages whose job was lost"),
         Job("inbox.fetch", "rathaus.inbox.jobs:fetch", every="*/2 * * * *", lock="inbox.fetch",

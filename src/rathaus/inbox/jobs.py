@@ -22,6 +22,18 @@ def process(runtime: Any, message_id: int) -> dict[str, Any]:
     return processing.process(runtime, message_id)
 
 
+def zammad_update(runtime: Any, message_id: int) -> dict[str, Any]:
+    from rathaus.inbox.automation import zammad_update as write_back
+
+    return write_back(runtime, message_id)
+
+
+def auto_answer(runtime: Any, message_id: int) -> dict[str, Any]:
+    from rathaus.inbox.automation import auto_answer as answer
+
+    return answer(runtime, message_id)
+
+
 def sweep(runtime: Any) -> int:
     """Process messages that have waited over a minute (job lost, model or database down earlier); how many."""
     waiting = processing.pending(runtime)

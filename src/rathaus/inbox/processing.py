@@ -189,7 +189,19 @@ def _work(runtime: Runtime, message_id: int, s: dict[str, Any], attachment_texts
                      "confidence": suggestion.confidence if suggestion else None,
                      "duplicates": sum(1 for x in similar if x["kind"] == "duplicate")}),
             key=runtime.gateway.audit_key)
+        follow_up(runtime, session, m)
     return {"message_id": message_id, **decision, "case_id": case_id, "similar": len(similar)}
+
+
+def follow_up(runtime: Runtime, session: Any, m: InboxMessage) -> None:
+    """Queue what the operator allowed after routing, in the routing's transaction: the Zammad write-back and an
+    automatic answer (each job checks its conditions again)."""
+    from rathaus.inbox.automation import auto_answer_refusal, wants_write_back
+
+    if wants_write_back(runtime, m):
+        runtime.jobs.defer("inbox.zammad_update", session=session, message_id=m.id)
+    if auto_answer_refusal(runtime, m) is None:
+        runtime.jobs.defer("inbox.auto_answer", session=session, message_id=m.id)
 
 
 def pending(runtime: Runtime, older_than_seconds: float = 60) -> list[int]:

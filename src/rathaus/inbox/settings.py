@@ -56,6 +56,11 @@ class InboxSettings(SettingsSection):
         default=None, min_length=16,
         description="HMAC secret of the Zammad webhook (X-Hub-Signature); unset: the webhook refuses everything.",
     )
+    inbox_zammad_write_back: bool = Field(
+        default=False,
+        description="Write routing results back to Zammad tickets (group, priority, tags and an internal note with "
+                    "the suggestion, the extracted data and the reply draft). Off: Zammad is only read.",
+    )
     inbox_auto_answer: bool = Field(
         default=False,
         description="Allow automatic replies at all (then only for categories the taxonomy marks auto_answer, when "

@@ -43,6 +43,7 @@ class Department(_Strict):
     # Route without a human from this confidence on; None: the threshold the model calibrated for 95 % precision.
     confidence_threshold: float | None = Field(default=None, gt=0.0, le=1.0)
     annex_iii: bool = False  # decides on access to public benefits etc. (EU AI Act Annex III): never auto-answered
+    zammad_group: str | None = None  # the Zammad group of this department (write-back); None: its German name
 
     @field_validator("mailbox")
     @classmethod
@@ -70,6 +71,7 @@ class UrgencyLevel(_Strict):
     label_de: str = Field(min_length=1)
     label_en: str = Field(min_length=1)
     keywords: list[str] = Field(default_factory=list)
+    zammad_priority: str | None = None  # the Zammad priority name written back, e.g. "3 high"; None: unchanged
 
     @field_validator("keywords")
     @classmethod
