@@ -189,3 +189,40 @@ def test_a_file_that_is_not_a_mail_is_refused_and_nothing_is_stored(make_setting
         assert count(rt, "SELECT count(*) FROM inbox_messages") == 0
     finally:
         rt.close()
+
+
+def test_the_fetch_job_polls_a_real_mailbox_once_per_mail(make_settings: Callable[..., Settings],
+                                                          tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """inbox.fetch against a private Dovecot: new mail is stored and queued, a second poll stores nothing, mail
+    that arrives later is taken on the next poll; the department is the mailbox's."""
+    from mailservers import start_dovecot
+
+    from rathaus.inbox.jobs import fetch
+
+    server = start_dovecot()
+    try:
+        monkeypatch.setenv("INBOX_TEST_PASSWORD", server.password)
+        settings = make_settings(inbox_mailboxes={"buergerbuero": {
+            "host": server.host, "port": server.port, "security": "none", "user": server.user,
+            "password_env": "INBOX_TEST_PASSWORD"}})
+        rt = Runtime(settings)
+        try:
+            mails = write_mails(tmp_path / "mails", 3)
+            for path in mails[:2]:
+                server.deliver(path.read_bytes())
+            assert fetch(rt) == {"buergerbuero": {"stored": 2, "failed": 0}}
+            assert fetch(rt) == {"buergerbuero": {"stored": 0, "failed": 0}}
+            server.deliver(mails[2].read_bytes())
+            assert fetch(rt) == {"buergerbuero": {"stored": 1, "failed": 0}}
+            assert count(rt, "SELECT count(*) FROM inbox_messages WHERE mailbox = 'buergerbuero'") == 3
+            assert count(rt, "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'inbox.process'") == 3
+            server.stop()
+            from rathaus.inbox.mail import MailServerUnavailable
+
+            with pytest.raises(MailServerUnavailable):  # the job fails and is retried by the queue
+                fetch(rt)
+            assert count(rt, "SELECT count(*) FROM inbox_messages") == 3
+        finally:
+            rt.close()
+    finally:
+        server.stop()
