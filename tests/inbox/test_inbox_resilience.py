@@ -226,3 +226,46 @@ def test_the_fetch_job_polls_a_real_mailbox_once_per_mail(make_settings: Callabl
             rt.close()
     finally:
         server.stop()
+
+
+def test_the_citizens_contact_form(make_settings: Callable[..., Settings]) -> None:
+    """/kontakt: off unless enabled; a sent form is stored once (double submit), bad input is re-shown with its
+    reason and nothing stored, the honeypot is dropped, and each address may send a few per hour."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from rathaus.app import create_app
+
+    rt = Runtime(make_settings(inbox_public_form=False))
+    with TestClient(create_app(rt)) as client:
+        assert client.get("/kontakt").status_code == 404
+    rt.close()
+    rt = Runtime(make_settings(inbox_public_form=True, inbox_form_limit_per_hour=3))
+    try:
+        with TestClient(create_app(rt)) as client:
+            page = client.get("/kontakt")
+            assert page.status_code == 200 and "Ihre Nachricht" in page.text and "<script" not in page.text
+            form_id = re.search(r'name="form_id" value="([0-9a-f]{32})"', page.text).group(1)
+            form = {"form_id": form_id, "name": "Rita Beispiel", "email": "Rita@Example.org",
+                    "subject": "Termin", "text": "Ich brauche einen Termin zur Ummeldung, bitte."}
+            sent = client.post("/kontakt", data=form)
+            assert sent.status_code == 200 and "Vorgangsnummer" in sent.text
+            reference = re.search(r'id="reference">(\d+)<', sent.text).group(1)
+            again = client.post("/kontakt", data=form)  # double click: the same message
+            assert re.search(r'id="reference">(\d+)<', again.text).group(1) == reference
+            bad = client.post("/kontakt", data={**form, "form_id": "1" * 32, "email": "kein-at", "text": "kurz"})
+            assert bad.status_code == 400
+            assert "E-Mail-Adresse ist ungültig" in bad.text and "10 bis 10000 Zeichen" in bad.text
+            assert 'value="Termin"' in bad.text  # what was typed is kept
+            bot = client.post("/kontakt", data={**form, "form_id": "2" * 32, "website": "http://spam.example"})
+            assert bot.status_code == 200 and "Vorgangsnummer" not in bot.text
+            limited = client.post("/kontakt", data={**form, "form_id": "3" * 32})
+            assert limited.status_code == 200
+            over = client.post("/kontakt", data={**form, "form_id": "4" * 32})
+            assert over.status_code == 429 and "Retry-After" in over.headers
+        with rt.db.engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT channel, sender_address, subject FROM inbox_messages")).all()
+        assert sorted(rows) == [("form", "Rita@example.org", "Termin")] * 2  # form_id 1 x, 3 x; not bad, not bot
+    finally:
+        rt.close()

@@ -66,5 +66,12 @@ class InboxSettings(SettingsSection):
         description="Allow automatic replies at all (then only for categories the taxonomy marks auto_answer, when "
                     "routing and retrieval are both confident, never in EU AI Act Annex III areas).",
     )
+    inbox_public_form: bool = Field(
+        default=False,
+        description="Offer the citizens' contact form /kontakt (anonymous, rate-limited per client); its messages "
+                    "enter the inbox like mail.",
+    )
+    inbox_form_limit_per_hour: int = Field(
+        default=5, ge=1, le=1000, description="Messages one client address may send through /kontakt per hour.")
     inbox_max_attachment_mb: int = Field(default=20, ge=1, le=500,
                                          description="Attachments above this size are kept as metadata only.")

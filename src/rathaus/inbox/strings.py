@@ -32,7 +32,22 @@ _DE = {
     "inbox_field_iban": "IBAN", "inbox_field_address": "Anschrift", "inbox_field_person": "Person",
     "inbox_field_phone": "Telefon", "inbox_field_email": "E-Mail", "inbox_field_application_type": "Antragsart",
     "inbox_field_birth_date": "Geburtsdatum",
+    "form_title": "Kontakt",
+    "form_intro": "Schreiben Sie uns Ihr Anliegen. Wir leiten es an die zuständige Stelle weiter.",
+    "form_name": "Ihr Name (freiwillig)", "form_email": "Ihre E-Mail-Adresse (freiwillig)",
+    "form_email_hint": "Nur wenn Sie eine Antwort per E-Mail wünschen.", "form_subject": "Betreff",
+    "form_text": "Ihre Nachricht", "form_send": "Absenden",
+    "form_privacy": "Ihre Angaben werden nur zur Bearbeitung Ihres Anliegens gespeichert. Die Zuordnung zur "
+                    "zuständigen Stelle wird von einem KI-System vorgeschlagen; Antworten prüft und gibt eine "
+                    "Mitarbeiterin oder ein Mitarbeiter frei.",
+    "form_thanks": "Vielen Dank, Ihre Nachricht ist eingegangen.", "form_reference": "Ihre Vorgangsnummer",
+    "form_error_subject": "Bitte geben Sie einen Betreff an (höchstens {n} Zeichen).",
+    "form_error_text": "Bitte schreiben Sie Ihre Nachricht ({min} bis {max} Zeichen).",
+    "form_error_email": "Diese E-Mail-Adresse ist ungültig.",
+    "form_error_expired": "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu.",
+    "form_error_limit": "Sie haben in der letzten Stunde schon mehrere Nachrichten gesendet",
 }
+
 
 _EN = {
     "inbox_title": "Inbox", "inbox_queue": "Queue", "inbox_filters": "Filters", "inbox_all": "all",
@@ -64,6 +79,18 @@ _EN = {
     "inbox_field_iban": "IBAN", "inbox_field_address": "Address", "inbox_field_person": "Person",
     "inbox_field_phone": "Phone", "inbox_field_email": "E-mail", "inbox_field_application_type": "Application type",
     "inbox_field_birth_date": "Date of birth",
+    "form_title": "Contact", "form_intro": "Tell us your request. We pass it on to the office in charge.",
+    "form_name": "Your name (optional)", "form_email": "Your e-mail address (optional)",
+    "form_email_hint": "Only if you want an answer by e-mail.", "form_subject": "Subject", "form_text": "Your message",
+    "form_send": "Send",
+    "form_privacy": "Your data is stored only to handle your request. An AI system suggests the office in charge; a "
+                    "member of staff checks and approves every answer.",
+    "form_thanks": "Thank you, your message has been received.", "form_reference": "Your reference number",
+    "form_error_subject": "Please give a subject (at most {n} characters).",
+    "form_error_text": "Please write your message ({min} to {max} characters).",
+    "form_error_email": "This e-mail address is not valid.",
+    "form_error_expired": "The form has expired. Please reload the page.",
+    "form_error_limit": "You have already sent several messages in the last hour",
 }
 
 STRINGS: dict[str, dict[str, str]] = {"de": _DE, "en": _EN}
