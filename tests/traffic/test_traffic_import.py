@@ -421,3 +421,14 @@ def test_the_real_munich_daily_file(runtime: Runtime) -> None:
     assert {s["id"] for s in list_stations(runtime.db)} == {"Arnulf", "Erhardt", "Hirsch", "Kreuther", "Margareten",
                                                            "Olympia"}
     assert import_file(runtime.db, REAL / "rad_tage_2017-2022.csv").unchanged == 32859
+
+
+def test_station_file_problems_are_reported_not_dropped(runtime: Runtime) -> None:
+    """Rows of a station file that were skipped or corrected appear in the import's report (issue 14 noted that
+    they were lost)."""
+    stations = STATIONS + ",Ohne Kennung,48.1,11.5,Ost,West,\n" + "Kaputt,Irgendwo,148.1,11.5,Ost,West,\n"
+    report = import_stations(runtime.db, stations.encode(), name="stationen.csv")
+    reasons = {(p.line, p.column): p.reason for p in report.problems}
+    assert "station id missing" in reasons[(4, "zaehlstelle")]
+    assert "coordinates out of range" in reasons[(5, "latitude")]
+    assert report.problems_total == 2 and report.stored == 3  # Arnulf, Erhardt, Kaputt (without coordinates)

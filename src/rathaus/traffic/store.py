@@ -107,6 +107,7 @@ def import_stations(session_or_db: Session | Database, source: Path | str | byte
         report = _report(parsed, name, data)
         report.stations_created, report.stations = created, [s.id for s in parsed.stations]
         report.stored, report.unchanged = len(created), len(updated)
+        report.take_problems(parsed.problems)  # rows of the station file that were skipped, with their reasons
         report.seconds = time.perf_counter() - t0
         report.import_id = _record(session, report, user)
     return report
