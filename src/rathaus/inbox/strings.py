@@ -32,6 +32,19 @@ _DE = {
     "inbox_field_iban": "IBAN", "inbox_field_address": "Anschrift", "inbox_field_person": "Person",
     "inbox_field_phone": "Telefon", "inbox_field_email": "E-Mail", "inbox_field_application_type": "Antragsart",
     "inbox_field_birth_date": "Geburtsdatum",
+    "inbox_not_found": "Nachricht {id} nicht gefunden.", "inbox_routed_by": "Zugeordnet von",
+    "inbox_route_locked": "Beantwortete und erledigte Nachrichten werden nicht mehr umverteilt.",
+    "inbox_no_fields": "Keine Angaben erkannt.", "inbox_similarity": "Ähnlichkeit",
+    "inbox_thread": "Im selben Vorgang", "inbox_redraft": "Neuen Entwurf erstellen",
+    "inbox_route_first": "Erst einer Abteilung zuordnen, dann kann eine Antwort entworfen werden.",
+    "inbox_sources": "Belege aus der Wissenssammlung", "inbox_source_verified": "wörtlich geprüft",
+    "inbox_send_hint": "Senden ist erst nach der Freigabe möglich; eine Änderung am Text hebt die Freigabe auf.",
+    "inbox_send_role": "Freigeben und senden darf, wer die Rolle „inbox-send“ hat.",
+    "inbox_changed_unsaved": "Text geändert – bitte speichern und erneut freigeben, bevor Sie senden.",
+    "inbox_patterns": "Muster und Häufungen",
+    "inbox_patterns_note": "Themen der letzten 8 Wochen, nach Woche gezählt (ohne Spam).",
+    "inbox_patterns_alt": "Diagramm: Zahl der Nachrichten je Thema und Woche in den letzten 8 Wochen",
+    "inbox_patterns_data": "Themen und Häufungen als Daten (JSON)",
 }
 
 _EN = {
@@ -64,6 +77,19 @@ _EN = {
     "inbox_field_iban": "IBAN", "inbox_field_address": "Address", "inbox_field_person": "Person",
     "inbox_field_phone": "Phone", "inbox_field_email": "E-mail", "inbox_field_application_type": "Application type",
     "inbox_field_birth_date": "Date of birth",
+    "inbox_not_found": "Message {id} not found.", "inbox_routed_by": "Routed by",
+    "inbox_route_locked": "Answered and closed messages are not rerouted.",
+    "inbox_no_fields": "No data recognised.", "inbox_similarity": "similarity",
+    "inbox_thread": "In the same case", "inbox_redraft": "Draft again",
+    "inbox_route_first": "Route the message to a department first, then a reply can be drafted.",
+    "inbox_sources": "Evidence from the knowledge collection", "inbox_source_verified": "verified verbatim",
+    "inbox_send_hint": "Sending is possible once approved; changing the text withdraws the approval.",
+    "inbox_send_role": "Approving and sending needs the role “inbox-send”.",
+    "inbox_changed_unsaved": "Text changed – please save and approve again before sending.",
+    "inbox_patterns": "Patterns and spikes",
+    "inbox_patterns_note": "Topics of the last 8 weeks, counted per week (spam left out).",
+    "inbox_patterns_alt": "Chart: number of messages per topic and week over the last 8 weeks",
+    "inbox_patterns_data": "Topics and spikes as data (JSON)",
 }
 
 STRINGS: dict[str, dict[str, str]] = {"de": _DE, "en": _EN}
