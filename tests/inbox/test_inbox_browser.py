@@ -20,7 +20,9 @@ from conftest import MODEL_CACHE
 from oidc_provider import OidcProvider
 from rathaus.core.auth import Principal
 from rathaus.core.settings import Settings
-from rathaus.inbox import store
+from rathaus.inbox import processing, store
+from rathaus.inbox.intake import store_message
+from rathaus.inbox.message import IncomingMessage
 from rathaus.inbox.samples import ensure_samples
 from rathaus.inbox.service import taxonomy
 from rathaus.inbox.settings import InboxSettings
@@ -153,6 +155,12 @@ def test_queue_filters_and_accessibility(site: dict[str, Any]) -> None:
     advert = by_subject["Nur heute: 50 % Rabatt auf Büromöbel!"]
     assert advert["department"] == TRIAGE and advert["status"] in ("Spam", "zu verteilen")
     assert axe_violations(page) == []
+    # patterns, loaded when opened: ten different requests make no recurring topic yet, and no empty plot
+    page.click("#patterns summary")
+    page.wait_for_selector("#patterns-none, #topics")
+    if page.locator("#patterns-none").count():
+        assert "mindestens drei" in page.inner_text("#patterns-none") and page.locator("#patterns-plot").is_hidden()
+    shot(page, "inbox-queue.png")
 
     # filters: the triage queue ("-"), a status, a department – each row as the database says
     triage = filter_queue(page, department="-")
@@ -196,14 +204,21 @@ def test_open_by_keyboard_routing_fields_and_thread(site: dict[str, Any]) -> Non
     assert ["case_number", "Aktenzeichen", "WG-2026/0815"] in fields
     # the follow-up mail is in the same case (and found as similar: the same sender)
     assert "Nachtrag: Wohngeld WG-2026/0815" in page.inner_text("#thread")
-    similar = page.locator(f"#similar li[data-id='{follow_up.id}']")
-    assert "Nachtrag: Wohngeld WG-2026/0815" in similar.inner_text()
-    assert re.search(r"Ähnlichkeit \d{1,3} %", similar.inner_text())
     page.locator("#thread a", has_text="Nachtrag: Wohngeld").click()
     page.wait_for_url(re.compile(rf".*message={follow_up.id}$"))
     assert "Stand meines Wohngeldantrags" in page.inner_text("#thread")
+    similar = page.locator(f"#similar li[data-id='{first.id}']")  # found when the follow-up came in
+    assert "Stand meines Wohngeldantrags" in similar.inner_text()
+    assert re.search(r"\((Ähnlichkeit )?\d{1,3} %\)", similar.inner_text()), similar.inner_text()
     assert page.locator("#queue tr.current").get_attribute("data-id") == str(follow_up.id)
     assert axe_violations(page) == []
+    # queue and message side by side on a wide screen, one below the other on a narrow one
+    queue_box, message_box = page.locator(".inbox-queue").bounding_box(), page.locator("#message").bounding_box()
+    assert message_box["x"] > queue_box["x"] + queue_box["width"] - 1
+    page.set_viewport_size({"width": 640, "height": 900})
+    queue_box, message_box = page.locator(".inbox-queue").bounding_box(), page.locator("#message").bounding_box()
+    assert message_box["x"] == queue_box["x"] and message_box["y"] >= queue_box["y"] + queue_box["height"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= 640  # nothing sticks out sideways
 
 
 def test_another_department_sees_nothing_of_it(site: dict[str, Any]) -> None:
@@ -337,3 +352,29 @@ def test_draft_edit_approve_and_send_once(site: dict[str, Any], smtp_server: Smt
     sven.goto(f"{site['url']}/inbox?message={appointment.id}&lang=en")
     assert "sent" in sven.inner_text("#draft-state") and "answered" in sven.inner_text("#msg-status")
     assert axe_violations(sven) == []
+
+
+def test_patterns_of_the_department_with_a_plot(site: dict[str, Any]) -> None:
+    rt = site["runtime"]
+    reports = ["In der Gartenstraße ist ein Schlagloch, bitte reparieren.",
+               "Das Schlagloch in der Gartenstraße wird immer größer.",
+               "Schon wieder: Schlagloch Gartenstraße, ein Radfahrer ist gestürzt."]
+    for i, body in enumerate(reports):
+        stored = store_message(rt, IncomingMessage(
+            channel="api", external_id=f"pothole-{i}", subject="Schlagloch Gartenstraße", body=body,
+            sender_name=f"Person {i}", sender_address=f"person{i}@example.org",
+            mailbox="verkehr@musterstadt.example"), actor=ADMIN)
+        processing.process(rt, stored.id)
+        if sql(site, "SELECT department FROM inbox_messages WHERE id = :i", i=stored.id)[0][0] != "verkehr":
+            store.reassign(rt, ADMIN, stored.id, taxonomy(rt), department="verkehr", category="strassenschaden")
+    page = sign_in(site, "vera")
+    assert "Straßenverkehrsbehörde" in page.inner_text("#patterns summary")
+    with page.expect_response(re.compile(r".*/api/v1/inbox/patterns\.png\?weeks=8&department=verkehr$")) as plot:
+        page.click("#patterns summary")
+    assert plot.value.status == 200 and plot.value.headers["content-type"] == "image/png"
+    topics = page.locator("#topics li").all_inner_texts()
+    assert any("schlagloch" in tp.lower() and re.search(r": ([3-9]|\d\d) Nachrichten$", tp) for tp in topics), topics
+    page.wait_for_function("() => { const i = document.querySelector('#patterns-plot'); "
+                           "return !i.hidden && i.complete && i.naturalWidth > 100; }")
+    assert "Nachrichten je Thema und Woche" in page.get_attribute("#patterns-plot", "alt")
+    assert axe_violations(page) == []

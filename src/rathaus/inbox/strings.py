@@ -44,7 +44,10 @@ _DE = {
     "inbox_patterns": "Muster und Häufungen",
     "inbox_patterns_note": "Themen der letzten 8 Wochen, nach Woche gezählt (ohne Spam).",
     "inbox_patterns_alt": "Diagramm: Zahl der Nachrichten je Thema und Woche in den letzten 8 Wochen",
-    "inbox_patterns_data": "Themen und Häufungen als Daten (JSON)",
+    "inbox_patterns_data": "Themen und Häufungen als Daten (JSON)", "inbox_patterns_topics": "Themen",
+    "inbox_patterns_messages": "{n} Nachrichten", "inbox_patterns_spikes": "Häufungen",
+    "inbox_patterns_none": "Noch keine wiederkehrenden Themen: ein Thema braucht mindestens drei ähnliche "
+                           "Nachrichten.",
 }
 
 _EN = {
@@ -89,7 +92,9 @@ _EN = {
     "inbox_patterns": "Patterns and spikes",
     "inbox_patterns_note": "Topics of the last 8 weeks, counted per week (spam left out).",
     "inbox_patterns_alt": "Chart: number of messages per topic and week over the last 8 weeks",
-    "inbox_patterns_data": "Topics and spikes as data (JSON)",
+    "inbox_patterns_data": "Topics and spikes as data (JSON)", "inbox_patterns_topics": "Topics",
+    "inbox_patterns_messages": "{n} messages", "inbox_patterns_spikes": "Spikes",
+    "inbox_patterns_none": "No recurring topics yet: a topic needs at least three similar messages.",
 }
 
 STRINGS: dict[str, dict[str, str]] = {"de": _DE, "en": _EN}

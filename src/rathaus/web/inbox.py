@@ -31,7 +31,7 @@ def _related(runtime: Runtime, principal: Principal, selected: dict[str, Any]) -
     case_id = selected.get("case_id")
     with runtime.db.session() as session:
         subjects = dict(session.execute(sa.select(InboxMessage.id, InboxMessage.subject)
-                                        .where(InboxMessage.id.in_(ids))).tuples().all()) if ids else {}
+                                        .where(InboxMessage.id.in_(ids))).all()) if ids else {}
         thread = []
         if case_id is not None:
             rows = session.execute(

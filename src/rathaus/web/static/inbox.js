@@ -8,8 +8,6 @@
   const message = document.getElementById("message");
   const note = sessionStorage.getItem("inbox-status");
   if (note) { statusBox.textContent = note; sessionStorage.removeItem("inbox-status"); }
-  if (!message) return;
-  const id = message.dataset.id;
 
   async function call(method, path, body) {
     const headers = { Accept: "application/json" };
@@ -27,6 +25,56 @@
     }
     return data;
   }
+  // patterns: topics and spikes as text, the plot only when there is a topic to draw; loaded when opened
+  const patterns = document.getElementById("patterns");
+  if (patterns) {
+    patterns.addEventListener("toggle", async () => {
+      if (!patterns.open || patterns.dataset.loaded) return;
+      patterns.dataset.loaded = "true";
+      const result = document.getElementById("patterns-result");
+      let data;
+      try { data = await call("GET", patterns.dataset.api); } catch (e) { delete patterns.dataset.loaded; return; }
+      statusBox.textContent = "";
+      result.replaceChildren();
+      const topics = data.topics.filter((tp) => tp.id !== -1);
+      if (!topics.length) {
+        const p = document.createElement("p");
+        p.id = "patterns-none";
+        p.textContent = t.inbox_patterns_none;
+        result.append(p);
+        return;
+      }
+      const h = document.createElement("h3");
+      h.textContent = t.inbox_patterns_topics;
+      const list = document.createElement("ul");
+      list.id = "topics";
+      for (const tp of topics) {
+        const li = document.createElement("li");
+        li.textContent = `${tp.label}: ${t.inbox_patterns_messages.replace("{n}", tp.size)}`;
+        list.append(li);
+      }
+      result.append(h, list);
+      if (data.spikes.length) {
+        const sh = document.createElement("h3");
+        sh.textContent = t.inbox_patterns_spikes;
+        const spikes = document.createElement("ul");
+        spikes.id = "spikes";
+        for (const sp of data.spikes) {
+          const li = document.createElement("li");
+          li.textContent = sp.text;
+          spikes.append(li);
+        }
+        result.append(sh, spikes);
+      }
+      const plot = document.getElementById("patterns-plot");
+      plot.src = plot.dataset.src;
+      plot.hidden = false;
+    });
+  }
+
+  if (!message) return;
+  const id = message.dataset.id;
+
   // after an action the page is rendered again from the server; the note survives the reload and focus returns
   // to the control that was used (keyboard users keep their place)
   function reload(text, focusId) {
