@@ -198,8 +198,9 @@ def test_open_by_keyboard_routing_fields_and_thread(site: dict[str, Any]) -> Non
     assert "DE89" in page.inner_text(".message-body")  # the body is shown as written
     suggestion = page.inner_text("#suggestion")
     assert re.search(r"Vorschlag: Wohngeld \(Sozialamt\), Sicherheit \d{1,3} %", suggestion), suggestion
-    fields = page.evaluate("""() => [...document.querySelectorAll('#fields tbody tr')].map(tr =>
-        [tr.dataset.field, tr.querySelector('th').textContent.trim(), tr.querySelector('td.value').textContent.trim()])""")
+    fields = page.evaluate("""() => [...document.querySelectorAll('#fields tbody tr')].map(tr => [
+        tr.dataset.field, tr.querySelector('th').textContent.trim(),
+        tr.querySelector('td.value').textContent.trim()])""")
     assert ["iban", "IBAN", "DE89370400440532013000"] in fields
     assert ["case_number", "Aktenzeichen", "WG-2026/0815"] in fields
     # the follow-up mail is in the same case (and found as similar: the same sender)
@@ -335,7 +336,12 @@ def test_draft_edit_approve_and_send_once(site: dict[str, Any], smtp_server: Smt
     sven.reload()
     assert sven.locator("#send-button").is_enabled()
     dialogs: list[str] = []
-    sven.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
+
+    def confirm(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.accept()
+
+    sven.on("dialog", confirm)
     sven.click("#send-button")
     done(sven, "Gesendet")
     assert dialogs == ["Diese Antwort jetzt an die Absenderin/den Absender senden?"]
