@@ -46,6 +46,22 @@ _DE = {
     "form_error_email": "Diese E-Mail-Adresse ist ungültig.",
     "form_error_expired": "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu.",
     "form_error_limit": "Sie haben in der letzten Stunde schon mehrere Nachrichten gesendet",
+    "inbox_not_found": "Nachricht {id} nicht gefunden.", "inbox_routed_by": "Zugeordnet von",
+    "inbox_route_locked": "Beantwortete und erledigte Nachrichten werden nicht mehr umverteilt.",
+    "inbox_no_fields": "Keine Angaben erkannt.", "inbox_similarity": "Ähnlichkeit",
+    "inbox_thread": "Im selben Vorgang", "inbox_redraft": "Neuen Entwurf erstellen",
+    "inbox_route_first": "Erst einer Abteilung zuordnen, dann kann eine Antwort entworfen werden.",
+    "inbox_sources": "Belege aus der Wissenssammlung", "inbox_source_verified": "wörtlich geprüft",
+    "inbox_send_hint": "Senden ist erst nach der Freigabe möglich; eine Änderung am Text hebt die Freigabe auf.",
+    "inbox_send_role": "Freigeben und senden darf, wer die Rolle „inbox-send“ hat.",
+    "inbox_changed_unsaved": "Text geändert – bitte speichern und erneut freigeben, bevor Sie senden.",
+    "inbox_patterns": "Muster und Häufungen",
+    "inbox_patterns_note": "Themen der letzten 8 Wochen, nach Woche gezählt (ohne Spam).",
+    "inbox_patterns_alt": "Diagramm: Zahl der Nachrichten je Thema und Woche in den letzten 8 Wochen",
+    "inbox_patterns_data": "Themen und Häufungen als Daten (JSON)", "inbox_patterns_topics": "Themen",
+    "inbox_patterns_messages": "{n} Nachrichten", "inbox_patterns_spikes": "Häufungen",
+    "inbox_patterns_none": "Noch keine wiederkehrenden Themen: ein Thema braucht mindestens drei ähnliche "
+                           "Nachrichten.",
 }
 
 
@@ -91,6 +107,21 @@ _EN = {
     "form_error_email": "This e-mail address is not valid.",
     "form_error_expired": "The form has expired. Please reload the page.",
     "form_error_limit": "You have already sent several messages in the last hour",
+    "inbox_not_found": "Message {id} not found.", "inbox_routed_by": "Routed by",
+    "inbox_route_locked": "Answered and closed messages are not rerouted.",
+    "inbox_no_fields": "No data recognised.", "inbox_similarity": "similarity",
+    "inbox_thread": "In the same case", "inbox_redraft": "Draft again",
+    "inbox_route_first": "Route the message to a department first, then a reply can be drafted.",
+    "inbox_sources": "Evidence from the knowledge collection", "inbox_source_verified": "verified verbatim",
+    "inbox_send_hint": "Sending is possible once approved; changing the text withdraws the approval.",
+    "inbox_send_role": "Approving and sending needs the role “inbox-send”.",
+    "inbox_changed_unsaved": "Text changed – please save and approve again before sending.",
+    "inbox_patterns": "Patterns and spikes",
+    "inbox_patterns_note": "Topics of the last 8 weeks, counted per week (spam left out).",
+    "inbox_patterns_alt": "Chart: number of messages per topic and week over the last 8 weeks",
+    "inbox_patterns_data": "Topics and spikes as data (JSON)", "inbox_patterns_topics": "Topics",
+    "inbox_patterns_messages": "{n} messages", "inbox_patterns_spikes": "Spikes",
+    "inbox_patterns_none": "No recurring topics yet: a topic needs at least three similar messages.",
 }
 
 STRINGS: dict[str, dict[str, str]] = {"de": _DE, "en": _EN}
