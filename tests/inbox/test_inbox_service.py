@@ -366,3 +366,19 @@ def test_zammad_write_back_sets_group_priority_tags_and_an_internal_note(inbox: 
         use_smtp(rt, inbox_zammad_write_back=False)
         rt.settings.outbound_allow = []
         server.shutdown()
+
+
+def test_an_earlier_message_lists_the_later_ones_that_found_it(inbox: tuple[Runtime, TestClient],
+                                                               issuer: Issuer) -> None:
+    rt, client = inbox
+    by_id = messages(rt)
+    first, later = by_id["<sample-03@musterstadt.example>"], by_id["<sample-04@musterstadt.example>"]
+    admin = bearer(issuer, "a1", ["admin"], department="verwaltung")
+    linked = {s["id"] for s in client.get(f"/api/v1/inbox/messages/{first.id}", headers=admin).json()["similar"]}
+    assert later.id in linked
+    plot = client.get("/api/v1/inbox/patterns.png?department=buergerbuero", headers=admin)
+    assert plot.status_code in (200, 400)  # a plot, or the reason why there is none
+    if plot.status_code == 400:
+        assert "Thema" in plot.json()["detail"] or "Nachrichten" in plot.json()["detail"]
+    else:
+        assert plot.content.startswith(b"\x89PNG")

@@ -270,6 +270,9 @@ def topic_plot(report: PatternReport, *, top: int = 8) -> bytes:
     """PNG: messages per week of the ``top`` largest topics, spikes marked. Raises BadRequest when empty."""
     if not report.weeks or not report.topics:
         raise BadRequest("keine Nachrichten im Zeitraum / no messages in the window")
+    if not any(t.id != OTHER for t in report.topics):
+        raise BadRequest("noch kein wiederkehrendes Thema (mindestens drei ähnliche Nachrichten) / no recurring "
+                         "topic yet (at least three similar messages)")
     import matplotlib
 
     matplotlib.use("Agg")

@@ -99,6 +99,13 @@ def get_message(runtime: Runtime, principal: Principal, message_id: int) -> dict
         drafts = session.scalars(sa.select(InboxDraft).where(InboxDraft.message_id == m.id)
                                  .order_by(InboxDraft.id.desc())).all()
         similar = [s for s in (m.similar or []) if _visible_id(session, principal, s.get("id"))]
+        known = {s.get("id") for s in similar}
+        later = session.execute(sa.select(InboxMessage.id, InboxMessage.similar).where(
+            InboxMessage.similar.contains([{"id": m.id}]), access.visible_clause(principal))).all()
+        for other_id, links in later:  # messages that arrived later and found this one
+            link = next((s for s in links or [] if s.get("id") == m.id), None)
+            if link and other_id not in known:
+                similar.append({**link, "id": other_id})
         _audit(runtime, session, principal, "inbox.read", m)
         return {
             **summary(m), "body": m.body, "sender_address": m.sender_address, "mailbox": m.mailbox,
