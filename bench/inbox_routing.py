@@ -14,11 +14,12 @@ Data (read from ../shared/data, never part of the repository):
 * MASSIVE de-DE ``massive-de`` – intent (60 classes) of voice-assistant utterances, scenario as department:
   trained on train, tuned and thresholds calibrated on dev, reported on test.
 
-Methods: majority class; TF-IDF (word 1-2-grams + char 2-5-grams, sublinear) + logistic regression (C=4,
-balanced class weights – one of the candidates rathaus itself tries, so not a strawman); sentence embeddings
-(the platform's default embedder ``multilingual-use``) + logistic regression (C=8, balanced); zero-shot with the
+Methods: majority class; TF-IDF (word 1-2-grams + char 2-5-grams, sublinear, links and @handles one token
+each) + logistic regression (C=4, balanced class weights – the features and one of the candidates rathaus itself
+tries, so not a strawman); sentence embeddings (the platform's default embedder ``multilingual-use``) + logistic
+regression (C=8, balanced); zero-shot with the
 embedded chat model ``qwen2.5-coder-1.5b`` on a random sample (default 100 messages per GermEval task: about
-3-5 s per message on 2 cores; MASSIVE's 60 intents make a prompt too long for it and are left out), compared
+1.5 s per message on 2 cores; MASSIVE's 60 intents make a prompt too long for it and are left out), compared
 with rathaus' cross-validated predictions of the same sample; rathaus' model (``rathaus.inbox.routing.train``).
 
 The models are called through their providers (``rathaus.models.providers.build_provider`` with the shipped

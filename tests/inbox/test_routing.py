@@ -295,12 +295,12 @@ def test_training_errors(taxonomy: Taxonomy) -> None:
 def test_embedder_is_required_and_checked(model: RoutingModel, tmp_path: Path) -> None:
     path = model.save(tmp_path / "m.zip")
     loaded = RoutingModel.load(path)
-    if loaded.uses_embeddings:
-        with pytest.raises(RoutingError, match="attach an embedder"):
-            loaded.predict(["Wohngeld"])
-        loaded.embed = lambda texts: np.ones((len(texts), 8))
-        with pytest.raises(RoutingError, match="gives 8 dimensions, the model was trained with 64"):
-            loaded.predict(["Wohngeld"])
+    assert loaded.uses_embeddings  # on these rows every head chooses a combination with the embeddings
+    with pytest.raises(RoutingError, match="attach an embedder"):
+        loaded.predict(["Wohngeld"])
+    loaded.embed = lambda texts: np.ones((len(texts), 8))
+    with pytest.raises(RoutingError, match="gives 8 dimensions, the model was trained with 64"):
+        loaded.predict(["Wohngeld"])
 
 
 def test_tfidf_only_model_without_embedder(taxonomy: Taxonomy) -> None:
@@ -380,7 +380,7 @@ def test_foreign_files_are_refused(model: RoutingModel, tmp_path: Path) -> None:
 
 def test_evaluate_rows_cross_validates_and_plots(tmp_path: Path) -> None:
     rows = synthetic_rows(per_category=10, spam=10)
-    out = evaluate_rows(rows, hashed_embed, k=3, plot=tmp_path / "confusion.png")
+    out = evaluate_rows(rows, hashed_embed, k=3, plot=tmp_path / "confusion.png", inner_folds=2)
     assert out["category_n"] == 40 and out["relevance_n"] == 50
     assert out["category_macro_f1"] > 0.9 and out["relevance_macro_f1"] > 0.9
     assert 0.0 <= out["category_auto_route_share_at_p95"] <= 1.0

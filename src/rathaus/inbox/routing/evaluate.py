@@ -199,9 +199,10 @@ def cached(embed: Embed) -> Embed:
 
 
 def evaluate_rows(rows: Sequence[TrainingRow], embed: Embed | None, taxonomy: Taxonomy | None = None, k: int = 5,
-                  plot: Path | None = None, seed: int = 0) -> dict[str, Any]:
+                  plot: Path | None = None, seed: int = 0, inner_folds: int = 5) -> dict[str, Any]:
     """``rathaus inbox eval``: cross-validated figures of the routing model on labelled rows – category (rows
-    with one) and relevance (when both values occur) – and optionally the category confusion plot."""
+    with one) and relevance (when both values occur) – and optionally the category confusion plot.
+    ``inner_folds``: the out-of-fold split each training part tunes and calibrates on."""
     out: dict[str, Any] = {"rows": len(rows), "folds": k,
                            "protocol": f"stratified {k}-fold; thresholds calibrated inside each training part, "
                                        "share and precision measured on the held-out fold"}
@@ -212,8 +213,8 @@ def evaluate_rows(rows: Sequence[TrainingRow], embed: Embed | None, taxonomy: Ta
         if min(counts.values()) < k:
             raise ValueError(f"every category needs at least {k} rows for {k}-fold evaluation; too few: "
                              + ", ".join(f"{c} ({n})" for c, n in sorted(counts.items()) if n < k))
-        s = cross_validate(cat_rows, lambda r: str(r.category), routing_fit_predict(embed, "category", taxonomy),
-                           k, seed)
+        s = cross_validate(cat_rows, lambda r: str(r.category),
+                           routing_fit_predict(embed, "category", taxonomy, inner_folds), k, seed)
         out |= s.as_dict("category_")
         if plot is not None:
             plot_confusion(s.y_true, s.y_pred, plot, f"Routing: {len(cat_rows)} messages, {k}-fold CV")
@@ -221,7 +222,7 @@ def evaluate_rows(rows: Sequence[TrainingRow], embed: Embed | None, taxonomy: Ta
     rel_rows = [r for r in rows if r.relevant is not None]
     if len({r.relevant for r in rel_rows}) == 2:
         s = cross_validate(rel_rows, lambda r: RELEVANT if r.relevant else "irrelevant",
-                           routing_fit_predict(embed, "relevance", taxonomy), k, seed)
+                           routing_fit_predict(embed, "relevance", taxonomy, inner_folds), k, seed)
         out |= s.as_dict("relevance_")
     return out
 

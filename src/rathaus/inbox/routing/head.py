@@ -15,6 +15,7 @@ pickle (see ``store``).
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,17 @@ WORD = {"analyzer": "word", "ngram_range": (1, 2), "max_features": 50_000}
 CHAR = {"analyzer": "char_wb", "ngram_range": (2, 5), "max_features": 150_000}
 
 Floats = NDArray[np.float64]
+URL = re.compile(r"https?://\S+|www\.\S+")
+HANDLE = re.compile(r"(?<!\w)@\w+")
+CLEAN = True
+
+
+def clean(text: str) -> str:
+    """The text TF-IDF reads: links and @handles become one token each (their characters are noise), at most
+    ``MAX_CHARS`` characters."""
+    if CLEAN:
+        text = HANDLE.sub(" @user ", URL.sub(" http ", text))
+    return text[:MAX_CHARS]
 
 
 # --- features ---------------------------------------------------------------------------------------------------
@@ -54,11 +66,11 @@ class TextFeatures:
     @classmethod
     def fit(cls, texts: list[str]) -> TextFeatures:
         min_df = 2 if len(texts) >= 200 else 1
-        clipped = [t[:MAX_CHARS] for t in texts]
+        clipped = [clean(t) for t in texts]
         return cls(cls._vectorizer(WORD, min_df).fit(clipped), cls._vectorizer(CHAR, min_df).fit(clipped))
 
     def transform(self, texts: list[str]) -> sp.csr_matrix:
-        clipped = [t[:MAX_CHARS] for t in texts]
+        clipped = [clean(t) for t in texts]
         return sp.hstack([self.word.transform(clipped), self.char.transform(clipped)], format="csr")
 
     def arrays(self, prefix: str) -> dict[str, NDArray[Any]]:
@@ -145,57 +157,78 @@ class Tuning:
 
 
 @dataclass
+class Member:
+    """The regressions of one fit: the TF-IDF view, the embedding view, or both side by side."""
+
+    text: Linear | None = None
+    embed: Linear | None = None
+    concat: Linear | None = None
+
+    @classmethod
+    def pick(cls, models: dict[tuple[str, float], Linear], choice: Choice) -> Member:
+        if choice.mode == "concat":
+            return cls(concat=models[("concat", choice.c_text)])
+        return cls(text=models[("text", choice.c_text)] if choice.weight > 0 else None,
+                   embed=models[("embed", choice.c_embed or 0.0)] if choice.weight < 1 else None)
+
+
+@dataclass
 class Head:
+    """A calibrated classifier: the chosen combination, fitted once per tuning fold (``members``, their
+    probabilities averaged – the very models whose out-of-fold predictions set the temperature and the thresholds,
+    so a confidence means at prediction time what it meant in calibration) or once (with a tuning split)."""
+
     classes: list[str]
     choice: Choice
     temperature: float
     features: TextFeatures
-    text: Linear | None = None
-    embed: Linear | None = None
-    concat: Linear | None = None
+    members: list[Member]
 
     @property
     def uses_embeddings(self) -> bool:
         return self.choice.mode == "concat" or self.choice.weight < 1.0
 
     def raw_proba(self, texts: list[str], emb: Floats | None) -> Floats:
-        return _combine(self.choice, self.features.transform(texts), emb, self.text, self.embed, self.concat,
-                        len(self.classes))
+        xt = self.features.transform(texts)
+        n = len(self.classes)
+        return np.mean([_combine(self.choice, xt, emb, m, n) for m in self.members], axis=0)
 
     def predict_proba(self, texts: list[str], emb: Floats | None) -> Floats:
         return apply_temperature(self.raw_proba(texts, emb), self.temperature)
 
     def arrays(self, prefix: str) -> dict[str, NDArray[Any]]:
         out = self.features.arrays(f"{prefix}.tfidf")
-        for name in ("text", "embed", "concat"):
-            model = getattr(self, name)
-            if model is not None:
-                out |= model.arrays(f"{prefix}.{name}")
+        for i, member in enumerate(self.members):
+            for name in ("text", "embed", "concat"):
+                model = getattr(member, name)
+                if model is not None:
+                    out |= model.arrays(f"{prefix}.m{i}.{name}")
         return out
 
     def meta(self) -> dict[str, Any]:
         return {"classes": self.classes, "choice": self.choice.as_dict(), "temperature": self.temperature,
-                "models": [n for n in ("text", "embed", "concat") if getattr(self, n) is not None]}
+                "members": [[n for n in ("text", "embed", "concat") if getattr(m, n) is not None]
+                            for m in self.members]}
 
     @classmethod
     def from_saved(cls, meta: dict[str, Any], arrays: dict[str, NDArray[Any]], prefix: str) -> Head:
-        models = {n: Linear.from_arrays(arrays, f"{prefix}.{n}") for n in meta["models"]}
+        members = [Member(**{n: Linear.from_arrays(arrays, f"{prefix}.m{i}.{n}") for n in names})
+                   for i, names in enumerate(meta["members"])]
         return cls(list(meta["classes"]), Choice(**meta["choice"]), float(meta["temperature"]),
-                   TextFeatures.from_arrays(arrays, f"{prefix}.tfidf"), **models)
+                   TextFeatures.from_arrays(arrays, f"{prefix}.tfidf"), members)
 
 
-def _combine(choice: Choice, xt: Any, emb: Floats | None, text: Linear | None, embed: Linear | None,
-             concat: Linear | None, n: int) -> Floats:
+def _combine(choice: Choice, xt: Any, emb: Floats | None, member: Member, n: int) -> Floats:
     if choice.mode == "concat":
-        assert concat is not None and emb is not None
-        return concat.proba(sp.hstack([xt, sp.csr_matrix(emb)], format="csr"), n)
+        assert member.concat is not None and emb is not None
+        return member.concat.proba(sp.hstack([xt, sp.csr_matrix(emb)], format="csr"), n)
     p = np.zeros((xt.shape[0], n))
     if choice.weight > 0:
-        assert text is not None
-        p += choice.weight * text.proba(xt, n)
+        assert member.text is not None
+        p += choice.weight * member.text.proba(xt, n)
     if choice.weight < 1:
-        assert embed is not None and emb is not None
-        p += (1 - choice.weight) * embed.proba(emb, n)
+        assert member.embed is not None and emb is not None
+        p += (1 - choice.weight) * member.embed.proba(emb, n)
     return p
 
 
@@ -207,11 +240,9 @@ def _candidates(has_embeddings: bool) -> list[Choice]:
     return out + [Choice("concat", ct) for ct in TEXT_C]
 
 
-def _fit_all(texts: list[str], emb: Floats | None, y: NDArray[np.int64], w: Floats, cands: list[Choice],
-             ) -> tuple[TextFeatures, dict[tuple[str, float], Linear]]:
-    """TF-IDF plus every logistic regression the candidates need, keyed (view, C)."""
-    feats = TextFeatures.fit(texts)
-    xt = feats.transform(texts)
+def _fit_all(xt: Any, emb: Floats | None, y: NDArray[np.int64], w: Floats, cands: list[Choice],
+             ) -> dict[tuple[str, float], Linear]:
+    """Every logistic regression the candidates need, keyed (view, C)."""
     needed = {("text", c.c_text) for c in cands if c.mode == "average" and c.weight > 0}
     needed |= {("embed", c.c_embed) for c in cands if c.mode == "average" and c.weight < 1 and c.c_embed}
     needed |= {("concat", c.c_text) for c in cands if c.mode == "concat"}
@@ -225,12 +256,11 @@ def _fit_all(texts: list[str], emb: Floats | None, y: NDArray[np.int64], w: Floa
         else:
             assert emb is not None
             models[(view, c)] = Linear.fit(sp.hstack([xt, sp.csr_matrix(emb)], format="csr"), y, w, c)
-    return feats, models
+    return models
 
 
-def _predict_all(feats: TextFeatures, models: dict[tuple[str, float], Linear], cands: list[Choice],
-                 texts: list[str], emb: Floats | None, n: int) -> list[Floats]:
-    xt = feats.transform(texts)
+def _predict_all(models: dict[tuple[str, float], Linear], cands: list[Choice], xt: Any, emb: Floats | None,
+                 n: int) -> list[Floats]:
     cache: dict[tuple[str, float], Floats] = {}
 
     def proba(view: str, c: float, x: Any) -> Floats:
@@ -244,7 +274,7 @@ def _predict_all(feats: TextFeatures, models: dict[tuple[str, float], Linear], c
             assert emb is not None
             out.append(proba("concat", cand.c_text, sp.hstack([xt, sp.csr_matrix(emb)], format="csr")))
             continue
-        p = np.zeros((len(texts), n))
+        p = np.zeros((xt.shape[0], n))
         if cand.weight > 0:
             p += cand.weight * proba("text", cand.c_text, xt)
         if cand.weight < 1:
@@ -264,8 +294,9 @@ def fit_head(texts: list[str], emb: Floats | None, labels: list[str], weights: l
     """Fit a head on ``texts`` (with embeddings ``emb``, or None for TF-IDF only) and ``labels``.
 
     Candidates are compared on ``tune`` (texts, embeddings, labels) when given, else on out-of-fold predictions
-    (stratified ``folds``-fold, fewer when a class is rarer). The chosen combination is then fitted on all rows
-    (when ``tune`` is given it stays fitted on the training rows only: the temperature belongs to that fit).
+    (stratified ``folds``-fold, fewer when a class is rarer). Without ``tune`` the head keeps the chosen
+    combination's fold models as an ensemble (one TF-IDF vocabulary, fitted on all texts – it sees no labels);
+    with ``tune`` it is fitted once on the training rows.
     """
     classes = sorted(set(labels))
     if len(classes) < 2:
@@ -275,6 +306,9 @@ def fit_head(texts: list[str], emb: Floats | None, labels: list[str], weights: l
     w = np.asarray(weights, dtype=np.float64)
     cands = _candidates(emb is not None)
     n = len(classes)
+    feats = TextFeatures.fit(texts)
+    xt = feats.transform(texts)
+    fits: list[dict[tuple[str, float], Linear]] = []
 
     if tune is not None:
         t_texts, t_emb, t_labels = tune
@@ -282,8 +316,8 @@ def fit_head(texts: list[str], emb: Floats | None, labels: list[str], weights: l
         if unknown:
             raise ValueError(f"tuning labels not seen in training: {', '.join(unknown[:10])}")
         y_tune = np.array([index[v] for v in t_labels], dtype=np.int64)
-        feats, models = _fit_all(texts, emb, y, w, cands)
-        tuned = _predict_all(feats, models, cands, t_texts, t_emb, n)
+        fits.append(_fit_all(xt, emb, y, w, cands))
+        tuned = _predict_all(fits[0], cands, feats.transform(t_texts), t_emb, n)
         source = "tuning split"
     else:
         smallest = min(np.bincount(y))
@@ -292,13 +326,11 @@ def fit_head(texts: list[str], emb: Floats | None, labels: list[str], weights: l
         tuned = [np.zeros((len(texts), n)) for _ in cands]
         splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
         for tr, te in splitter.split(np.zeros(len(y)), y):
-            f_feats, f_models = _fit_all([texts[i] for i in tr], None if emb is None else emb[tr], y[tr], w[tr],
-                                         cands)
-            preds = _predict_all(f_feats, f_models, cands, [texts[i] for i in te],
-                                 None if emb is None else emb[te], n)
+            fits.append(_fit_all(xt[tr], None if emb is None else emb[tr], y[tr], w[tr], cands))
+            preds = _predict_all(fits[-1], cands, xt[te], None if emb is None else emb[te], n)
             for acc, p in zip(tuned, preds, strict=True):
                 acc[te] = p
-        source = f"out-of-fold (k={k})"
+        source = f"out-of-fold (k={k}), fold models averaged"
 
     def score(p: Floats) -> tuple[float, float]:
         return (f1_score(y_tune, p.argmax(axis=1), average="macro", labels=np.arange(n), zero_division=0),
@@ -310,13 +342,7 @@ def fit_head(texts: list[str], emb: Floats | None, labels: list[str], weights: l
     temperature = fit_temperature(tuned[best], y_tune)
     tuning = Tuning(y_tune, apply_temperature(tuned[best], temperature), source,
                     {_label(c): round(s[0], 4) for c, s in zip(cands, scored, strict=True)})
-    if tune is None:
-        feats, models = _fit_all(texts, emb, y, w, [choice])
-    head = Head(classes, choice, temperature, feats,
-                text=models.get(("text", choice.c_text)) if choice.mode == "average" and choice.weight > 0 else None,
-                embed=models.get(("embed", choice.c_embed or 0.0)) if choice.mode == "average" and choice.weight < 1
-                else None,
-                concat=models.get(("concat", choice.c_text)) if choice.mode == "concat" else None)
+    head = Head(classes, choice, temperature, feats, [Member.pick(f, choice) for f in fits])
     return head, tuning
 
 
