@@ -12,11 +12,12 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from rathaus import __version__
-from rathaus.api import clients, problems
+from rathaus.api import problems
 from rathaus.api.middleware import GuardAndMeasure
 from rathaus.assistants.definitions import ASSISTANTS_DIR, load_assistants
 from rathaus.core import capability
 from rathaus.core.settings import Settings, get_settings
+from rathaus.http import clients
 from rathaus.runtime import Runtime
 from rathaus.web import api_docs, pages
 

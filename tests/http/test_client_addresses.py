@@ -18,12 +18,12 @@ from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
 from conftest import free_port
-from rathaus.api import clients
 from rathaus.app import create_app
 from rathaus.commands import run as run_command
 from rathaus.core import ratelimit
 from rathaus.core.errors import PROBLEM_BASE
 from rathaus.core.settings import Settings
+from rathaus.http import clients
 from rathaus.runtime import Runtime
 
 ASK = "/public/assistants/ki-roadmap/ask"

@@ -5,7 +5,7 @@ says so (default: with the embedded database). More workers: ``rathaus worker`` 
 
 uvicorn runs with ``proxy_headers=False``: its own handling would believe X-Forwarded-For from 127.0.0.1 (or
 ``FORWARDED_ALLOW_IPS``) behind the operator's back; the app applies ``RATHAUS_TRUSTED_PROXIES`` itself
-(rathaus.api.clients).
+(rathaus.http.clients).
 """
 
 from __future__ import annotations

@@ -15,9 +15,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from rathaus.api.clients import client_address
 from rathaus.core import ratelimit
 from rathaus.core.errors import NotFound
+from rathaus.http.clients import client_address
 from rathaus.http.deps import RuntimeDep
 from rathaus.inbox.intake import store_message
 from rathaus.inbox.message import IncomingMessage

@@ -12,7 +12,6 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
-from rathaus.api.clients import client_address
 from rathaus.api.problems import PROBLEM_SCHEMA
 from rathaus.api.routers.openai_compat import ClosingStreamingResponse
 from rathaus.assistants.answer import MAX_QUESTION_CHARS, Answerer
@@ -21,6 +20,7 @@ from rathaus.assistants.feedback import store as feedback_store
 from rathaus.assistants.settings import AssistantsSettings
 from rathaus.core import ratelimit
 from rathaus.core.errors import NotFound, RathausError
+from rathaus.http.clients import client_address
 from rathaus.http.deps import PrincipalDep, RuntimeDep
 from rathaus.runtime import Runtime
 
@@ -127,7 +127,7 @@ def _public(request: Request, name: str) -> Assistant:
 def _limit(runtime: Runtime, request: Request, assistant: Assistant) -> None:
     """Count the question against the client's own limit, then against the assistant's total.
 
-    The client is the real one behind trusted proxies only (rathaus.api.clients); a client over its own limit
+    The client is the real one behind trusted proxies only (rathaus.http.clients); a client over its own limit
     is refused before it counts towards the total, so one address cannot use up the whole assistant."""
     settings = runtime.settings
     client = ratelimit.address_bucket(client_address(request))
