@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
+import sqlalchemy as sa
 import uvicorn
 from starlette.types import ASGIApp
 
@@ -81,3 +84,24 @@ def axe_violations(page, impacts: tuple[str, ...] = ("serious", "critical")) -> 
         "async () => await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa']}})")
     return [f"{v['id']} ({v['impact']}): {v['help']} – {[n['target'] for n in v['nodes'][:3]]}"
             for v in result["violations"] if v["impact"] in impacts]
+
+
+def sign_in(site: dict[str, Any], user: str, name: str, path: str) -> Any:
+    """A fresh browser context signed in as ``user`` at the test identity provider's form (tests/oidc_provider.py);
+    checks the page shows ``name``; returns the page."""
+    context = site["browser"].new_context(viewport={"width": 1360, "height": 900}, locale="de-DE")
+    page = context.new_page()
+    page.goto(site["url"] + path)
+    page.wait_for_selector("select#user")  # the identity provider's sign-in form
+    page.select_option("select#user", user)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(re.escape(site["url"]) + ".*"))
+    page.wait_for_selector("#who")
+    assert name in page.inner_text("#who")
+    return page
+
+
+def sql(site: dict[str, Any], query: str, **params: Any) -> Any:
+    """Rows of ``query`` on the live site's database."""
+    with site["runtime"].db.engine.connect() as conn:
+        return conn.execute(sa.text(query), params).all()

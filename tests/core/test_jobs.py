@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
+from conftest import wait_for
 from jobs_for_tests import TEST_JOBS, notes
 from oidc import Issuer
 from rathaus.app import create_app
@@ -32,16 +33,6 @@ TESTS = Path(__file__).resolve().parents[1]  # tests/: the job worker and test j
 SRC = TESTS.parent / "src"
 PROBLEM = "https://rathaus.example/problems/"
 FAST = {"jobs_poll_seconds": 0.1, "jobs_retry_seconds": 0.4}
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 30, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not reached within {timeout} s")
 
 
 @pytest.fixture

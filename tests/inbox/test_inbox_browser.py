@@ -14,20 +14,19 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from mailservers import SmtpServer, smtp_server
+from sample_inbox import ADMIN, load_sample_inbox
 
 from browser import SCREENSHOTS, axe_violations, chromium, live_server
+from browser import sign_in as sign_in_as
+from browser import sql as site_sql
 from conftest import MODEL_CACHE
 from oidc_provider import OidcProvider
-from rathaus.core.auth import Principal
 from rathaus.core.settings import Settings
 from rathaus.inbox import processing, store
 from rathaus.inbox.intake import store_message
 from rathaus.inbox.message import IncomingMessage
-from rathaus.inbox.samples import ensure_samples
 from rathaus.inbox.service import taxonomy
 from rathaus.inbox.settings import InboxSettings
-from rathaus.knowledge import collections
-from rathaus.knowledge.ingest import Ingestor, sources_from_paths
 from rathaus.runtime import Runtime
 
 pytestmark = pytest.mark.browser
@@ -40,7 +39,6 @@ USERS = {
     "vera": {"name": "Vera Verkehr", "department": "verkehr", "roles": ["user"]},
     "root": {"name": "Rita Root", "department": "verwaltung", "roles": ["user", "admin"]},
 }
-ADMIN = Principal(id="admin-1", kind="user", department="verwaltung", roles=frozenset({"admin"}))
 TRIAGE = "Zu verteilen (Poststelle)"
 DRAFT = 120_000  # ms: retrieval and quote verification on 2 shared cores
 
@@ -48,11 +46,6 @@ DRAFT = 120_000  # ms: retrieval and quote verification on 2 shared cores
 @pytest.fixture(scope="module")
 def site(pg_data_dir: Path, models_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The sample inbox (routing model trained, ten mails processed), a Bürgerbüro collection, a live server."""
-    folder = tmp_path_factory.mktemp("buergerbuero")
-    (folder / "oeffnungszeiten.md").write_text(
-        "# Bürgerbüro Musterstadt (Beispiel)\n\nDas Bürgerbüro hat montags bis freitags von 8 bis 12 Uhr geöffnet. "
-        "Termine zur Ummeldung vereinbaren Sie online oder telefonisch. Ohne Termin werden nur Notfälle "
-        "bedient.\n\nDie Ummeldung ist innerhalb von zwei Wochen nach dem Umzug nötig.", encoding="utf-8")
     with OidcProvider(users=USERS) as idp:
         settings = Settings(_env_file=None, data_dir=pg_data_dir, cache_dir=MODEL_CACHE,  # type: ignore[call-arg]
                             database_name="inbox_web_" + uuid.uuid4().hex[:8], models_file=models_file,
@@ -60,12 +53,7 @@ def site(pg_data_dir: Path, models_file: Path, tmp_path_factory: pytest.TempPath
                             **idp.settings())
         runtime = Runtime(settings)
         try:
-            editor = Principal(id="kb", kind="user", department="buergerbuero", roles=frozenset({"admin"}))
-            with runtime.db.session() as s:
-                collections.create(s, editor, "buergerbuero", visibility="public", embedding_model="x")
-            sources, _ = sources_from_paths([folder])
-            Ingestor(runtime, editor, "buergerbuero").run(sources)
-            done = ensure_samples(runtime, ADMIN)
+            done = load_sample_inbox(runtime, tmp_path_factory.mktemp("buergerbuero"))
             assert done["stored"] == 10 and done["processed"] == 10
             with live_server(runtime) as url, chromium() as browser:
                 yield {"url": url, "browser": browser, "runtime": runtime}
@@ -74,22 +62,11 @@ def site(pg_data_dir: Path, models_file: Path, tmp_path_factory: pytest.TempPath
 
 
 def sign_in(site: dict[str, Any], user: str, path: str = "/inbox") -> Any:
-    """A fresh browser context signed in as ``user`` at the provider's form; returns its page."""
-    context = site["browser"].new_context(viewport={"width": 1360, "height": 900}, locale="de-DE")
-    page = context.new_page()
-    page.goto(site["url"] + path)
-    page.wait_for_selector("select#user")
-    page.select_option("select#user", user)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(re.escape(site["url"]) + ".*"))
-    page.wait_for_selector("#who")
-    assert USERS[user]["name"] in page.inner_text("#who")
-    return page
+    return sign_in_as(site, user, USERS[user]["name"], path)
 
 
 def sql(site: dict[str, Any], query: str, **params: Any) -> Any:
-    with site["runtime"].db.engine.connect() as conn:
-        return conn.execute(sa.text(query), params).all()
+    return site_sql(site, query, **params)
 
 
 def sample(site: dict[str, Any], n: int) -> Any:

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -19,7 +18,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from conftest import free_port
+from conftest import free_port, wait_for
 from rathaus.core import capability
 from rathaus.core.settings import Settings
 from rathaus.inbox import processing
@@ -65,16 +64,6 @@ def write_mails(folder: Path, n: int) -> list[Path]:
 def count(rt: Runtime, query: str) -> Any:
     with rt.db.engine.connect() as conn:
         return conn.scalar(sa.text(query))
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not reached within {timeout} s")
 
 
 def cli(env: dict[str, str], *args: str, **kw: Any) -> subprocess.Popen[str]:

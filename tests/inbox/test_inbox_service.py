@@ -15,22 +15,18 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from mailservers import SmtpServer, smtp_server
 from pydantic import SecretStr
+from sample_inbox import load_sample_inbox
 
 from oidc import Issuer, bearer
 from rathaus.app import create_app
-from rathaus.core.auth import Principal
 from rathaus.inbox import learning, processing
-from rathaus.inbox.samples import ensure_samples
 from rathaus.inbox.schema import InboxCorrection, InboxExample, InboxMessage
 from rathaus.inbox.service import taxonomy
 from rathaus.inbox.zammad import sign
-from rathaus.knowledge import collections
-from rathaus.knowledge.ingest import Ingestor, sources_from_paths
 from rathaus.runtime import Runtime
 
 __all__ = ["smtp_server"]  # the fixture, imported for pytest
 WEBHOOK_SECRET = "zammad-webhook-secret-for-tests"
-ADMIN = Principal(id="admin-1", kind="user", department="verwaltung", roles=frozenset({"admin"}))
 
 
 @pytest.fixture(scope="module")
@@ -42,22 +38,12 @@ def inbox(tmp_path_factory: pytest.TempPathFactory, pg_data_dir: Path, models_fi
     from conftest import MODEL_CACHE
     from rathaus.core.settings import Settings
 
-    folder = tmp_path_factory.mktemp("buergerbuero")
-    (folder / "oeffnungszeiten.md").write_text(
-        "# Bürgerbüro Musterstadt (Beispiel)\n\nDas Bürgerbüro hat montags bis freitags von 8 bis 12 Uhr geöffnet. "
-        "Termine zur Ummeldung vereinbaren Sie online oder telefonisch. Ohne Termin werden nur Notfälle "
-        "bedient.\n\nDie Ummeldung ist innerhalb von zwei Wochen nach dem Umzug nötig.", encoding="utf-8")
     settings = Settings(_env_file=None, data_dir=pg_data_dir, cache_dir=MODEL_CACHE, models_file=models_file,
                         database_name="inbox_" + uuid.uuid4().hex[:8], llm_threads=2,
                         inbox_models_dir=tmp_path_factory.mktemp("inbox-models"),
                         inbox_zammad_webhook_secret=WEBHOOK_SECRET, **issuer.settings())
     rt = Runtime(settings)
-    editor = Principal(id="kb", kind="user", department="buergerbuero", roles=frozenset({"admin"}))
-    with rt.db.session() as s:
-        collections.create(s, editor, "buergerbuero", visibility="public", embedding_model="x")
-    sources, _ = sources_from_paths([folder])
-    Ingestor(rt, editor, "buergerbuero").run(sources)
-    done = ensure_samples(rt, ADMIN)
+    done = load_sample_inbox(rt, tmp_path_factory.mktemp("buergerbuero"))
     assert done["trained"] and done["stored"] == 10 and done["processed"] == 10
     with TestClient(create_app(rt)) as client:
         yield rt, client

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from browser import SCREENSHOTS, axe_violations, chromium, live_server
+from browser import sign_in as sign_in_as
+from browser import sql as site_sql
 from conftest import MODEL_CACHE, pdf_bytes
 from oidc_provider import OidcProvider
 from rathaus.core.settings import Settings
@@ -49,22 +50,11 @@ def site(pg_data_dir: Path, models_file: Path, tmp_path_factory: pytest.TempPath
 
 
 def sign_in(site: dict[str, Any], user: str, path: str = "/chat") -> Any:
-    """A fresh browser context signed in as ``user`` at the provider's form; returns its page."""
-    context = site["browser"].new_context(viewport={"width": 1360, "height": 900}, locale="de-DE")
-    page = context.new_page()
-    page.goto(site["url"] + path)
-    page.wait_for_selector("select#user")  # the identity provider's sign-in form
-    page.select_option("select#user", user)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(re.escape(site["url"]) + ".*"))
-    page.wait_for_selector("#who")
-    assert USERS[user]["name"] in page.inner_text("#who")
-    return page
+    return sign_in_as(site, user, USERS[user]["name"], path)
 
 
 def sql(site: dict[str, Any], query: str, **params: Any) -> Any:
-    with site["runtime"].db.engine.connect() as conn:
-        return conn.execute(sa.text(query), params).all()
+    return site_sql(site, query, **params)
 
 
 def shot(page: Any, name: str) -> None:

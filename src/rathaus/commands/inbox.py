@@ -187,12 +187,18 @@ def export_command(
     """The data takeover of routed messages as JSON Lines (schema: rathaus/inbox/extraction.schema.json), for a
     specialist procedure; every exported message is audited."""
     from rathaus.inbox.service import extraction_of
-    from rathaus.inbox.store import Filters, list_messages
+    from rathaus.inbox.store import MAX_PAGE, Filters, list_messages
 
     with open_runtime() as rt:
         principal = cli_principal(rt.settings)
-        ids = [m["id"] for m in list_messages(rt, principal, Filters(department=department, status="open",
-                                                                      limit=min(limit, 200)))["items"]]
+        ids: list[int] = []
+        while len(ids) < limit:  # the queue comes in pages of at most MAX_PAGE
+            want = min(limit - len(ids), MAX_PAGE)
+            page = list_messages(rt, principal, Filters(department=department, status="open", offset=len(ids),
+                                                        limit=want))["items"]
+            ids += [m["id"] for m in page]
+            if len(page) < want:
+                break
         rows: list[dict[str, Any]] = [extraction_of(rt, principal, i) for i in ids]
     out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     console.print(f"{len(rows)} Nachrichten / messages → {out}", markup=False)
