@@ -43,7 +43,9 @@ def tiny(monkeypatch: pytest.MonkeyPatch) -> Iterator[capability.Capability]:
 
 def test_the_built_in_capabilities_enter_through_the_registry() -> None:
     names = [c.name for c in capability.capabilities()]
-    assert names == ["platform", "assistants", "knowledge", "safety", "governance", "traffic", "library", "inbox"]
+    assert names == [
+        "platform", "assistants", "knowledge", "safety", "governance", "traffic", "library", "inbox", "checks",
+    ]
     commands = {cmd.name for c in capability.capabilities() for cmd in c.commands}
     assert {"kb", "traffic", "library", "eval bias", "eval retrieval", "ask", "audit"} <= commands
     for cap in capability.capabilities():  # every declared part can be loaded

@@ -180,6 +180,8 @@ def shipped_types() -> dict[str, ApplicationType]:
     """The application types shipped in rathaus/config/checks."""
     folder = resources.files("rathaus") / "config" / "checks"
     types: dict[str, ApplicationType] = {}
+    if not folder.is_dir():
+        return types
     for entry in sorted(folder.iterdir(), key=lambda item: item.name):
         if entry.name.endswith(".yaml"):
             parsed = _parse(f"config/checks/{entry.name}", entry.read_text(encoding="utf-8"))

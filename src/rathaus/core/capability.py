@@ -51,6 +51,7 @@ BUILTIN = (
     "rathaus.traffic.capability:CAPABILITY",
     "rathaus.library.capability:CAPABILITY",
     "rathaus.inbox.capability:CAPABILITY",
+    "rathaus.checks.capability:CAPABILITY",
 )
 
 

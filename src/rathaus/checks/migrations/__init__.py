@@ -1,0 +1,1 @@
+"""Alembic branch ``checks`` (rathaus.checks.schema)."""
