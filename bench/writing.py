@@ -31,10 +31,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import SHARED_SEEDS, machine, median, require, table, write_result
-from rathaus.assistants import readability as rd
 from rathaus.assistants.tools.numbers import check_numbers
 from rathaus.assistants.tools.simplify import rule_simplify, simplify
 from rathaus.assistants.tools.summarise import lead_sentences, summarise
+from rathaus.core import readability as rd
 
 MIN_WORDS, MAX_WORDS = 80, 200
 DUMP_ONLY = ("text", "summary", "simple", "summary_checks", "simplify_checks")

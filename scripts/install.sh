@@ -15,6 +15,20 @@ mkdir -p "$CACHE/wheels" "$CACHE/models"
 
 say() { printf '\033[1m[rathaus]\033[0m %s\n' "$*"; }
 
+# Debian packages rathaus runs for real: Tesseract with German, English and orientation data (application checks:
+# OCR of scans and photos), and its headers for the tesserocr binding, which pip compiles against them.
+APT_PACKAGES=()
+for pkg in tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-osd libtesseract-dev libleptonica-dev \
+           pkg-config; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || APT_PACKAGES+=("$pkg")
+done
+if (( ${#APT_PACKAGES[@]} )); then
+  say "installing Debian's ${APT_PACKAGES[*]}"
+  SUDO=(); [[ $(id -u) -eq 0 ]] || SUDO=(sudo)
+  "${SUDO[@]}" apt-get update -qq && "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq "${APT_PACKAGES[@]}" >/dev/null
+fi
+
 if [[ ! -x .venv/bin/python ]]; then
   say "creating virtual environment .venv"
   "$PYTHON" -m venv .venv

@@ -13,7 +13,6 @@ from typing import Any, get_args
 
 import pytest
 
-from rathaus.assistants import readability as rd
 from rathaus.assistants.tools import TOOLS
 from rathaus.assistants.tools.brainstorm import brainstorm
 from rathaus.assistants.tools.draft import draft, salutation_for
@@ -31,6 +30,7 @@ from rathaus.assistants.tools.translate import (
     script_share,
     translate,
 )
+from rathaus.core import readability as rd
 from rathaus.core.auth import Principal
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import BadRequest

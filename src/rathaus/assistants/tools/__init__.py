@@ -13,7 +13,7 @@ by them:
 * :mod:`.gender_fair` — generic masculine forms replaced or flagged (draft);
 * :mod:`.outline` — Markdown outlines and Mermaid mindmaps (brainstorm).
 
-Readability (Wiener Sachtextformel, A2/B1 targets) is :mod:`rathaus.assistants.readability`.
+Readability (Wiener Sachtextformel, A2/B1 targets) is :mod:`rathaus.core.readability`.
 """
 
 from rathaus.assistants.tools.calls import ToolResult

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from rathaus.assistants import readability as rd
 from rathaus.assistants.tools.calls import Calls, ToolResult
 from rathaus.assistants.tools.options import ToolOptions
 from rathaus.assistants.tools.outline import (
@@ -22,6 +21,7 @@ from rathaus.assistants.tools.outline import (
     restructure,
 )
 from rathaus.assistants.tools.text import clean_input, clean_output, drop_unfinished, leading_part
+from rathaus.core import readability as rd
 from rathaus.models.types import ChatMessage
 
 

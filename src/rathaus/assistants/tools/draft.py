@@ -13,7 +13,6 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator
 
-from rathaus.assistants import readability as rd
 from rathaus.assistants.tools.calls import SEED, Calls, ToolResult
 from rathaus.assistants.tools.gender_fair import gender_fair
 from rathaus.assistants.tools.numbers import extract_numbers
@@ -28,6 +27,7 @@ from rathaus.assistants.tools.text import (
     norm_sentence,
     stem,
 )
+from rathaus.core import readability as rd
 from rathaus.models.types import ChatMessage
 
 MAX_RECIPIENT_CHARS = 200

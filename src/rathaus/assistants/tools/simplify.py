@@ -1,6 +1,6 @@
 """simplify: Einfache Sprache at level A2 or B1, measured and rewritten until the target is met.
 
-Wiener Sachtextformel and sentence lengths (:mod:`rathaus.assistants.readability`) against the A2/B1 targets.
+Wiener Sachtextformel and sentence lengths (:mod:`rathaus.core.readability`) against the A2/B1 targets.
 Long sentences are first split by rules that keep every word (";", ", aber", ", denn", ", doch", ", jedoch"
 and a main-clause ", und"), a few bureaucratic words are swapped for simple ones; then the model rewrites the
 hardest sentences one at a time (short prompts suit a small model), up to ``max_rounds`` passes. A rewrite is
@@ -19,7 +19,6 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator
 
-from rathaus.assistants import readability as rd
 from rathaus.assistants.tools.calls import MAX_CHUNKS, SEED, Calls, ToolResult
 from rathaus.assistants.tools.numbers import check_numbers, mark_unverified
 from rathaus.assistants.tools.options import Choice, ToolOptions
@@ -33,6 +32,7 @@ from rathaus.assistants.tools.text import (
     norm_sentence,
     stem,
 )
+from rathaus.core import readability as rd
 from rathaus.models.types import ChatMessage
 
 MAX_ROUNDS = 5

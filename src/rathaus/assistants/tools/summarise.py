@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, ClassVar, Literal
 
-from rathaus.assistants import readability as rd
 from rathaus.assistants.tools.calls import SEED, Calls, ToolResult
 from rathaus.assistants.tools.numbers import check_numbers, distinct, extract_numbers, mark_unverified
 from rathaus.assistants.tools.options import Choice, ToolOptions
@@ -25,6 +24,7 @@ from rathaus.assistants.tools.text import (
     leading_part,
     norm_sentence,
 )
+from rathaus.core import readability as rd
 from rathaus.models.types import ChatMessage
 
 Length = Literal["kurz", "mittel", "lang"]

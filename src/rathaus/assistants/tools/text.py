@@ -7,7 +7,7 @@ import re
 import unicodedata
 from typing import Any
 
-from rathaus.assistants import readability as rd
+from rathaus.core import readability as rd
 from rathaus.core.errors import BadRequest
 
 WORD_RE = re.compile(r"[^\W\d_]+")  # a word of letters (no digits, no underscore)

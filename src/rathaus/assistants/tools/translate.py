@@ -13,11 +13,11 @@ import re
 import unicodedata
 from typing import Annotated, Any, ClassVar, Literal
 
-from rathaus.assistants import readability as rd
 from rathaus.assistants.tools.calls import MAX_CHUNKS, SEED, TEMPERATURE, Calls, ToolResult
 from rathaus.assistants.tools.numbers import check_numbers
 from rathaus.assistants.tools.options import Choice, ToolOptions
 from rathaus.assistants.tools.text import WORD_RE, clean_input, clean_output, dedupe_sentences, drop_unfinished
+from rathaus.core import readability as rd
 from rathaus.core.errors import BadRequest
 from rathaus.models.types import ChatMessage
 
