@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from difflib import SequenceMatcher
+from functools import cache
 from typing import Any
 
 
@@ -28,6 +29,7 @@ class IbanCheck:
     message: str
 
 
+@cache
 def _real(module: str, name: str) -> Any:
     try:
         return getattr(importlib.import_module(f"rathaus.checks.validators.{module}"), name)
