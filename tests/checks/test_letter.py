@@ -8,11 +8,11 @@ from collections.abc import Callable
 import pytest
 from checks_fakes import NAME, SUBMITTED, doc, residence_packet, val, wohngeld_packet
 
-from rathaus.assistants import readability as rd  # measuring only; the checks package does not import it
 from rathaus.checks import engine
 from rathaus.checks.definitions import ApplicationType, shipped_types
 from rathaus.checks.letter import applicant_letter
 from rathaus.checks.model import CheckResult, Packet
+from rathaus.core import readability as rd
 
 # A conventional administrative letter asking for the same things, for comparison (written for this test in the
 # usual style of such letters: long sentences, nominal style, legal reference).
@@ -82,7 +82,7 @@ def test_nothing_to_ask(wohngeld: ApplicationType) -> None:
 
 
 def test_plain_german_reaches_b1(defects: CheckResult, wohngeld: ApplicationType) -> None:
-    """Threshold: the platform's own B1 target (rathaus.assistants.readability.TARGETS: Wiener Sachtextformel
+    """Threshold: the platform's own B1 target (rathaus.core.readability.TARGETS: Wiener Sachtextformel
     ≤ 7, ≤ 12 words per sentence, ≤ 20 % words of three or more syllables) – "Einfache Sprache" for citizens, where
     administrative letters usually score 12–16. The letter repeats the type's help texts, so this also holds the
     YAML's wording to plain language. The conventional letter asking for the same things fails the same test."""
