@@ -331,6 +331,27 @@ def test_api_problem_answers_and_the_schema_urls(checks_runtime: Runtime, wohnge
         assert 'href="/antrag/bewohnerparkausweis?lang=en"' in client.get("/embed/buergerservice?lang=en").text
 
 
+def test_page_in_another_language_without_a_model_speaks_german(checks_runtime: Runtime,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dialogue, "gateway_phraser", lambda runtime: dialogue.no_phraser)  # no model cleared
+    with TestClient(create_app(checks_runtime)) as client:
+        intro = client.get(f"/antrag/{TYPE}?lang=tr")
+        assert f'action="/antrag/{TYPE}/beginnen?lang=tr"' in intro.text
+        started = client.post(f"/antrag/{TYPE}/beginnen?lang=tr")
+        assert started.status_code == 200 and "antrag-" + TYPE in started.headers["set-cookie"]
+        assert "httponly" in started.headers["set-cookie"].lower()
+        assert "samesite=strict" in started.headers["set-cookie"].lower()
+        question = client.get(f"/antrag/{TYPE}/frage")
+        assert "Vorname" in question.text and "nur auf Deutsch und Englisch" in question.text
+        assert '<h2 class="question-label" lang="de">' in question.text
+        # a form without the token derived from the code is refused, nothing stored
+        refused = client.post(f"/antrag/{TYPE}/frage", data={"value": "Anna", "token": "0" * 32})
+        assert refused.status_code == 400
+    with checks_runtime.db.engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT language, values FROM checks_applications")).one()
+    assert tuple(row) == ("tr", {})
+
+
 def test_public_dialogue_is_off_by_default(runtime: Runtime) -> None:
     with TestClient(create_app(runtime)) as client:
         assert client.get(f"/antrag/{TYPE}").status_code == 404
