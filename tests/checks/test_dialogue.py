@@ -265,6 +265,24 @@ def test_a_whole_application_with_resume_upload_and_export(checks_runtime: Runti
     assert forms.read_form_pdf(again.pdf)["miete"] == "612.50" and again.json["values"] == finished.json["values"]
 
 
+def test_an_upload_of_the_wrong_document_is_pointed_out(checks_runtime: Runtime) -> None:
+    rt = checks_runtime
+    code = dialogue.start(rt, TYPE).resume_code
+    contract = pdf("Mietvertrag\nzwischen Wohnbau Isar GmbH (Vermieter) und Anna Müller (Mieterin)\n"
+                   "Monatliche Miete: 612,50 EUR\nWohnfläche 54,5 qm")
+    checked, file_id = dialogue.upload(rt, code, "einkommen", "lohn.pdf", contract)
+    assert checked.ok and file_id and checked.kind == "rental_contract"  # kept: the case worker sees it too
+    assert "nicht nach Lohnabrechnung / Rentenbescheid" in checked.messages("de")[-1]
+    assert "not a payslip / pension notice" in checked.messages("en")[-1]
+    payslip = pdf("Entgeltabrechnung Dezember 2026\nArbeitgeber: Bäckerei Huber\nName: Anna Müller\n"
+                  "Gesamtbrutto 1.980,00 EUR\nNetto 1.420,55 EUR\nAuszahlungsbetrag 1.420,55")
+    checked, _ = dialogue.upload(rt, code, "einkommen", "lohn-dezember.pdf", payslip)
+    assert checked.kind == "payslip" and checked.messages("de")[-1] == "Erkannt: Lohnabrechnung."
+    dialogue.remove_upload(rt, code, file_id)
+    with rt.db.engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT string_agg(filename, ',') FROM checks_files")) == "lohn-dezember.pdf"
+
+
 def test_finish_asks_for_missing_answers_first(checks_runtime: Runtime) -> None:
     rt = checks_runtime
     code = dialogue.start(rt, TYPE).resume_code
