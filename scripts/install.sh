@@ -16,10 +16,11 @@ mkdir -p "$CACHE/wheels" "$CACHE/models"
 say() { printf '\033[1m[rathaus]\033[0m %s\n' "$*"; }
 
 # Debian packages rathaus runs for real: Tesseract with German, English and orientation data (application checks:
-# OCR of scans and photos), and its headers for the tesserocr binding, which pip compiles against them.
+# OCR of scans and photos), its headers for the tesserocr binding, which pip compiles against them, and the DejaVu
+# fonts the synthetic application packets are rendered with (rathaus checks eval, sample packets, tests).
 APT_PACKAGES=()
 for pkg in tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-osd libtesseract-dev libleptonica-dev \
-           pkg-config; do
+           pkg-config fonts-dejavu-core; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || APT_PACKAGES+=("$pkg")
 done
 if (( ${#APT_PACKAGES[@]} )); then
