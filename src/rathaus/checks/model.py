@@ -18,6 +18,9 @@ STATUSES: tuple[Status, ...] = ("satisfied", "missing", "invalid", "unsure")
 DOCUMENT_KINDS = (
     "id_card", "passport", "residence_permit", "payslip", "rental_contract", "bank_statement",
     "registration_certificate", "pension_notice", "employer_declaration", "form", "unknown",
+    # added for the shipped types (issue 16): resident parking permit and residence permit for employment
+    "vehicle_registration", "photo", "employment_contract", "qualification_certificate",
+    "health_insurance_certificate",
 )
 
 
