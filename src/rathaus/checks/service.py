@@ -311,13 +311,13 @@ def letter(runtime: Runtime, principal: Principal, packet_id: int, lang: str | N
     """The letter to the applicant asking for exactly what is missing or wrong: German always, and in ``lang``
     (default: the packet's language) – English from the type's texts, other languages through a model cleared
     for personal data, else German only with a note. Audited."""
-    from rathaus.checks.letter import applicant_letter
-
     with runtime.db.session() as session:
         p = access.require_visible(principal, session.get(CheckPacket, packet_id), packet_id)
         if p.result is None:
             raise NotChecked(f"Antrag {packet_id} ist noch nicht geprüft / packet {packet_id} is not checked yet")
         stored, type_id, language = p.result, p.type_id, p.language
+    from rathaus.checks.letter import applicant_letter
+
     target = (lang or language or "de").lower()
     app_type = get_type(runtime, type_id)
     result = results.from_dict(stored)
