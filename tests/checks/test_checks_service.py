@@ -284,3 +284,25 @@ def test_retention_deletes_old_packets_only(checks: tuple[Runtime, TestClient], 
     assert jobs.purge(rt) >= 1
     with rt.db.session() as s:
         assert s.get(CheckPacket, ids[0]) is None and s.get(CheckPacket, ids[1]) is not None
+
+
+def test_the_page_shows_the_upload_form_the_list_and_a_waiting_packet(checks: tuple[Runtime, TestClient],
+                                                                     issuer: Issuer) -> None:
+    rt, client = checks
+    headers = reviewer(issuer, rt, PARKING, sub="sb-page")
+    made = client.post(f"{API}/packets", files=[("files", ("a.pdf", pdf_bytes("Antrag"), "application/pdf"))],
+                       data={"type_id": PARKING}, headers=headers).json()
+    page = client.get(f"/pruefung?packet={made['id']}", headers=headers)
+    assert page.status_code == 200
+    assert 'id="upload-form"' in page.text and f'value="{PARKING}"' in page.text
+    assert f'data-id="{made["id"]}"' in page.text and 'id="waiting"' in page.text
+    assert f'value="{WOHNGELD}"' not in page.text  # another department's type is not offered
+    english = client.get(f"/pruefung?packet={made['id']}&lang=en", headers=headers).text
+    assert "Application checks" in english and "being checked" in english
+    missing = client.get("/pruefung?packet=999999&lang=de", headers=headers)
+    assert missing.status_code == 404 and "Antrag 999999 nicht gefunden" in missing.text
+    no_role = bearer(issuer, "p2", [], department=department(rt, PARKING))
+    refused = client.get("/pruefung", headers=no_role)
+    assert refused.status_code == 403 and "checks-review" in refused.text and 'id="upload-form"' not in refused.text
+    assert 'href="/pruefung"' not in client.get("/", headers=no_role).text
+    assert 'href="/pruefung"' in client.get("/", headers=headers).text

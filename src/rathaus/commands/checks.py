@@ -162,12 +162,12 @@ def eval_command(
 ) -> None:
     """Defect recall per defect type, false alarms per clean packet, OCR accuracy per degradation, seconds per
     packet – and the baseline (Tesseract text + regular expressions) in the same run."""
-    from rathaus.checks.evaluate import evaluate_dir
-
     if not folder.is_dir():
         raise BadRequest(f"kein Verzeichnis / no such directory: {folder}")
     if not any(folder.rglob("manifest.json")):
         raise BadRequest(f"{folder}: keine manifest.json – erzeugen mit rathaus.checks.synthetic / no manifest.json")
+    from rathaus.checks.evaluate import evaluate_dir
+
     with progress_bar() as bar:
         task = bar.add_task("Auswertung / evaluation", total=None, item=folder.name)
         figures = evaluate_dir(folder)
