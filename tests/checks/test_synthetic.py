@@ -154,3 +154,23 @@ def test_manifest_is_json_with_the_truth(one_of_each: tuple[Path, dict[str, Any]
     out, manifest = one_of_each
     assert json.loads((out / "manifest.json").read_text(encoding="utf-8")) == manifest
     assert manifest["note"] == MUSTER
+
+
+def test_shipped_samples_are_small_marked_and_regenerable(tmp_path: Path) -> None:
+    from importlib import resources
+
+    from rathaus.checks.synthetic import write_samples
+
+    shipped = Path(str(resources.files("rathaus") / "samples" / "checks"))
+    assert sorted(p.name for p in shipped.iterdir() if p.is_dir()) == sorted(shipped_types())
+    for folder in shipped.iterdir():
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["note"] == MUSTER
+        packet = manifest["packets"][0]
+        for name in packet["files"]:
+            assert (folder / name).stat().st_size < 300 * 1024, name
+        assert all(MUSTER in page["text"] for d in packet["documents"] for page in d["pages"] if page["text"])
+    write_samples(tmp_path)
+    for folder in shipped.iterdir():
+        again = json.loads((tmp_path / folder.name / "manifest.json").read_text(encoding="utf-8"))
+        assert again == json.loads((folder / "manifest.json").read_text(encoding="utf-8"))

@@ -194,8 +194,12 @@ def generate(out_dir: Path | str, n_clean: int = 6, n_defective: int = 10, seed:
 
 
 # One sample per shipped type for the embedded default: which defect it shows (None: complete) and its seed.
-SAMPLES: dict[str, tuple[str | None, int]] = {}
-SAMPLE_DEFECTS = ("missing_signature", None, "payslip_too_old")
+# The housing-benefit sample is not signed, so the checklist and the letter have something to show.
+SAMPLES: dict[str, tuple[str | None, int]] = {
+    "wohngeld-erstantrag": ("missing_signature", 1001),
+    "bewohnerparkausweis": (None, 1002),
+    "aufenthaltserlaubnis-beschaeftigung": (None, 1003),
+}
 
 
 def write_samples(root: Path, *, dpi: int = 150) -> list[Path]:

@@ -112,7 +112,7 @@ def id_card(facts: Facts, spec: DocSpec, rng: random.Random, dpi: int) -> Render
 
 
 def passport(facts: Facts, spec: DocSpec, rng: random.Random, dpi: int) -> Rendered:
-    sheet = Sheet(*TD3_PAGE, round(dpi * 1.25))
+    sheet = Sheet(*TD3_PAGE, round(dpi * 1.6))
     sheet.gradient((238, 234, 222), (226, 232, 240))
     german = facts.nationality == "DEU"
     sheet.text(5, 3, facts.issuing_state_name, 7.5, bold=True)
@@ -130,8 +130,8 @@ def passport(facts: Facts, spec: DocSpec, rng: random.Random, dpi: int) -> Rende
                          ("Geburtsort / Place of birth", facts.birth_place.upper()),
                          ("Ausstellungsdatum / Date of issue", german_date(facts.id_issue_date)),
                          ("Gültig bis / Date of expiry", german_date(facts.id_expiry_date))):
-        y = sheet.text(40, y, label, 4.2, color=(70, 70, 90))
-        y = sheet.text(40, y - 0.2, value, 6.0, bold=True) + 0.05
+        y = sheet.text(40, y, label, 4.6, color=(70, 70, 90))
+        y = sheet.text(40, y - 0.3, value, 6.0, bold=True) - 0.15
     sheet.stamp(5, 56, 5.5, right=False)
     state = "D" if german else facts.nationality
     mrz = td3_passport(facts.passport_number, state, state, facts.surname, facts.given_names, facts.birth_date,
