@@ -25,6 +25,7 @@ from rathaus.runtime import Runtime
 
 pytestmark = pytest.mark.browser
 RESIDENCE = "aufenthaltserlaubnis-beschaeftigung"
+WOHNGELD = "wohngeld-erstantrag"
 CHECK = 180_000  # ms: OCR of a packet on 2 shared cores
 
 
@@ -37,9 +38,9 @@ def departments() -> dict[str, str]:
 def users() -> dict[str, dict[str, Any]]:
     deps = departments()
     return {
-        "kira": {"name": "Kira Prüfer", "department": deps[RESIDENCE], "roles": ["user", "checks-review"]},
-        "sami": {"name": "Sami Sozial", "department": deps["wohngeld-erstantrag"], "roles": ["user", "checks-review"]},
-        "otto": {"name": "Otto Ohnerolle", "department": deps[RESIDENCE], "roles": ["user"]},
+        "kira": {"name": "Kira Prüfer", "department": deps[WOHNGELD], "roles": ["user", "checks-review"]},
+        "karl": {"name": "Karl Kreis", "department": deps[RESIDENCE], "roles": ["user", "checks-review"]},
+        "otto": {"name": "Otto Ohnerolle", "department": deps[WOHNGELD], "roles": ["user"]},
     }
 
 
@@ -77,7 +78,7 @@ def focus_by_tab(page: Any, element_id: str, limit: int = 60) -> None:
 
 
 def test_upload_by_keyboard_checklist_evidence_letter_confirm(site: dict[str, Any]) -> None:
-    packet = next(s for s in sample_packets() if s.type_id == RESIDENCE and s.defects)
+    packet = next(s for s in sample_packets() if s.type_id == WOHNGELD and s.defects)
     page = sign_in(site, "kira")
     assert page.locator("h1").inner_text() == "Antragsprüfung"
     assert page.locator("nav a[href='/pruefung']").inner_text() == "Antragsprüfung"
@@ -85,7 +86,7 @@ def test_upload_by_keyboard_checklist_evidence_letter_confirm(site: dict[str, An
     # keyboard: type, files (the file dialog is the operating system's: Playwright fills it), date, Enter
     focus_by_tab(page, "up-type")
     page.keyboard.press("End")  # the select moves to its last option by keyboard
-    page.select_option("#up-type", RESIDENCE)
+    page.select_option("#up-type", WOHNGELD)
     focus_by_tab(page, "up-files")
     page.set_input_files("#up-files", [str(p) for p in packet.files])
     focus_by_tab(page, "up-date")
@@ -144,7 +145,7 @@ def test_upload_by_keyboard_checklist_evidence_letter_confirm(site: dict[str, An
     page.context.close()
 
     # another department's case worker: not even its existence; a user without the role: no page
-    other = sign_in(site, "sami", f"/pruefung?packet={packet_id}")
+    other = sign_in(site, "karl", f"/pruefung?packet={packet_id}")
     assert "nicht gefunden" in other.inner_text("#alert")
     assert str(packet_id) not in [r for r in other.evaluate(
         "() => [...document.querySelectorAll('#packets tr[data-id]')].map(tr => tr.dataset.id)")]

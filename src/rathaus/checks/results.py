@@ -34,6 +34,7 @@ def to_dict(result: CheckResult, packet: Packet | None = None) -> dict[str, Any]
                     "source": page.source, "confidence": round(page.confidence, 3), "rotation": page.rotation,
                     "skew": round(page.skew, 2)}
         data["pages"] = pages
+        data["form"] = {k: {"value": v.value, "confidence": round(v.confidence, 3)} for k, v in packet.form.items()}
         data["language"] = packet.language
         data["declared_type"] = packet.type_id
     return data
@@ -61,3 +62,9 @@ def numbered_evidence(data: dict[str, Any]) -> list[dict[str, Any]]:
         for ev in item.get("evidence") or []:
             out.append({**ev, "n": len(out) + 1, "requirement": item.get("requirement")})
     return out
+
+
+def applicant_name(data: dict[str, Any]) -> str:
+    """First and last name as read from the form (for the letter's greeting); empty when not read."""
+    form = data.get("form") or {}
+    return " ".join(str((form.get(k) or {}).get("value") or "").strip() for k in ("vorname", "nachname")).strip()

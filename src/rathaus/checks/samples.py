@@ -30,7 +30,7 @@ class SamplePacket:
     type_id: str
     submitted_on: dt.date
     files: list[Path]
-    form: dict[str, Any] | None = None
+    form: dict[str, Any] | None = None  # form data sent with the files (None: the form is among the files)
     defects: list[str] = field(default_factory=list)
     description: str = ""
 
@@ -64,9 +64,7 @@ def sample_packets(root: Path = SAMPLES) -> list[SamplePacket]:
             type_id = entry.get("type_id") or entry.get("type")
             if not type_id:
                 continue
-            form = entry.get("form")
-            if isinstance(form, str) and (sub / form).is_file():
-                form = json.loads((sub / form).read_text(encoding="utf-8"))
+            form = entry.get("form_data")  # "form" in the generator's manifest is the truth, not data to send
             defects = entry.get("defects") or []
             found.append(SamplePacket(
                 name=str(entry.get("name") or sub.name), path=sub, type_id=str(type_id),

@@ -247,7 +247,8 @@ def get_packet(runtime: Runtime, principal: Principal, packet_id: int, lang: str
         return {**summary(p, types(runtime), lang), "form": (p.form or {}).get("fields") or {},
                 "files": [{"id": f.id, "filename": f.filename, "content_type": f.content_type, "size": f.size}
                           for f in files],
-                "items": items, "problems": result.get("problems") or [], "documents": result.get("documents") or []}
+                "items": items, "problems": result.get("problems") or [], "documents": result.get("documents") or [],
+                "read_form": result.get("form") or {}}
 
 
 def export(runtime: Runtime, principal: Principal, packet_id: int) -> dict[str, Any]:
@@ -321,10 +322,11 @@ def letter(runtime: Runtime, principal: Principal, packet_id: int, lang: str | N
     target = (lang or language or "de").lower()
     app_type = get_type(runtime, type_id)
     result = results.from_dict(stored)
-    german = applicant_letter(result, app_type, "de")
+    name = results.applicant_name(stored)
+    german = applicant_letter(result, app_type, "de", name=name)
     text, note = german, None
     if target == "en":
-        text = applicant_letter(result, app_type, "en")
+        text = applicant_letter(result, app_type, "en", name=name)
     elif target != "de":
         translated, note = _translate(runtime, principal, german, target)
         text = translated or german
