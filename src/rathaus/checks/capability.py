@@ -8,7 +8,10 @@ CAPABILITY = Capability(
     description="completeness and correctness of application packets, and a guided application dialogue",
     settings="rathaus.checks.settings:ChecksSettings",
     commands=(Command("checks", "rathaus.commands.checks:checks_app"),),
-    routers=("rathaus.api.routers.checks:router", "rathaus.web.checks:router"),
+    # packets: API and the case workers' page /pruefung; the guided application: JSON API and the citizens'
+    # page /antrag/<type> (RATHAUS_CHECKS_PUBLIC_DIALOGUE)
+    routers=("rathaus.api.routers.checks:router", "rathaus.web.checks:router",
+             "rathaus.api.routers.checks_applications:router", "rathaus.web.checks_dialogue:router"),
     tables=("rathaus.checks.schema",),
     migrations="rathaus.checks.migrations",
     strings="rathaus.checks.strings:STRINGS",

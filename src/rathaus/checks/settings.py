@@ -27,3 +27,12 @@ class ChecksSettings(SettingsSection):
         default=False,
         description="Offer the citizens' guided application (anonymous, resumable with a code).",
     )
+    checks_dialogue_resume_days: int = Field(
+        default=30, ge=1, le=365,
+        description="A guided application can be resumed with its code for this many days after its last answer; "
+                    "then its answers and uploads are deleted.",
+    )
+    checks_dialogue_guesses_per_hour: int = Field(
+        default=20, ge=1, le=10_000,
+        description="Wrong resume codes one client may try per hour before it has to wait.",
+    )
