@@ -35,6 +35,7 @@ from typing import Any
 from rapidfuzz.distance import Levenshtein
 
 from rathaus.checks.definitions import ApplicationType, load_types
+from rathaus.checks.model import Document, Evidence, Packet, PageText, Value
 
 ALARM = ("missing", "invalid")
 LEVELS = ("none", "moderate", "strong")
@@ -273,6 +274,57 @@ def _find_fields(data: Any, ids: set[str]) -> dict[str, Any] | None:
     return best
 
 
+# ------------------------------------------------------------------ perfect reading (the rules alone)
+
+def _as_form_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def oracle_packet(entry: dict[str, Any]) -> Packet:
+    """The packet as a perfect reader would deliver it, from the manifest's truth: the form's values, every
+    submitted document with its kind, its rendered page text and its fields (``page_of`` lists the pages that
+    are there). Checking it measures the rules alone, without OCR or recognition errors."""
+    form_file = entry["files"][0]
+    form = {key: Value(_as_form_text(value), 1.0, Evidence(form_file, 1, f"{key}: {_as_form_text(value)}"))
+            for key, value in entry["form"].items() if _as_form_text(value).strip()}
+    documents = []
+    for document in entry["documents"]:
+        if not document["pages"]:
+            continue
+        first = document["pages"][0]["file"]
+        pages = [PageText(page["file"], page["page"], page["text"], 1.0, "text") for page in document["pages"]]
+        fields = {key: Value(str(value), 1.0, Evidence(first, 1, str(value)))
+                  for key, value in document["fields"].items()}
+        if "page_of" in fields:
+            shown = " ".join(page["page_of"] for page in document["pages"])
+            fields["page_of"] = Value(shown, 1.0, Evidence(first, 1, shown))
+        documents.append(Document(first, document["kind"], 1.0, pages, fields))
+    return Packet(submitted_on=date.fromisoformat(entry["submitted_on"]), form=form, documents=documents,
+                  type_id=entry["type"])
+
+
+def evaluate_oracle(path: Path | str, *, types: dict[str, ApplicationType] | None = None) -> dict[str, Any]:
+    """Recall and false alarms of ``engine.check`` on perfectly read packets (see :func:`oracle_packet`)."""
+    import importlib
+
+    check = importlib.import_module("rathaus.checks.engine").check
+    root = Path(path)
+    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    known = types if types is not None else load_types()
+    outcomes = []
+    for entry in manifest["packets"]:
+        result = check(oracle_packet(entry), known[entry["type"]])
+        outcome = PacketOutcome(entry["id"], entry["type"], entry["degradation"], entry["pages"],
+                                not entry["defects"], statuses={i.requirement: i.status for i in result.items})
+        _score_defects(outcome, entry)
+        outcomes.append(outcome)
+    figures = summarise(outcomes)
+    figures["outcomes"] = [_outcome_dict(o) for o in outcomes]
+    return figures
+
+
 # ------------------------------------------------------------------ one packet
 
 @dataclass
@@ -337,6 +389,11 @@ def evaluate_packet(folder: Path, entry: dict[str, Any], app_type: ApplicationTy
                                 for document in entry["documents"] for page in document["pages"] if page["text"]]
         if tesseract is None:
             own.close()
+    _score_defects(outcome, entry)
+    return outcome
+
+
+def _score_defects(outcome: PacketOutcome, entry: dict[str, Any]) -> None:
     for defect in entry["defects"]:
         statuses = [outcome.statuses.get(req, "absent") for req in defect["requirements"]]
         outcome.defects.append({
@@ -345,7 +402,6 @@ def evaluate_packet(folder: Path, entry: dict[str, Any], app_type: ApplicationTy
             "lenient": any(status in (*ALARM, "unsure") for status in statuses),
             "baseline": any(req in outcome.baseline_flags for req in defect["requirements"]),
         })
-    return outcome
 
 
 # ------------------------------------------------------------------ a directory
