@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, machine, table, write_result
-from rathaus.checks.evaluate import PacketOutcome, choose_policy, evaluate_dir
+from rathaus.checks.evaluate import PacketOutcome, choose_policy, evaluate_dir, evaluate_oracle
 from rathaus.checks.synthetic import DEFECT_KINDS, generate
 
 TUNE = {"seed": 101, "mix": {"none": 0.3, "moderate": 0.5, "strong": 0.2}}
@@ -85,6 +85,7 @@ def main() -> None:
         print(f"  -> unsure zählt als {'gefunden' if policy == 'lenient' else 'nicht gefunden'} ({policy})")
         print(f"Split B (Bericht), {args.workers} Prozess(e):")
         report = evaluate_dir(work / "B", progress=_progress, policy=policy, workers=args.workers)
+        oracle = evaluate_oracle(work / "B")
     elapsed = time.perf_counter() - started
 
     rows = []
@@ -110,7 +111,10 @@ def main() -> None:
     print(f"\nFehlalarme je sauberem Paket: rathaus {_fmt(report['false_alarms_per_clean_packet'])} "
           f"(unsure zusätzlich {_fmt(report['unsure_per_clean_packet'])}), "
           f"Baseline {_fmt(report['baseline_false_alarms_per_clean_packet'])}")
-    print(f"Häufigste Fehlalarme: {report['false_alarm_requirements']}")
+    print(f"Häufigste Fehlalarme: {report['false_alarm_requirements']}; übersehen: {report['missed_defects']}")
+    print(f"Regeln bei perfektem Lesen (Wahrheit des Manifests): Recall {_fmt(oracle['defect_recall_strict'])}, "
+          f"Fehlalarme je sauberem Paket {_fmt(oracle['false_alarms_strict_per_clean_packet'])} "
+          f"{oracle['false_alarm_requirements'] or ''}")
     print(f"Sekunden je 10 Seiten: rathaus {_fmt(report['seconds_per_10_pages'])}, "
           f"Baseline {_fmt(report['baseline_seconds_per_10_pages'])}; je Paket {_fmt(report['seconds_per_packet'])}")
     print(f"Gesamtzeit {elapsed:.0f} s (davon Erzeugen {generated:.0f} s)")
@@ -127,6 +131,8 @@ def main() -> None:
         "tune_defect_recall_incl_unsure": tuned["defect_recall_incl_unsure"],
         "tune_false_alarms_strict_per_clean_packet": tuned["false_alarms_strict_per_clean_packet"],
         "tune_false_alarms_incl_unsure_per_clean_packet": tuned["false_alarms_incl_unsure_per_clean_packet"],
+        "oracle_defect_recall": oracle["defect_recall_strict"],
+        "oracle_false_alarms_per_clean_packet": oracle["false_alarms_strict_per_clean_packet"],
         "total_seconds": round(elapsed, 1), **{f"machine_{k}": v for k, v in machine().items()},
     })
     print(f"-> {write_result('checks', figures)}")
