@@ -50,6 +50,10 @@ class Assistant(BaseModel):
     annex_iii: str | None = Field(default=None, description="EU AI Act Annex III area, if high risk")
     answer_style: Literal["short", "steps"] = "short"
     public: bool = True
+    applications: list[str] = Field(
+        default_factory=list,
+        description="Application types (rathaus.checks, config/checks/*.yaml) the widget offers as a guided "
+                    "application: a link to /antrag/<type> when RATHAUS_CHECKS_PUBLIC_DIALOGUE is on")
     model: str = "auto"
     data_class: DataClass = DataClass.PERSONENBEZOGEN
     max_sources: int = Field(default=3, ge=1, le=8)

@@ -97,9 +97,10 @@ def index(request: Request, runtime: RuntimeDep, principal: PagePrincipalDep) ->
 
 
 @router.get("/embed/{name}", response_class=HTMLResponse)
-def embed(name: str, request: Request) -> HTMLResponse:
+def embed(name: str, request: Request, runtime: RuntimeDep) -> HTMLResponse:
     """The citizen assistant page shown inside the widget's iframe (anonymous; embeddable anywhere)."""
     from rathaus.assistants.definitions import get_assistant
+    from rathaus.checks.dialogue import widget_links
 
     lang = language(request)
     assistant = get_assistant(request.app.state.assistants, name)
@@ -111,6 +112,7 @@ def embed(name: str, request: Request) -> HTMLResponse:
     return templates.TemplateResponse(request, "embed.html", {
         "t": texts(lang), "lang": lang, "assistant": assistant,
         "api": f"/public/assistants/{assistant.name}/ask", "feedback_api": "/public/answers",
+        "guided": widget_links(runtime, assistant.applications, lang),
     })
 
 
