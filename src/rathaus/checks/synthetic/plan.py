@@ -377,6 +377,12 @@ def apply_defect(draft: Draft, kind: str, rng: random.Random, fake: Faker) -> De
             option = next(o for o in requirement.any_of if o.kind == "payslip")
             if "einkommensart" in values:
                 values["einkommensart"] = "erwerbstaetigkeit"
+                for item in app_type.fields:  # questions that the changed answer opens (the employer)
+                    if item.id not in values and item.required and condition_holds(item.when, values):
+                        known = _known_value(item, draft.facts, rng, fake)
+                        values[item.id] = known if known is not None else _by_type(item, draft.facts, rng, fake)
+                    elif item.type == "amount" and "einkommen" in item.id:
+                        values[item.id] = f"{draft.facts.gross_income:.2f}"
             draft.specs = [spec for spec in specs if spec.requirement != requirement.id]
             payslips = [DocSpec("payslip", requirement.id, period=p, index=i)
                         for i, p in enumerate(_periods(draft.facts.submitted_on, option.count, None))]
