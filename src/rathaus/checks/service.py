@@ -163,7 +163,7 @@ def run_check(runtime: Runtime, packet_id: int, progress: Callable[[int, int, st
                                .order_by(CheckFile.id)).all()
         files = [(f.filename, f.data) for f in rows]
         type_id, submitted_on = packet.type_id, packet.submitted_on
-        form_fields = dict((packet.form or {}).get("fields") or {})
+        form_fields = form_fields_of(packet.form)
     app_type = get_type(runtime, type_id)
     result, read = check_files(app_type, files, submitted_on, form_fields, progress)
     stored = results.to_dict(result, read)
@@ -181,6 +181,15 @@ def run_check(runtime: Runtime, packet_id: int, progress: Callable[[int, int, st
                problems=len(stored["problems"]), annex_iii=app_type.annex_iii,
                output_hash=audit.content_hash(stored["items"]))
     return {"packet_id": packet_id, "counts": stored["counts"], "complete": stored["complete"]}
+
+
+def form_fields_of(form: dict[str, Any] | None) -> dict[str, Any]:
+    """The form data stored with a packet: ``{"fields": …, "declared_type": …}`` from an upload, or the flat
+    answers of a guided application (rathaus.checks.dialogue)."""
+    form = form or {}
+    if isinstance(form.get("fields"), dict):
+        return dict(form["fields"])
+    return {k: v for k, v in form.items() if k != "declared_type"}
 
 
 def waiting(runtime: Runtime, older_than_seconds: float = 300) -> list[int]:
@@ -244,7 +253,7 @@ def get_packet(runtime: Runtime, principal: Principal, packet_id: int, lang: str
             by_item.append(numbered[cursor:cursor + count])
             cursor += count
         items = [{**item, "evidence": ev} for item, ev in zip(result.get("items") or [], by_item, strict=True)]
-        return {**summary(p, types(runtime), lang), "form": (p.form or {}).get("fields") or {},
+        return {**summary(p, types(runtime), lang), "form": form_fields_of(p.form),
                 "files": [{"id": f.id, "filename": f.filename, "content_type": f.content_type, "size": f.size}
                           for f in files],
                 "items": items, "problems": result.get("problems") or [], "documents": result.get("documents") or [],
@@ -256,7 +265,7 @@ def export(runtime: Runtime, principal: Principal, packet_id: int) -> dict[str, 
     with runtime.db.session() as session:
         p = access.require_visible(principal, session.get(CheckPacket, packet_id), packet_id)
         _audit(runtime, session, principal, "checks.export", p)
-        return {**summary(p, types(runtime)), "form": (p.form or {}).get("fields") or {}, "result": p.result}
+        return {**summary(p, types(runtime)), "form": form_fields_of(p.form), "result": p.result}
 
 
 # --- acting ---------------------------------------------------------------------------------------------------
