@@ -35,7 +35,7 @@ def page_image(data: bytes, content_type: str, page: int) -> Image.Image:
             pdf.close()
     if content_type == "image/heic":
         try:
-            from pillow_heif import register_heif_opener  # type: ignore[import-not-found]
+            from pillow_heif import register_heif_opener
         except ImportError:
             raise BadRequest("HEIC-Bilder kann dieser Server nicht anzeigen / HEIC cannot be shown here") from None
         register_heif_opener()

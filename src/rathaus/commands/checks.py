@@ -164,14 +164,19 @@ def eval_command(
     packet – and the baseline (Tesseract text + regular expressions) in the same run."""
     if not folder.is_dir():
         raise BadRequest(f"kein Verzeichnis / no such directory: {folder}")
-    if not any(folder.rglob("manifest.json")):
+    manifest = folder / "manifest.json"
+    if not manifest.is_file():
         raise BadRequest(f"{folder}: keine manifest.json – erzeugen mit rathaus.checks.synthetic / no manifest.json")
+    try:
+        total = len(json.loads(manifest.read_text(encoding="utf-8"))["packets"])
+    except (ValueError, KeyError, TypeError):
+        raise BadRequest(f"{manifest}: keine Liste 'packets' / not a generated packet manifest") from None
     from rathaus.checks.evaluate import evaluate_dir
 
     with progress_bar() as bar:
-        task = bar.add_task("Auswertung / evaluation", total=None, item=folder.name)
-        figures = evaluate_dir(folder)
-        bar.update(task, completed=1, total=1)
+        task = bar.add_task("Auswertung / evaluation", total=total, item=folder.name)
+        figures = evaluate_dir(folder, progress=lambda outcome: bar.advance(task))
+        bar.update(task, completed=total)
     if as_json:
         console.print_json(json.dumps(figures, default=str))
         return
