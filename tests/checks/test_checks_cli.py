@@ -85,10 +85,10 @@ def test_run_prints_the_checklist_of_a_sample(cli: Run, tmp_path: Path) -> None:
         form_file = tmp_path / "formular.json"
         form_file.write_text(json.dumps(packet.form), encoding="utf-8")
         args += ["--form", str(form_file)]
-    result = cli("run", *args, "--type", packet.type_id, "--date", min(packet.submitted_on, dt.date.today()).isoformat())
+    date = min(packet.submitted_on, dt.date.today()).isoformat()
+    result = cli("run", *args, "--type", packet.type_id, "--date", date)
     assert result.returncode == 0, result.stderr
     assert "Anhang III" in result.stdout and "Vorschlag" in result.stdout
-    data = json.loads(cli("run", *args, "--type", packet.type_id, "--date", min(packet.submitted_on, dt.date.today()).isoformat(),
-                          "--json").stdout)
+    data = json.loads(cli("run", *args, "--type", packet.type_id, "--date", date, "--json").stdout)
     assert data["type_id"] == packet.type_id and data["annex_iii"] is True and data["items"]
     assert sum(data["counts"].values()) == len(data["items"])
