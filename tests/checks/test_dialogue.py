@@ -326,6 +326,9 @@ def test_api_problem_answers_and_the_schema_urls(checks_runtime: Runtime, wohnge
         assert unknown.status_code == 404 and "wohngeld-erstantrag" in unknown.json()["detail"]
         page = client.get(f"/antrag/{TYPE}")
         assert page.status_code == 200 and "Antrag beginnen" in page.text
+        widget = client.get("/embed/buergerservice")  # the widget links into the guided application
+        assert f'href="/antrag/{TYPE}"' in widget.text and "Antrag Schritt für Schritt stellen" in widget.text
+        assert 'href="/antrag/bewohnerparkausweis?lang=en"' in client.get("/embed/buergerservice?lang=en").text
 
 
 def test_public_dialogue_is_off_by_default(runtime: Runtime) -> None:
@@ -333,3 +336,4 @@ def test_public_dialogue_is_off_by_default(runtime: Runtime) -> None:
         assert client.get(f"/antrag/{TYPE}").status_code == 404
         assert client.post("/api/v1/checks/applications", json={"type_id": TYPE}).status_code == 404
         assert client.get(f"/api/v1/checks/schemas/{TYPE}.json").status_code == 200  # published regardless
+        assert "/antrag/" not in client.get("/embed/buergerservice").text

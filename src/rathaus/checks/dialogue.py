@@ -309,6 +309,8 @@ class Summary:
     uploaded: list[str]
     still_needed: list[str]
     next_steps: str
+    uploaded_title: str = ""
+    needed_title: str = ""
 
     @property
     def text(self) -> str:
@@ -316,9 +318,9 @@ class Summary:
         if self.given:
             parts += ["", *(f"- {label}: {value}" for label, value in self.given)]
         if self.uploaded:
-            parts += ["", *(f"- {name}" for name in self.uploaded)]
+            parts += ["", self.uploaded_title, *(f"- {name}" for name in self.uploaded)]
         if self.still_needed:
-            parts += ["", *(f"- {name}" for name in self.still_needed)]
+            parts += ["", self.needed_title, *(f"- {name}" for name in self.still_needed)]
         return "\n".join([*parts, "", self.next_steps])
 
 
@@ -356,7 +358,9 @@ def summary(app_type: ApplicationType, values: dict[str, Any], uploads: list[tup
             next_steps = ("Bitte schicken Sie uns bald noch diese Unterlagen: " + ", ".join(needed) + ". "
                           + next_steps)
     return Summary(title=title_text, lines=lines, given=given, uploaded=uploaded, still_needed=needed,
-                   next_steps=next_steps)
+                   next_steps=next_steps,
+                   uploaded_title="You have uploaded:" if en else "Diese Unterlagen haben Sie hochgeladen:",
+                   needed_title="Still missing:" if en else "Diese Unterlagen fehlen noch:")
 
 
 # --- persistence: start, load, answer, back, upload, finish -------------------------------------------------------
