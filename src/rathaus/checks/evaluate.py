@@ -67,7 +67,7 @@ class PlainTesseract:
     """Tesseract as it comes: German, automatic page segmentation, the image as delivered."""
 
     def __init__(self) -> None:
-        import tesserocr
+        import tesserocr  # type: ignore[import-untyped]
 
         self._api = tesserocr.PyTessBaseAPI(path=_tessdata(), lang="deu")
 

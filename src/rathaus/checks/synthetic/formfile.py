@@ -7,14 +7,15 @@ own (temporary, until forms.py is merged) with one text field per form field, na
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import io
 import json
 import unicodedata
 from typing import Any
 
-from reportlab.lib.pagesizes import A4
-from reportlab.pdfgen import canvas
+from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped]
+from reportlab.pdfgen import canvas  # type: ignore[import-untyped]
 
 from rathaus.checks.definitions import ApplicationType
 from rathaus.checks.synthetic.sheet import MUSTER
@@ -46,20 +47,45 @@ def _text(value: Any) -> str:
 def form_pdf(app_type: ApplicationType, values: dict[str, Any]) -> bytes:
     forms = _forms_module()
     if forms is not None and hasattr(forms, "fill_form_pdf"):
-        return bytes(forms.fill_form_pdf(app_type, values))
+        return _fixed_dates(bytes(forms.fill_form_pdf(app_type, values)))
     return _fallback_pdf(app_type, values)
 
 
-def form_json(app_type: ApplicationType, values: dict[str, Any]) -> str:
+def _fixed_dates(data: bytes) -> bytes:
+    """The PDF with a fixed creation date and file identifier, so the same seed gives the same bytes."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ArrayObject, ByteStringObject, DictionaryObject, NameObject, TextStringObject
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+    info = writer._info.get_object() if writer._info is not None else None
+    if isinstance(info, DictionaryObject):
+        for key in ("/CreationDate", "/ModDate"):
+            info[NameObject(key)] = TextStringObject("D:20260101000000Z")
+    writer._ID = ArrayObject([ByteStringObject(b"rathaus-synthet"), ByteStringObject(b"rathaus-synthet")])
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def form_json(app_type: ApplicationType, values: dict[str, Any], created: dt.datetime) -> str:
+    """The online form's JSON export. Values that the export's schema refuses (the defects: an IBAN with a typo,
+    a missing signature) are written in the same structure without validation – as a form that did not check."""
     forms = _forms_module()
+    data: Any = None
     if forms is not None and hasattr(forms, "export_json"):
-        exported = forms.export_json(app_type, values)
-        if isinstance(exported, bytes):
-            return exported.decode("utf-8")
-        if isinstance(exported, str):
-            return exported
-        return json.dumps(exported, ensure_ascii=False, indent=2)
-    return json.dumps({"type": app_type.id, "fields": values}, ensure_ascii=False, indent=2, default=str)
+        try:
+            data = forms.export_json(app_type, values, created=created)
+        except ValueError:
+            data = {"type_id": app_type.id, "schema_version": getattr(forms, "SCHEMA_VERSION", ""),
+                    "created": created.isoformat(timespec="seconds"), "language": "de", "reference": None,
+                    "values": forms.typed_values(app_type, values), "documents": []}
+    if data is None:
+        data = {"type_id": app_type.id, "values": values}
+    if isinstance(data, bytes):
+        return data.decode("utf-8")
+    if isinstance(data, str):
+        return data
+    return json.dumps(data, ensure_ascii=False, indent=2, default=str)
 
 
 def _fallback_pdf(app_type: ApplicationType, values: dict[str, Any]) -> bytes:
