@@ -67,7 +67,7 @@ class PlainTesseract:
     """Tesseract as it comes: German, automatic page segmentation, the image as delivered."""
 
     def __init__(self) -> None:
-        import tesserocr  # type: ignore[import-untyped]
+        import tesserocr
 
         self._api = tesserocr.PyTessBaseAPI(path=_tessdata(), lang="deu")
 
