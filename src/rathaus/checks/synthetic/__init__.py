@@ -15,6 +15,7 @@ Daten".
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import random
@@ -106,7 +107,8 @@ def make_packet(folder: Path, packet_id: str, app_type: ApplicationType, *, seed
     folder.mkdir(parents=True, exist_ok=True)
     form_format = form_format or ("json" if rng.random() < 0.25 else "pdf")
     (folder / "antrag.pdf").write_bytes(form_pdf(app_type, draft.values))
-    (folder / "antrag.json").write_text(form_json(app_type, draft.values) + "\n", encoding="utf-8")
+    created = dt.datetime.combine(submitted_on, dt.time(9, 30), tzinfo=dt.UTC)
+    (folder / "antrag.json").write_text(form_json(app_type, draft.values, created) + "\n", encoding="utf-8")
     files = [f"antrag.{form_format}"]
     documents: list[dict[str, Any]] = []
     pages_written = 0

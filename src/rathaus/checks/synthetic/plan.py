@@ -109,6 +109,7 @@ def _known_value(item: FormField, facts: Facts, rng: random.Random, fake: Faker)
             return item.choices[0] if facts.nationality == "DEU" else item.choices[-1]
         return facts.nationality if item.pattern and "A-Z" in item.pattern else facts.nationality_word
     keywords: list[tuple[tuple[str, ...], Any]] = [
+        (("vermieter",), facts.landlord),
         (("kaltmiete", "miete", "mietbetrag"), f"{facts.rent:.2f}"),
         (("wohnflaeche", "flaeche"), str(facts.living_space)),
         (("zimmer",), str(facts.rooms)),
@@ -124,7 +125,6 @@ def _known_value(item: FormField, facts: Facts, rng: random.Random, fake: Faker)
         (("kennzeichen",), facts.licence_plate),
         (("berufsbezeichnung",), facts.job_title),
         (("fahrzeug", "marke", "typ"), facts.vehicle),
-        (("vermieter",), facts.landlord),
         (("haushalt", "personen", "mitglieder"), str(facts.household_size)),
         (("pass", "ausweisnummer", "dokumentnummer"), facts.passport_number if facts.nationality != "DEU"
          else facts.id_number),
