@@ -1,6 +1,6 @@
 """Image crops of evidence: the page of a stored file rendered as the reading saw it (PDF pages at
-:data:`RENDER_DPI`, images as stored, turned upright by the rotation the reading applied), cut to the evidence's
-box with a margin, as PNG."""
+:data:`RENDER_DPI`, images after their EXIF orientation – rathaus.checks.ocr gives boxes in these pixels), cut to
+the evidence's box with a margin, as PNG."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from PIL import Image, ImageOps
 
 from rathaus.core.errors import BadRequest, NotFound
 
-RENDER_DPI = 300  # rathaus.checks.ocr renders PDF pages for OCR at this resolution; boxes are in its pixels
+RENDER_DPI = 300  # = rathaus.checks.ocr.RENDER_DPI: PDF pages are read at this resolution; boxes are in its pixels
 MARGIN = 24
 MAX_SIDE = 1400
 Image.MAX_IMAGE_PIXELS = 120_000_000

@@ -362,12 +362,11 @@ def evidence_png(runtime: Runtime, principal: Principal, packet_id: int, n: int)
         ev = numbered[n - 1]
         row = session.execute(sa.select(CheckFile.data, CheckFile.content_type).where(
             CheckFile.packet_id == p.id, CheckFile.filename == ev.get("file"))).first()
-        pages = (p.result or {}).get("pages") or {}
     if row is None or ev.get("page") is None:
         raise NotFound(f"Beleg {n} zeigt auf keine Seite einer Datei / evidence {n} points to no page of a file")
     if row.content_type not in ("application/pdf", "image/jpeg", "image/png", "image/tiff", "image/heic"):
         raise NotFound(f"Beleg {n} steht in Formulardaten, nicht auf einer Seite / evidence {n} is form data")
-    page = int(ev["page"])
-    rotation = int(((pages.get(ev["file"]) or {}).get(str(page)) or {}).get("rotation") or 0)
+    # boxes are in pixels of the page as stored (photos after their EXIF orientation, PDF pages at 300 dpi):
+    # rathaus.checks.ocr maps what it read on the upright page back to the original image
     bbox = results.evidence_from(ev).bbox
-    return crop_png(page_image(row.data, row.content_type, page), bbox, rotation)
+    return crop_png(page_image(row.data, row.content_type, int(ev["page"])), bbox)
