@@ -119,15 +119,18 @@ def run_command(
         settings = rt.settings.section(ChecksSettings)
         checked = check_uploads(uploads, max_files=settings.checks_max_files,
                                 max_bytes=settings.checks_max_file_mb * 1_000_000)
-        with progress_bar() as bar:
-            task = bar.add_task("Lesen / reading", total=None, item="")
+        named = [(u.filename, u.data) for u in checked]
+        if as_json:  # stdout is the JSON only
+            result, packet = service.check_files(app_type, named, submitted, fields)
+        else:
+            with progress_bar() as bar:
+                task = bar.add_task("Lesen / reading", total=None, item="")
 
-            def progress(done: int, total: int, label: str) -> None:
-                bar.update(task, completed=done, total=total, item=label)
+                def progress(done: int, total: int, label: str) -> None:
+                    bar.update(task, completed=done, total=total, item=label)
 
-            result, packet = service.check_files(app_type, [(u.filename, u.data) for u in checked], submitted,
-                                                 fields, progress)
-            bar.update(task, completed=1, total=1, item="")
+                result, packet = service.check_files(app_type, named, submitted, fields, progress)
+                bar.update(task, completed=1, total=1, item="")
         data = results.to_dict(result, packet)
         principal = cli_principal(rt.settings)
         with rt.db.session() as session:
@@ -148,6 +151,8 @@ def _flat(prefix: str, value: Any, rows: list[tuple[str, str]]) -> None:
             _flat(f"{prefix}.{key}" if prefix else str(key), inner, rows)
     elif isinstance(value, float):
         rows.append((prefix, f"{value:.3f}"))
+    elif isinstance(value, list) and any(isinstance(v, dict) for v in value):
+        rows.append((prefix, f"{len(value)} (--json)"))
     elif isinstance(value, list):
         rows.append((prefix, ", ".join(str(v) for v in value[:10]) + (" …" if len(value) > 10 else "")))
     else:
@@ -173,13 +178,13 @@ def eval_command(
         raise BadRequest(f"{manifest}: keine Liste 'packets' / not a generated packet manifest") from None
     from rathaus.checks.evaluate import evaluate_dir
 
+    if as_json:  # stdout is the JSON only
+        console.print_json(json.dumps(evaluate_dir(folder), default=str))
+        return
     with progress_bar() as bar:
         task = bar.add_task("Auswertung / evaluation", total=total, item=folder.name)
         figures = evaluate_dir(folder, progress=lambda outcome: bar.advance(task))
         bar.update(task, completed=total)
-    if as_json:
-        console.print_json(json.dumps(figures, default=str))
-        return
     rows: list[tuple[str, str]] = []
     _flat("", figures, rows)
     table = Table("Kennzahl / figure", "Wert / value")
