@@ -311,3 +311,23 @@ def test_the_page_shows_the_upload_form_the_list_and_a_waiting_packet(checks: tu
     assert refused.status_code == 403 and "checks-review" in refused.text and 'id="upload-form"' not in refused.text
     assert 'href="/pruefung"' not in client.get("/", headers=no_role).text
     assert 'href="/pruefung"' in client.get("/", headers=headers).text
+
+
+def test_rathaus_up_loads_one_checked_synthetic_packet_per_type_once(checks: tuple[Runtime, TestClient],
+                                                                      issuer: Issuer) -> None:
+    from rathaus.checks.samples import ensure_samples
+    from rathaus.core.auth import Principal
+
+    rt, client = checks
+    admin = Principal(id="cli", kind="local", department="verwaltung", roles=frozenset({"admin"}))
+    first = ensure_samples(rt, admin)
+    assert sorted(first["added"]) == sorted(s.name for s in sample_packets())
+    assert ensure_samples(rt, admin) == {"added": []}  # idempotent
+    listed = client.get(f"{API}/packets?limit=200", headers=bearer(issuer, "a2", ["admin"], department="x")).json()
+    samples = [p for p in listed["items"] if p["synthetic"]]
+    assert sorted(p["type_id"] for p in samples) == sorted([WOHNGELD, PARKING, RESIDENCE])
+    assert {p["status"] for p in samples} == {"checked"}
+    wohngeld = next(p for p in samples if p["type_id"] == WOHNGELD)
+    assert wohngeld["complete"] is False  # the generator left it unsigned
+    page = client.get(f"/pruefung?packet={wohngeld['id']}&lang=de", headers=reviewer(issuer, rt, WOHNGELD)).text
+    assert "Beispiel (synthetische Daten)" in page and "Anhang III" in page
