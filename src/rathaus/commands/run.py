@@ -75,11 +75,21 @@ def up(host: HostOpt = None, port: PortOpt = None) -> None:
                           "messages (synthetisch / synthetic)")
         except Exception as exc:  # the rest of rathaus works without the inbox demo
             console.print(f"Posteingangsbeispiele nicht geladen / inbox samples not loaded: {type(exc).__name__}")
+        try:
+            from rathaus.checks.samples import ensure_samples as ensure_checks_samples
+
+            with console.status("Antragsprüfung / application check samples"):
+                checks_done = ensure_checks_samples(runtime, cli_principal(settings))
+            console.print(f"Beispielanträge / sample applications: {len(checks_done['added'])} neu geprüft / newly "
+                          "checked (synthetisch / synthetic)")
+        except Exception as exc:  # the rest of rathaus works without the checks demo
+            console.print(f"Beispielanträge nicht geladen / sample applications not loaded: {type(exc).__name__}")
         worker.start()
         url = f"http://{host}:{port}/"
         console.print(f"[bold]rathaus[/] läuft / is running: [link]{url}[/link]  (Strg+C / Ctrl+C beendet)")
         console.print(f"Assistent für Beschäftigte / employee assistant: [link]{url}chat[/link]")
         console.print(f"Posteingang / inbox: [link]{url}inbox[/link]")
+        console.print(f"Antragsprüfung / application checks: [link]{url}pruefung[/link]")
         uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning", proxy_headers=False)
     finally:
         worker.stop()
