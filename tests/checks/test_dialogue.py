@@ -230,6 +230,8 @@ def test_a_whole_application_with_resume_upload_and_export(checks_runtime: Runti
         files = conn.execute(sa.text("SELECT filename, requirement, packet_id, application_id FROM checks_files "
                                      "ORDER BY id")).all()
         status = conn.execute(sa.text("SELECT status, packet_id FROM checks_applications")).one()
+        queued = conn.execute(sa.text("SELECT args FROM procrastinate_jobs WHERE task_name = 'checks.run'")).scalars()
+        assert [args["packet_id"] for args in queued] == [packet["id"]]  # its check is queued with it
     assert packet["source"] == "dialogue" and packet["department"] == wohngeld.department
     assert packet["form"]["iban"] == STORED["iban"] and packet["form"]["arbeitgeber"] == "Bäckerei Huber"
     assert files == [("mietvertrag.pdf", "mietvertrag", packet["id"], None),

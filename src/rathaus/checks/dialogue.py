@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from rathaus.checks import answers, forms
 from rathaus.checks.definitions import ApplicationType, DocumentRequirement, FormField, load_types
 from rathaus.checks.schema import CheckApplication, CheckFile, CheckPacket
+from rathaus.checks.service import RUN_JOB
 from rathaus.checks.settings import ChecksSettings
 from rathaus.checks.upload_check import UploadCheck, check_upload
 from rathaus.core import ratelimit
@@ -704,6 +705,7 @@ def finish(runtime: Runtime, code: str, *, client: str = "", application_id: int
         session.add(CheckFile(packet_id=packet.id, filename=f"antrag-{app_type.id}.pdf",
                               content_type="application/pdf", size=len(pdf),
                               sha256=hashlib.sha256(pdf).hexdigest(), data=pdf, requirement="form"))
+        runtime.jobs.defer(RUN_JOB, session=session, packet_id=packet.id)  # checked at once, in this transaction
         uploads = [(d.requirement, d.filename) for d in documents]
         result = Finished(row.id, packet.id, pdf, data, xml,
                           summary(app_type, values, uploads, packet.id, _lang(lang or row.language)))

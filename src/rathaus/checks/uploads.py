@@ -13,6 +13,7 @@ from lxml import etree
 from rathaus.checks.errors import BadFormData, EmptyFile, FileTooLarge, NoFiles, TooManyFiles, UnsupportedFile
 
 #: the kinds a packet's file may be, by content
+UNUSABLE = "application/octet-stream"  # kept and reported per file by the check
 KINDS = {
     "application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG", "image/tiff": "TIFF", "image/heic": "HEIC",
     "application/json": "JSON", "application/xml": "XML",
@@ -59,32 +60,37 @@ def safe_name(name: str) -> str:
 
 
 def check_uploads(files: list[Upload], *, max_files: int, max_bytes: int) -> list[Upload]:
-    """The files with safe, unique names and sniffed content types; a specific problem for the first bad one
-    (nothing is stored then)."""
+    """The files with safe, unique names and sniffed content types. An empty file or one of a kind we cannot read
+    is kept (type application/octet-stream) so the check reports it per file and checks the rest; when no file
+    is usable at all, or one is too large to keep, a specific problem is raised and nothing is stored."""
     if not files:
         raise NoFiles("Keine Dateien im Antrag / the packet has no files")
     if len(files) > max_files:
         raise TooManyFiles(f"{len(files)} Dateien, höchstens {max_files} / {len(files)} files, at most {max_files}")
     checked: list[Upload] = []
+    unusable: list[tuple[str, bool]] = []  # name, empty
     seen: set[str] = set()
     for upload in files:
         name = safe_name(upload.filename)
-        if not upload.data:
-            raise EmptyFile(f"{name}: Datei ist leer (0 Bytes) / file is empty (0 bytes)")
         if len(upload.data) > max_bytes:
             raise FileTooLarge(f"{name}: {len(upload.data) / 1e6:.1f} MB, höchstens {max_bytes / 1e6:.0f} MB / "
                                f"file too large (at most {max_bytes / 1e6:.0f} MB)")
-        kind = sniff(upload.data)
+        kind = sniff(upload.data) if upload.data else None
         if kind is None:
-            raise UnsupportedFile(f"{name}: kein PDF, JPEG, PNG, TIFF, HEIC, JSON oder XML / not a PDF, JPEG, PNG, "
-                                  "TIFF, HEIC, JSON or XML file")
+            unusable.append((name, not upload.data))
         stem, dot, ext = name.rpartition(".")
         unique, n = name, 2
         while unique in seen:
             unique = f"{stem}-{n}.{ext}" if dot else f"{name}-{n}"
             n += 1
         seen.add(unique)
-        checked.append(Upload(unique, upload.data, kind))
+        checked.append(Upload(unique, upload.data, kind or UNUSABLE))
+    if len(unusable) == len(checked):  # nothing to check: say why for the first file
+        name, empty = unusable[0]
+        if empty:
+            raise EmptyFile(f"{name}: Datei ist leer (0 Bytes) / file is empty (0 bytes)")
+        raise UnsupportedFile(f"{name}: kein PDF, JPEG, PNG, TIFF, HEIC, JSON oder XML / not a PDF, JPEG, "
+                              "PNG, TIFF, HEIC, JSON or XML file")
     return checked
 
 
