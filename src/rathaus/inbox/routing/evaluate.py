@@ -56,6 +56,9 @@ class Predictions:
     labels: list[str]
     confidences: NDArray[np.float64]
     thresholds: NDArray[np.float64]
+    # The label routed automatically when it differs from ``labels`` (a baseline whose threshold was calibrated on
+    # its fold models routes with them; its single refitted model gives ``labels``); None: ``labels``.
+    auto_labels: list[str] | None = None
 
 
 FitPredict = Callable[[Sequence[TrainingRow], Sequence[TrainingRow]], Predictions]
@@ -89,7 +92,7 @@ class Scores:
 def score(y_true: Sequence[str], pred: Predictions) -> Scores:
     """Macro-F1 and accuracy of ``pred`` against ``y_true``, and the automatic share at its thresholds."""
     labels = sorted(set(y_true) | set(pred.labels))
-    correct = np.array([t == p for t, p in zip(y_true, pred.labels, strict=True)])
+    correct = np.array([t == p for t, p in zip(y_true, pred.auto_labels or pred.labels, strict=True)])
     routed = pred.confidences >= pred.thresholds
     n_routed = int(routed.sum())
     return Scores(n=len(y_true), macro_f1=float(f1_score(y_true, pred.labels, average="macro", labels=labels,
@@ -108,17 +111,19 @@ def cross_validate(rows: Sequence[TrainingRow], label: Callable[[TrainingRow], s
     y = [label(r) for r in rows]
     splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     pred_labels: list[str] = [""] * len(rows)
+    auto_labels: list[str] = [""] * len(rows)
     conf = np.zeros(len(rows))
     thr = np.zeros(len(rows))
     per_fold = []
     for i, (tr, te) in enumerate(splitter.split(np.zeros(len(y)), y)):
         pred = fit_predict([rows[j] for j in tr], [rows[j] for j in te])
-        for j, p, c, t in zip(te, pred.labels, pred.confidences, pred.thresholds, strict=True):
-            pred_labels[j], conf[j], thr[j] = p, c, t
+        for j, p, a, c, t in zip(te, pred.labels, pred.auto_labels or pred.labels, pred.confidences,
+                                 pred.thresholds, strict=True):
+            pred_labels[j], auto_labels[j], conf[j], thr[j] = p, a, c, t
         per_fold.append(float(f1_score([y[j] for j in te], pred.labels, average="macro", zero_division=0)))
         if progress:
             progress(i + 1, k)
-    out = score(y, Predictions(pred_labels, conf, thr))
+    out = score(y, Predictions(pred_labels, conf, thr, auto_labels))
     out.fold_macro_f1 = per_fold
     return out
 
