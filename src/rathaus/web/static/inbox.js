@@ -132,6 +132,22 @@
       reload(t.inbox_done_spam, "spam-button");
     }));
   }
+  // data takeover: the values as shown (corrected ones included) go to the specialist procedure
+  const exportButton = document.getElementById("export-button");
+  if (exportButton) {
+    exportButton.addEventListener("click", () => busy(exportButton, async () => {
+      const corrections = {};
+      const inputs = [...document.querySelectorAll("#fields input.field-value")];
+      for (const kind of new Set(inputs.map((el) => el.dataset.kind))) {
+        const mine = inputs.filter((el) => el.dataset.kind === kind);
+        if (mine.some((el) => el.value !== el.defaultValue)) {
+          corrections[kind] = mine.map((el) => el.value.trim()).filter((v) => v);
+        }
+      }
+      await call("POST", `/api/v1/inbox/messages/${id}/export`, { corrections });
+      reload(t.inbox_done_export, "export-state");
+    }));
+  }
   const draftButton = document.getElementById("draft-button");
   if (draftButton) {
     draftButton.addEventListener("click", () => busy(draftButton, async () => {
