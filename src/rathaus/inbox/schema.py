@@ -142,6 +142,10 @@ class InboxDraft(Base):
     subject: Mapped[str] = mapped_column(sa.Text, server_default="")
     text: Mapped[str] = mapped_column(sa.Text)
     generated_text: Mapped[str] = mapped_column(sa.Text, server_default="")  # what the model wrote
+    # for a sender writing in another language: the same letter in plain German, for the case worker and the file;
+    # sent too (appended) only when the case worker chose so (``send_companion``, covered by the approval)
+    companion_text: Mapped[str | None] = mapped_column(sa.Text)
+    send_companion: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
     sources: Mapped[list[Any]] = mapped_column(JSONB, server_default="[]")  # verified quotes with their documents
     abstained: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
     metrics: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")  # tokens, €, Wh, gCO2e

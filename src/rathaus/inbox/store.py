@@ -136,6 +136,7 @@ def export_dict(m: InboxMessage) -> dict[str, Any]:
 
 def draft_dict(d: InboxDraft) -> dict[str, Any]:
     return {"id": d.id, "status": d.status, "language": d.language, "subject": d.subject, "text": d.text,
+            "companion_text": d.companion_text, "send_companion": d.send_companion,
             "sources": d.sources, "abstained": d.abstained, "metrics": d.metrics, "created_by": d.created_by,
             "edited_by": d.edited_by, "approved_by": d.approved_by,
             "approved_at": d.approved_at.isoformat() if d.approved_at else None,

@@ -71,6 +71,9 @@ _DE = {
     "inbox_export_retrying": "wird erneut versucht", "inbox_export_delivered": "übernommen",
     "inbox_export_failed": "fehlgeschlagen", "inbox_export_attempts": "Versuche",
     "inbox_done_export": "Übernahme beauftragt.",
+    "inbox_companion": "Deutsche Fassung (einfache Sprache, für Sie und die Akte)",
+    "inbox_append_german": "Deutsche Fassung beim Senden anhängen",
+    "inbox_readability": "Lesbarkeit der deutschen Fassung", "inbox_words_per_sentence": "Wörter je Satz",
 }
 
 
@@ -140,6 +143,9 @@ _EN = {
     "inbox_export_retrying": "being retried", "inbox_export_delivered": "taken over",
     "inbox_export_failed": "failed", "inbox_export_attempts": "attempts",
     "inbox_done_export": "Takeover requested.",
+    "inbox_companion": "German version (plain language, for you and the file)",
+    "inbox_append_german": "Append the German version when sending",
+    "inbox_readability": "Readability of the German version", "inbox_words_per_sentence": "words per sentence",
 }
 
 STRINGS: dict[str, dict[str, str]] = {"de": _DE, "en": _EN}

@@ -143,11 +143,15 @@ class DraftIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str = Field(min_length=1, max_length=outbox.MAX_DRAFT_CHARS)
     subject: str | None = Field(None, max_length=300)
+    companion_text: str | None = Field(None, min_length=1, max_length=outbox.MAX_DRAFT_CHARS,
+                                       description="the plain-German version (drafts in another language only)")
+    send_companion: bool | None = Field(None, description="append the German version when sending")
 
 
 @router.put("/drafts/{draft_id}", responses=ERRORS)
 def edit_draft(draft_id: int, body: DraftIn, runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
-    return outbox.edit(runtime, principal, draft_id, text=body.text, subject=body.subject)
+    return outbox.edit(runtime, principal, draft_id, text=body.text, subject=body.subject,
+                       companion_text=body.companion_text, send_companion=body.send_companion)
 
 
 @router.post("/drafts/{draft_id}/approve", responses=ERRORS)

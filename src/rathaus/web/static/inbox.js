@@ -162,14 +162,20 @@
   const draftId = draftForm.dataset.draft;
   const text = draftForm.elements.text;
   const subject = draftForm.elements.subject;
+  const companion = draftForm.elements.companion_text;  // only when the reply is in another language
+  const appendGerman = draftForm.elements.send_companion;
   const sendButton = document.getElementById("send-button");
-  const changed = () => text.value !== text.defaultValue || subject.value !== subject.defaultValue;
+  const changed = () => text.value !== text.defaultValue || subject.value !== subject.defaultValue ||
+    (companion && companion.value !== companion.defaultValue) ||
+    (appendGerman && appendGerman.checked !== appendGerman.defaultChecked);
+  const body = () => Object.assign({ text: text.value, subject: subject.value },
+    companion ? { companion_text: companion.value, send_companion: appendGerman.checked } : {});
   async function saveIfChanged() {
-    if (changed()) await call("PUT", `/api/v1/inbox/drafts/${draftId}`, { text: text.value, subject: subject.value });
+    if (changed()) await call("PUT", `/api/v1/inbox/drafts/${draftId}`, body());
   }
   // an approval covers one text: once it is changed, sending waits for saving and approving again
-  for (const field of [text, subject]) {
-    field.addEventListener("input", () => {
+  for (const field of [text, subject, companion, appendGerman].filter(Boolean)) {
+    field.addEventListener(field === appendGerman ? "change" : "input", () => {
       if (sendButton && !sendButton.disabled && changed()) {
         sendButton.disabled = true;
         statusBox.textContent = t.inbox_changed_unsaved;
@@ -179,7 +185,7 @@
   draftForm.addEventListener("submit", (ev) => {
     ev.preventDefault();
     busy(document.getElementById("save-draft"), async () => {
-      await call("PUT", `/api/v1/inbox/drafts/${draftId}`, { text: text.value, subject: subject.value });
+      await call("PUT", `/api/v1/inbox/drafts/${draftId}`, body());
       reload(t.inbox_done_saved, "draft-text");
     });
   });
