@@ -26,9 +26,9 @@ def test_migrations_create_exactly_the_models(runtime: Runtime) -> None:
         context = MigrationContext.configure(conn, opts={"include_name": owned_by_rathaus})
         assert compare_metadata(context, load_tables()) == []
     # every head is applied; a capability's branch that depends on the platform's newest revision stands for it
-    # among the database's current heads (the inbox's inbox_0001 depends on 0012_jobs)
+    # among the database's current heads (the inbox branch, inbox_0001 → inbox_0002, depends on 0012_jobs)
     current, heads = (current_revision(runtime.db.engine) or "").split("+"), (head_revision() or "").split("+")
-    assert set(current) <= set(heads) and "inbox_0001" in current and is_current(runtime.db.engine)
+    assert set(current) <= set(heads) and "inbox_0002" in current and is_current(runtime.db.engine)
 
 
 def test_pgvector_and_german_fulltext_available(runtime: Runtime) -> None:

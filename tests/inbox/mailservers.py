@@ -168,10 +168,15 @@ class DovecotServer:
 
 
 def _dovecot_config(root: Path, port: int, internal: str, login: str, mail_uid: int, mail_gid: int,
-                    tls: TlsFiles | None = None, tls_port: int = 0) -> str:
+                    tls: TlsFiles | None = None, tls_port: int = 0, capabilities: str | None = None) -> str:
     ssl_lines = f"ssl = yes\nssl_cert = <{tls.cert}\nssl_key = <{tls.key}\n" if tls else "ssl = no\n"
+    # a replaced capability list also logs what the client did to the mail (mail_log plugin): tests read in
+    # dovecot.log whether a message was flagged \Deleted and expunged (COPY path) rather than MOVEd
+    capability_lines = (f"imap_capability = {capabilities}\nmail_plugins = $mail_plugins mail_log notify\n"
+                        "plugin {\n  mail_log_events = copy expunge flag_change\n  mail_log_fields = uid box "
+                        "msgid flags\n}\n") if capabilities else ""
     return f"""\
-protocols = imap
+{capability_lines}protocols = imap
 listen = 127.0.0.1
 base_dir = {root}/run
 state_dir = {root}/state
@@ -213,7 +218,17 @@ service anvil {{
 """
 
 
-def start_dovecot(tls: TlsFiles | None = None) -> DovecotServer:
+#: what Dovecot 2.3 offers after login, without MOVE (RFC 6851) – an older or minimal server
+CAPABILITIES_WITHOUT_MOVE = ("IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT THREAD=REFERENCES MULTIAPPEND "
+                             "UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 ESEARCH LIST-STATUS "
+                             "LITERAL+")
+#: ... and without UIDPLUS (RFC 4315: no UID EXPUNGE either)
+CAPABILITIES_WITHOUT_MOVE_OR_UIDPLUS = CAPABILITIES_WITHOUT_MOVE.replace(" UIDPLUS", "")
+
+
+def start_dovecot(tls: TlsFiles | None = None, capabilities: str | None = None) -> DovecotServer:
+    """A private Dovecot; ``capabilities`` replaces what it announces after login (``imap_capability``) and turns
+    on the mail_log plugin (copies, expunges and flag changes in dovecot.log)."""
     if not DOVECOT.exists():
         pytest.skip(f"{DOVECOT} is missing: install Debian's dovecot-imapd (scripts/test does) for the IMAP tests")
     root = Path(tempfile.mkdtemp(prefix="rathaus-dovecot-"))
@@ -236,7 +251,8 @@ def start_dovecot(tls: TlsFiles | None = None) -> DovecotServer:
     port = free_port()
     tls_port = free_port() if tls else 0
     (root / "dovecot.conf").write_text(
-        _dovecot_config(root, port, internal.pw_name, login.pw_name, mail_uid, mail_gid, tls, tls_port))
+        _dovecot_config(root, port, internal.pw_name, login.pw_name, mail_uid, mail_gid, tls, tls_port,
+                        capabilities))
     server = DovecotServer(root=root, port=port, tls_port=tls_port or None)
     server.start()
     return server
@@ -245,6 +261,18 @@ def start_dovecot(tls: TlsFiles | None = None) -> DovecotServer:
 @pytest.fixture
 def dovecot() -> Iterator[DovecotServer]:
     yield from _running(start_dovecot())
+
+
+@pytest.fixture
+def dovecot_without_move() -> Iterator[DovecotServer]:
+    """Dovecot announcing neither MOVE nor UIDPLUS after login."""
+    yield from _running(start_dovecot(capabilities=CAPABILITIES_WITHOUT_MOVE_OR_UIDPLUS))
+
+
+@pytest.fixture
+def dovecot_without_move_with_uidplus() -> Iterator[DovecotServer]:
+    """Dovecot announcing UIDPLUS but not MOVE."""
+    yield from _running(start_dovecot(capabilities=CAPABILITIES_WITHOUT_MOVE))
 
 
 @pytest.fixture

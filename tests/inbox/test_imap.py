@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import pytest
-from mailservers import DovecotServer, TlsFiles, dovecot, dovecot_tls, free_port, tls_files
+from mailservers import (
+    DovecotServer,
+    TlsFiles,
+    dovecot,
+    dovecot_tls,
+    dovecot_without_move,
+    dovecot_without_move_with_uidplus,
+    free_port,
+    tls_files,
+)
 
 from rathaus.inbox.imap import FetchReport, ImapAccount, MailboxError, MailLoginFailed, fetch_new
 from rathaus.inbox.mail import MailServerUnavailable
 from rathaus.inbox.message import IncomingMessage
 
-__all__ = ["dovecot", "dovecot_tls", "tls_files"]  # the fixtures, imported for pytest
+__all__ = ["dovecot", "dovecot_tls", "dovecot_without_move", "dovecot_without_move_with_uidplus",
+           "tls_files"]  # the fixtures, imported for pytest
 
 SEEN = b"\\Seen"
 
@@ -139,6 +149,73 @@ def test_move_to_processed_folder(dovecot: DovecotServer) -> None:
     assert report.stored == 2
     assert dovecot.flags("INBOX") == {}
     assert dovecot.flags("verarbeitet") == {b"<m1@example.org>": {SEEN}, b"<m2@example.org>": {SEEN}}
+
+
+DELETED = b"\\Deleted"
+
+
+def _capabilities(server: DovecotServer) -> set[bytes]:
+    with server.client() as client:
+        return set(client.capabilities())
+
+
+def _expunged_after_delete_flag(server: DovecotServer) -> list[str]:
+    """Message-IDs that Dovecot's mail_log saw expunged while flagged \\Deleted (the COPY path; MOVE logs none)."""
+    return [line.split("msgid=", 1)[1].split(",", 1)[0] for line in server.log.read_text().splitlines()
+            if "expunge: box=INBOX" in line and "\\Deleted" in line]
+
+
+def test_server_without_move_copies_flags_and_expunges(dovecot_without_move: DovecotServer) -> None:
+    server = dovecot_without_move
+    assert not {b"MOVE", b"UIDPLUS"} & _capabilities(server)
+    for n in (1, 2, 3):
+        server.deliver(mail(n))
+    store = Store()
+    store.fail_next = 1  # the first one cannot be stored this time: it stays unseen in INBOX, not copied
+    report = fetch_new(account(server, processed_folder="verarbeitet"), store)
+    assert (report.stored, report.expunged, report.left_deleted) == (2, 2, 0)
+    assert report.failed == [(1, "store failed: database is down")]
+    assert server.flags("INBOX") == {b"<m1@example.org>": set()}
+    assert server.flags("verarbeitet") == {b"<m2@example.org>": {SEEN}, b"<m3@example.org>": {SEEN}}
+    assert sorted(_expunged_after_delete_flag(server)) == ["<m2@example.org>", "<m3@example.org>"]
+
+    again = fetch_new(account(server, processed_folder="verarbeitet"), store)
+    assert (again.unseen, again.stored, again.expunged) == (1, 1, 1)
+    assert server.flags("INBOX") == {}
+    assert server.flags("verarbeitet") == {f"<m{n}@example.org>".encode(): {SEEN} for n in (1, 2, 3)}
+    # every message handed to the store exactly once after it was stored; none lost, none fetched twice
+    assert store.calls == ["<m1@example.org>", "<m2@example.org>", "<m3@example.org>", "<m1@example.org>"]
+    assert fetch_new(account(server, processed_folder="verarbeitet"), store).unseen == 0
+
+
+def test_without_uidplus_a_persons_deleted_message_is_not_expunged(dovecot_without_move: DovecotServer) -> None:
+    server = dovecot_without_move
+    server.deliver(b"From: x@example.org\r\nMessage-ID: <person@example.org>\r\nSubject: weg\r\n\r\nweg\r\n",
+                   flags=(SEEN, DELETED))  # a person deleted it in their mail program, not yet expunged
+    server.deliver(mail(1))
+    store = Store()
+    report = fetch_new(account(server, processed_folder="verarbeitet"), store)
+    assert (report.stored, report.expunged, report.left_deleted) == (1, 0, 1)
+    assert server.flags("INBOX") == {b"<person@example.org>": {SEEN, DELETED}, b"<m1@example.org>": {SEEN, DELETED}}
+    assert server.flags("verarbeitet") == {b"<m1@example.org>": {SEEN}}
+    assert fetch_new(account(server, processed_folder="verarbeitet"), store).unseen == 0  # not fetched twice
+    assert store.calls == ["<m1@example.org>"]
+
+
+def test_without_move_uid_expunge_removes_only_ours(dovecot_without_move_with_uidplus: DovecotServer) -> None:
+    server = dovecot_without_move_with_uidplus
+    caps = _capabilities(server)
+    assert b"UIDPLUS" in caps and b"MOVE" not in caps
+    server.deliver(b"From: x@example.org\r\nMessage-ID: <person@example.org>\r\nSubject: weg\r\n\r\nweg\r\n",
+                   flags=(SEEN, DELETED))
+    server.deliver(mail(1))
+    server.deliver(mail(2))
+    store = Store()
+    report = fetch_new(account(server, processed_folder="verarbeitet"), store)
+    assert (report.stored, report.expunged, report.left_deleted) == (2, 2, 0)
+    assert server.flags("INBOX") == {b"<person@example.org>": {SEEN, DELETED}}
+    assert server.flags("verarbeitet") == {b"<m1@example.org>": {SEEN}, b"<m2@example.org>": {SEEN}}
+    assert sorted(_expunged_after_delete_flag(server)) == ["<m1@example.org>", "<m2@example.org>"]
 
 
 def test_limit_and_uidvalidity_change(dovecot: DovecotServer) -> None:

@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from mailservers import SmtpServer, smtp_server
 from sample_inbox import ADMIN, load_sample_inbox
+from webhook_receiver import SECRET, Receiver, receiver
 
 from browser import SCREENSHOTS, axe_violations, chromium, live_server
 from browser import sign_in as sign_in_as
@@ -22,20 +23,21 @@ from browser import sql as site_sql
 from conftest import MODEL_CACHE
 from oidc_provider import OidcProvider
 from rathaus.core.settings import Settings
-from rathaus.inbox import processing, store
+from rathaus.inbox import processing, store, takeover
 from rathaus.inbox.intake import store_message
 from rathaus.inbox.message import IncomingMessage
 from rathaus.inbox.service import taxonomy
-from rathaus.inbox.settings import InboxSettings
+from rathaus.inbox.settings import ExportTarget, InboxSettings
 from rathaus.runtime import Runtime
 
 pytestmark = pytest.mark.browser
-__all__ = ["smtp_server"]  # the fixture, imported for pytest
+__all__ = ["receiver", "smtp_server"]  # the fixtures, imported for pytest
 
 USERS = {
     "bea": {"name": "Bea Bürger", "department": "buergerbuero", "roles": ["user"]},
     "sven": {"name": "Sven Sender", "department": "buergerbuero", "roles": ["user", "inbox-send"]},
     "sofia": {"name": "Sofia Sozial", "department": "sozialamt", "roles": ["user"]},
+    "tina": {"name": "Tina Triage", "department": "sozialamt", "roles": ["user", "inbox-triage"]},
     "vera": {"name": "Vera Verkehr", "department": "verkehr", "roles": ["user"]},
     "root": {"name": "Rita Root", "department": "verwaltung", "roles": ["user", "admin"]},
 }
@@ -361,3 +363,42 @@ def test_patterns_of_the_department_with_a_plot(site: dict[str, Any]) -> None:
                            "return !i.hidden && i.complete && i.naturalWidth > 100; }")
     assert "Nachrichten je Thema und Woche" in page.get_attribute("#patterns-plot", "alt")
     assert axe_violations(page) == []
+
+
+def test_take_over_data_into_the_specialist_procedure(site: dict[str, Any], receiver: Receiver,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    rt = site["runtime"]
+    monkeypatch.setenv("RATHAUS_TEST_TAKEOVER_SECRET", SECRET)
+    monkeypatch.setattr(rt.settings, "outbound_allow", ["127.0.0.1"])
+    monkeypatch.setattr(rt.settings.section(InboxSettings), "inbox_export_targets", {"sozialamt": ExportTarget(
+        url=receiver.url, secret_env="RATHAUS_TEST_TAKEOVER_SECRET", data_classes=["intern", "personenbezogen"])})
+    wohngeld = sample(site, 1)
+    if wohngeld.department != "sozialamt":
+        store.reassign(rt, ADMIN, wohngeld.id, taxonomy(rt), department="sozialamt", category="wohngeld")
+    # staff without the role see the values and why there is no button
+    sofia = sign_in(site, "sofia", f"/inbox?message={wohngeld.id}")
+    assert sofia.locator("#export-button").count() == 0 and "inbox-triage" in sofia.inner_text("#export-hint")
+    assert sofia.locator("#fields input").count() == 0
+
+    tina = sign_in(site, "tina", f"/inbox?message={wohngeld.id}")
+    amount = tina.locator("#fields input.field-value[data-kind='amount']").first
+    assert amount.input_value() == "845.50"
+    assert receiver.url in tina.inner_text("#export-hint")
+    amount.fill("845.00")  # the case worker corrects a value before it goes
+    assert axe_violations(tina) == []
+    tina.click("#export-button")
+    done(tina, "Übernahme beauftragt")
+    assert "in Warteschlange" in tina.inner_text("#export-state") and "tina" in tina.inner_text("#export-state")
+    assert tina.evaluate("document.activeElement.id") == "export-state"
+    assert tina.locator("#export-button").count() == 0  # one export at a time
+    assert receiver.requests == []  # nothing sent before the job runs
+    delivery = sql(site, "SELECT export_delivery_id FROM inbox_messages WHERE id = :m", m=wohngeld.id)[0]
+    takeover.deliver(rt, wohngeld.id, delivery.export_delivery_id)  # the job inbox.export
+    tina.reload()
+    assert "übernommen" in tina.inner_text("#export-state")
+    assert len(receiver.delivered()) == 1 and receiver.requests[0]["id"] == delivery.export_delivery_id
+    sent = receiver.requests[0]["json"]["data"]["extraction"]["fields"]
+    assert [f["value"] for f in sent["amount"]] == ["845.00"] and sent["amount"][0]["source"] == "correction"
+    assert [f["value"] for f in sent["iban"]] == ["DE89370400440532013000"]
+    assert tina.locator("#fields input.field-value[data-kind='amount']").first.input_value() == "845.00"
+    assert axe_violations(tina) == []

@@ -368,3 +368,56 @@ def test_an_earlier_message_lists_the_later_ones_that_found_it(inbox: tuple[Runt
         assert "Thema" in plot.json()["detail"] or "Nachrichten" in plot.json()["detail"]
     else:
         assert plot.content.startswith(b"\x89PNG")
+
+
+@pytest.mark.model
+def test_a_reply_in_the_senders_language_comes_with_a_plain_german_version(inbox: tuple[Runtime, TestClient],
+                                                                           issuer: Issuer,
+                                                                           smtp_server: SmtpServer) -> None:
+    from rathaus.core.language import detect_language
+
+    rt, client = inbox
+    use_smtp(rt, inbox_smtp_host=smtp_server.host, inbox_smtp_port=smtp_server.port, inbox_smtp_security="none",
+             inbox_smtp_from="buergerbuero@musterstadt.example")
+    worker = bearer(issuer, "b1", [], department="buergerbuero")
+    sender = bearer(issuer, "b2", ["inbox-send"], department="buergerbuero")
+    english = routed(rt, "plain-en", "Hello, what are the opening hours of the citizens' office? Do I need an "
+                                     "appointment to register my new address?", "buergerbuero",
+                     "termine_buergerbuero", address="lee@example.org")
+    made = client.post(f"/api/v1/inbox/messages/{english}/drafts", headers=worker)
+    assert made.status_code == 201, made.text
+    d = made.json()
+    assert d["language"] == "en" and not d["abstained"]
+    assert d["text"].splitlines()[2] == "Dear Rosa Beispiel," and "Kind regards" in d["text"]
+    # the detector reads the whole letter as German (German names and source titles): judge the written lines
+    prose = "\n".join(line for line in d["text"].splitlines() if "Beispiel" not in line and "BUERGER" not in line)
+    assert detect_language(prose) == "en", d["text"]
+    german = d["companion_text"]
+    assert german and detect_language(german) == "de"
+    assert "Guten Tag Rosa Beispiel," in german and "Mit freundlichen Grüßen" in german
+    assert f"Laut Quelle [1]: «{d['sources'][0]['quote']}»" in german  # the German source, word for word
+    assert d["send_companion"] is False
+    plain = d["metrics"]["readability_de"]
+    assert plain["level"] in ("A2", "B1") and plain["avg_sentence_words"] <= 12
+    # the case worker appends the German version; the approval covers it; both go out in one mail
+    saved = client.put(f"/api/v1/inbox/drafts/{d['id']}", headers=worker,
+                       json={"text": d["text"], "companion_text": german, "send_companion": True})
+    assert saved.status_code == 200 and saved.json()["send_companion"] is True
+    assert client.post(f"/api/v1/inbox/drafts/{d['id']}/approve", headers=sender).status_code == 200
+    assert client.post(f"/api/v1/inbox/drafts/{d['id']}/send", headers=sender).status_code == 200
+    mail = [m for m in smtp_server.messages if m["To"] == "lee@example.org"]
+    assert len(mail) == 1
+    content = mail[0].get_content()
+    assert content.index("Dear Rosa Beispiel,") < content.index("German version of this letter") < \
+        content.index("Guten Tag Rosa Beispiel,")
+
+    # a German message: one letter, in plain German, no companion
+    german_id = routed(rt, "plain-de", "Guten Tag, wann hat das Bürgerbüro geöffnet? Brauche ich einen Termin "
+                                      "für die Ummeldung?", "buergerbuero", "termine_buergerbuero")
+    g = client.post(f"/api/v1/inbox/messages/{german_id}/drafts", headers=worker).json()
+    assert g["language"] == "de" and g["companion_text"] is None and detect_language(g["text"]) == "de"
+    assert "Hier ist unsere Antwort:" in g["text"] and "Er ist kein Bescheid." in g["text"]
+    assert g["metrics"]["readability_de"]["level"] in ("A2", "B1")
+    refused = client.put(f"/api/v1/inbox/drafts/{g['id']}", headers=worker,
+                         json={"text": g["text"], "send_companion": True})
+    assert refused.status_code == 400 and "no German version" in refused.json()["detail"]

@@ -20,6 +20,8 @@ CAPABILITY = Capability(
             description="Ergebnis an Zammad zurückschreiben / write the result back to the Zammad ticket"),
         Job("inbox.auto_answer", "rathaus.inbox.jobs:auto_answer", lock="inbox.message:{message_id}",
             description="Automatische Antwort, wo erlaubt / automatic answer where a department allowed it"),
+        Job("inbox.export", "rathaus.inbox.jobs:export", lock="inbox.message:{message_id}",
+            description="Daten ins Fachverfahren übernehmen / send the reviewed data to the specialist procedure"),
         Job("inbox.sweep", "rathaus.inbox.jobs:sweep", every="* * * * *",
             description="Liegengebliebene Nachrichten verarbeiten / process messages whose job was lost"),
         Job("inbox.fetch", "rathaus.inbox.jobs:fetch", every="*/2 * * * *", lock="inbox.fetch",

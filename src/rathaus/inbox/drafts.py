@@ -4,6 +4,11 @@ The draft reuses the citizen assistants' answers (:class:`rathaus.assistants.Ans
 department's collections, sentence evidence, quotes verified word for word in their sources, in the sender's
 language. The answer is put into the letter template (:mod:`rathaus.inbox.letters`). When no quote can be
 verified, the draft is the holding reply and ``abstained`` is set: the case worker writes the answer.
+
+German is written plainly (the template's short sentences; the verified German quote as the answer) and measured:
+``metrics["readability_de"]`` holds the Wiener Sachtextformel of the German letter. A sender writing in another
+language gets the letter in their language *and* ``companion_text``, the same letter in plain German – for the
+case worker and the file, sent along (appended) only when the case worker chooses so.
 """
 
 from __future__ import annotations
@@ -18,9 +23,10 @@ from rathaus.assistants import Answerer, Assistant
 from rathaus.core import audit
 from rathaus.core.auth import Principal
 from rathaus.core.errors import Conflict
+from rathaus.core.readability import measure as measure_readability
 from rathaus.inbox import access
 from rathaus.inbox.intake import USE_CASE
-from rathaus.inbox.letters import letter
+from rathaus.inbox.letters import Letter, letter
 from rathaus.inbox.schema import InboxDraft, InboxMessage
 from rathaus.inbox.store import draft_dict
 from rathaus.inbox.taxonomy import Taxonomy
@@ -57,7 +63,8 @@ def department_assistant(taxonomy: Taxonomy, department: str, data_class: str) -
 
 def compose(runtime: Runtime, principal: Principal, message: InboxMessage, taxonomy: Taxonomy,
             *, by: str) -> InboxDraft:
-    """A new draft for ``message`` (not stored): the model's answer inside the letter."""
+    """A new draft for ``message`` (not stored): the model's answer inside the letter; with a plain-German
+    companion when the answer is in another language."""
     if not message.department:
         raise Conflict(f"message {message.id} is not routed to a department yet; route it first")
     assistant = department_assistant(taxonomy, message.department, message.data_class)
@@ -67,12 +74,42 @@ def compose(runtime: Runtime, principal: Principal, message: InboxMessage, taxon
     dept = taxonomy.department(message.department)
     body = None if answer.abstained or not sources else answer.text
     lang = answer.language or message.language or "de"
-    made = letter(language=lang, subject=message.subject, sent=message.sent_at or message.received_at,
-                  reference=f"{message.department.upper()}-{message.id}", sender_name=message.sender_name,
-                  department=dept.name_de if lang == "de" else dept.name_en, answer=body, sources=sources)
+    reference = f"{message.department.upper()}-{message.id}"
+
+    def write(language: str, answer_text: str | None) -> Letter:
+        return letter(language=language, subject=message.subject, sent=message.sent_at or message.received_at,
+                      reference=reference, sender_name=message.sender_name,
+                      department=dept.name_de if language == "de" else dept.name_en, answer=answer_text,
+                      sources=sources)
+
+    made = write(lang, body)
+    companion = None
+    if lang != "de":
+        companion = write("de", german_answer(sources) if body is not None else None)
+    german = companion.text if companion else made.text
+    metrics = {**answer.metrics, "readability_de": readability(german)}
     return InboxDraft(message_id=message.id, status="draft", language=made.language, subject=made.subject,
                       text=made.text, generated_text=made.text, sources=sources, abstained=body is None,
-                      metrics=dict(answer.metrics), created_by=by)
+                      companion_text=companion.text if companion else None, metrics=metrics, created_by=by)
+
+
+def german_answer(sources: list[dict[str, Any]]) -> str | None:
+    """The plain-German answer for the companion: the first verified quote whose source is German, word for word
+    (as the answerer gives it to a German question); None when no source is German – the companion then holds
+    the holding reply and the case worker writes the German wording."""
+    for s in sources:
+        if (s.get("language") or "de") == "de" and s.get("quote"):
+            return f"Laut Quelle [{s.get('n', 1)}]: «{s['quote']}»"
+    return None
+
+
+def readability(letter_text: str) -> dict[str, Any]:
+    """Wiener Sachtextformel and sentence length of the German letter without its reference and source lines."""
+    prose = "\n".join(line for line in letter_text.splitlines()
+                      if line.strip() and not re.match(r"^(Unser Zeichen:|\[\d+\]|Quellen:)", line.strip()))
+    r = measure_readability(prose)
+    return {"wstf": r.wstf, "level": r.level, "avg_sentence_words": r.avg_sentence_words,
+            "long_word_share": r.long_word_share, "sentences": r.sentences, "words": r.words}
 
 
 def create_draft(runtime: Runtime, principal: Principal, message_id: int, taxonomy: Taxonomy) -> dict[str, Any]:

@@ -81,6 +81,8 @@ class FetchReport:
     stored: int = 0  # store returned True and the message was marked (or moved)
     failed: list[tuple[int, str]] = field(default_factory=list)
     message_ids: list[str] = field(default_factory=list)  # external ids handed to store successfully
+    expunged: int = 0  # copied to the processed folder and expunged here (server without MOVE)
+    left_deleted: int = 0  # copied and flagged \Deleted but not expunged (no UIDPLUS, others marked deleted)
 
     @property
     def ok(self) -> bool:
@@ -154,8 +156,8 @@ def _poll(client: IMAPClient, account: ImapAccount, store: Store, report: FetchR
     copied: list[int] = []  # moved by COPY + \Deleted (server without MOVE): expunged at the end
     for uid in uids:
         _handle(client, account, uid, store, report, max_attachment_bytes, move, copied)
-    if copied and client.has_capability("UIDPLUS"):
-        client.expunge(copied)  # UID EXPUNGE: only ours, never messages a person marked deleted
+    if copied:
+        _expunge(client, account, copied, report)
 
 
 def _handle(client: IMAPClient, account: ImapAccount, uid: int, store: Store, report: FetchReport,
@@ -209,6 +211,26 @@ def _move(client: IMAPClient, uid: int, folder: str) -> bool:
     client.copy([uid], folder)
     client.delete_messages([uid], silent=True)
     return False
+
+
+def _expunge(client: IMAPClient, account: ImapAccount, copied: list[int], report: FetchReport) -> None:
+    """Remove the copied originals from the folder: ``UID EXPUNGE`` of exactly these (UIDPLUS), else a plain
+    ``EXPUNGE`` – but only when no other message carries \\Deleted (a person's deletion is theirs to expunge).
+    Left behind, the originals are \\Seen and \\Deleted: never fetched again; they go with the next expunge
+    of whoever deleted the other messages."""
+    if client.has_capability("UIDPLUS"):
+        client.expunge(copied)
+        report.expunged += len(copied)
+        return
+    others = set(client.search(["DELETED"])) - set(copied)
+    if others:
+        log.warning("IMAP %s has no UIDPLUS and %d other messages marked deleted: %d copied messages stay in "
+                    "%s (seen, deleted) until those are expunged", account.describe(), len(others), len(copied),
+                    account.folder)
+        report.left_deleted = len(copied)
+        return
+    client.expunge()
+    report.expunged += len(copied)
 
 
 def _line(exc: BaseException | Any) -> str:

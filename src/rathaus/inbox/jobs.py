@@ -34,6 +34,13 @@ def auto_answer(runtime: Any, message_id: int) -> dict[str, Any]:
     return answer(runtime, message_id)
 
 
+def export(runtime: Any, message_id: int, delivery_id: str) -> dict[str, Any]:
+    """Deliver an export a case worker asked for (rathaus.inbox.takeover); retried while the target is down."""
+    from rathaus.inbox.takeover import deliver
+
+    return deliver(runtime, message_id, delivery_id)
+
+
 def sweep(runtime: Any) -> int:
     """Process messages that have waited over a minute (job lost, model or database down earlier); how many."""
     waiting = processing.pending(runtime)

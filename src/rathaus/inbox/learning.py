@@ -135,11 +135,16 @@ def current_model(runtime: Runtime) -> RoutingModel | None:
         return model
 
 
+#: corrections that teach routing (the data takeover's corrected fields are stored as "takeover:<field>")
+ROUTING_FIELDS = ("department", "category", "urgency", "relevant")
+
+
 def corrections_since_training(runtime: Runtime) -> int:
     info = current_info(runtime)
     since = dt.datetime.fromisoformat(info["trained_at"]) if info else None
     with runtime.db.session() as session:
-        query = sa.select(sa.func.count()).select_from(InboxCorrection)
+        query = sa.select(sa.func.count()).select_from(InboxCorrection).where(
+            InboxCorrection.field.in_(ROUTING_FIELDS))  # not the data takeover's field corrections
         if since is not None:
             query = query.where(InboxCorrection.at > since)
         return session.scalar(query) or 0

@@ -15,7 +15,7 @@ from rathaus.core.errors import ConfigError
 
 LETTERS_FILE = Path(__file__).resolve().parent.parent / "config" / "inbox" / "letters.yaml"
 KEYS = ("subject", "reference", "salutation_named", "salutation", "intro", "sources", "no_answer", "closing",
-        "signature", "legal_notice")
+        "signature", "legal_notice", "companion")
 
 
 @cache
@@ -63,3 +63,11 @@ def letter(*, language: str, subject: str, sent: dt.datetime | None, reference: 
     lines += [t["closing"], t["signature"].format(department=department), "", t["legal_notice"].strip()]
     clean_subject = " ".join(subject.split())[:150] or "–"
     return Letter(subject=t["subject"].format(date=date, subject=clean_subject), text="\n".join(lines), language=lang)
+
+
+def with_companion(text: str, companion: str | None, language: str) -> str:
+    """The reply as sent when the case worker chose to append the German version."""
+    if not companion:
+        return text
+    t = templates().get(language) or templates()["de"]
+    return f"{text.rstrip()}\n\n――――――――\n{t['companion']}\n\n{companion.strip()}"

@@ -23,6 +23,7 @@ from rathaus.core.auth import Principal
 from rathaus.core.errors import BadRequest, Conflict, NotFound
 from rathaus.inbox import access
 from rathaus.inbox.intake import USE_CASE
+from rathaus.inbox.letters import with_companion
 from rathaus.inbox.schema import InboxDraft, InboxMessage
 from rathaus.inbox.settings import InboxSettings
 from rathaus.inbox.store import draft_dict
@@ -52,18 +53,28 @@ def _audit(runtime: Runtime, session: Any, principal: Principal | None, action: 
         details={"message_id": message.id, "draft_id": draft.id, **details}), key=runtime.gateway.audit_key)
 
 
-def edit(runtime: Runtime, principal: Principal, draft_id: int, *, text: str,
-         subject: str | None = None) -> dict[str, Any]:
-    """The case worker's wording; an approved draft goes back to ``draft`` (approval covers a text)."""
+def edit(runtime: Runtime, principal: Principal, draft_id: int, *, text: str, subject: str | None = None,
+         companion_text: str | None = None, send_companion: bool | None = None) -> dict[str, Any]:
+    """The case worker's wording (and of the plain-German companion, and whether it is appended when sending); an
+    approved draft goes back to ``draft`` (approval covers a text)."""
     if not text.strip():
         raise BadRequest("der Antworttext ist leer / the reply is empty")
-    if len(text) > MAX_DRAFT_CHARS:
-        raise BadRequest(f"reply too long ({len(text):,} characters, at most {MAX_DRAFT_CHARS:,})")
+    for what, value in (("reply", text), ("German version", companion_text or "")):
+        if len(value) > MAX_DRAFT_CHARS:
+            raise BadRequest(f"{what} too long ({len(value):,} characters, at most {MAX_DRAFT_CHARS:,})")
     with runtime.db.session() as session:
         draft, message = _draft(session, principal, draft_id, lock=True)
         if draft.status not in ("draft", "approved", "failed"):
             raise Conflict(f"draft {draft_id} is {draft.status}; it cannot be edited")
+        if (companion_text is not None or send_companion) and draft.companion_text is None:
+            raise BadRequest(f"draft {draft_id} has no German version: the reply is in German already")
         draft.text, draft.edited_by, draft.status = text, principal.id, "draft"
+        if companion_text is not None:
+            if not companion_text.strip():
+                raise BadRequest("die deutsche Fassung ist leer / the German version is empty")
+            draft.companion_text = companion_text
+        if send_companion is not None:
+            draft.send_companion = send_companion
         draft.approved_by = draft.approved_at = None
         if subject is not None and subject.strip():
             draft.subject = " ".join(subject.split())[:300]
@@ -113,7 +124,8 @@ def send(runtime: Runtime, principal: Principal | None, draft_id: int) -> dict[s
             session.flush()
         except IntegrityError:
             raise Conflict(f"another reply to message {message.id} is being sent or was sent") from None
-        outgoing = Outgoing(subject=draft.subject, text=draft.text, outbound_id=draft.outbound_id,
+        text = with_companion(draft.text, draft.companion_text if draft.send_companion else None, draft.language)
+        outgoing = Outgoing(subject=draft.subject, text=text, outbound_id=draft.outbound_id,
                             message_id=message.id, channel=message.channel, address=message.sender_address,
                             external_id=message.external_id, references=list(message.references),
                             meta=dict(message.meta))

@@ -22,6 +22,9 @@ TS = sa.DateTime(timezone=True)
 #: answered: a reply was sent · spam: not a request for us · closed: done without a reply
 STATUSES = ("received", "triage", "open", "answered", "spam", "closed")
 CHANNELS = ("mail", "form", "api", "zammad")
+#: queued: waiting for the job · retrying: the target was down or answered 5xx, tried again later · delivered: the
+#: target answered 2xx · failed: refused (4xx), not allowed, or given up after the last retry
+EXPORT_STATUSES = ("queued", "retrying", "delivered", "failed")
 DRAFT_STATUSES = ("draft", "approved", "sending", "sent", "failed", "discarded")
 
 
@@ -56,10 +59,24 @@ class InboxMessage(Base):
     processed_at: Mapped[dt.datetime | None] = mapped_column(TS)
     attempts: Mapped[int] = mapped_column(sa.Integer, server_default="0")
     last_error: Mapped[str | None] = mapped_column(sa.Text)
+    # the data takeover into the department's specialist procedure (rathaus.inbox.takeover), set by a person's
+    # export request: what is sent (fixed then, so every retry sends the same body), its delivery id (the same
+    # across retries: the receiver de-duplicates), to where, and how it went
+    export_status: Mapped[str | None] = mapped_column(sa.Text)
+    export_delivery_id: Mapped[str | None] = mapped_column(sa.Text)
+    export_target: Mapped[str | None] = mapped_column(sa.Text)  # the URL it goes to
+    export_payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    export_requested_by: Mapped[str | None] = mapped_column(sa.Text)
+    export_requested_at: Mapped[dt.datetime | None] = mapped_column(TS)
+    export_attempts: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    export_error: Mapped[str | None] = mapped_column(sa.Text)  # the last error; cleared when delivered
+    exported_at: Mapped[dt.datetime | None] = mapped_column(TS)
 
     __table_args__ = (
         sa.UniqueConstraint("channel", "external_id", name="uq_inbox_message_channel_external_id"),
         sa.CheckConstraint(f"status IN {STATUSES}", name="ck_inbox_message_status"),
+        sa.CheckConstraint(f"export_status IS NULL OR export_status IN {EXPORT_STATUSES}",
+                           name="ck_inbox_message_export_status"),
         sa.CheckConstraint(f"channel IN {CHANNELS}", name="ck_inbox_message_channel"),
         sa.Index("ix_inbox_messages_department_status", "department", "status"),
         sa.Index("ix_inbox_messages_status_received", "status", "received_at"),
@@ -125,6 +142,10 @@ class InboxDraft(Base):
     subject: Mapped[str] = mapped_column(sa.Text, server_default="")
     text: Mapped[str] = mapped_column(sa.Text)
     generated_text: Mapped[str] = mapped_column(sa.Text, server_default="")  # what the model wrote
+    # for a sender writing in another language: the same letter in plain German, for the case worker and the file;
+    # sent too (appended) only when the case worker chose so (``send_companion``, covered by the approval)
+    companion_text: Mapped[str | None] = mapped_column(sa.Text)
+    send_companion: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
     sources: Mapped[list[Any]] = mapped_column(JSONB, server_default="[]")  # verified quotes with their documents
     abstained: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
     metrics: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")  # tokens, €, Wh, gCO2e

@@ -7,8 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from rathaus.core.classification import DataClass
 from rathaus.core.settings import SettingsSection
 
 
@@ -22,6 +23,28 @@ class MailboxSettings(BaseModel):
     password_env: str = Field(description="Name of the environment variable holding the password.")
     folder: str = "INBOX"
     processed_folder: str | None = Field(default=None, description="Move fetched mail here; unset: flag \\Seen.")
+
+
+class ExportTarget(BaseModel):
+    """A department's specialist procedure (Fachverfahren) that takes over a message's extracted data: an entry of
+    RATHAUS_INBOX_EXPORT_TARGETS. The body is POSTed as JSON, signed like Standard Webhooks."""
+
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(pattern=r"^https?://\S+$", max_length=2000,
+                     description="Where the data goes; an intranet host must be allowed in RATHAUS_OUTBOUND_ALLOW.")
+    secret_env: str = Field(min_length=1, description="Name of the environment variable holding the signing secret "
+                                                      "(Standard Webhooks: 'whsec_' and base64).")
+    data_classes: list[DataClass] = Field(
+        default_factory=list,
+        description="Data classes the procedure may receive (e.g. [intern, personenbezogen]); none: nothing is sent.")
+    timeout_seconds: float = Field(default=30, gt=0, le=300)
+
+    @field_validator("data_classes", mode="before")
+    @classmethod
+    def _parse_classes(cls, value: object) -> object:
+        if isinstance(value, list):
+            return [DataClass.parse(v) if isinstance(v, str) else v for v in value]
+        return value
 
 
 class InboxSettings(SettingsSection):
@@ -41,6 +64,11 @@ class InboxSettings(SettingsSection):
         default_factory=dict,
         description="IMAP mailboxes per department, a JSON object department → {host, port, security, user, "
                     "password_env, folder, processed_folder}; polled by the job inbox.fetch.",
+    )
+    inbox_export_targets: dict[str, ExportTarget] = Field(
+        default_factory=dict,
+        description="Specialist procedures per department for the data takeover, a JSON object department → {url, "
+                    "secret_env, data_classes, timeout_seconds}; unset: no export.",
     )
     inbox_smtp_host: str | None = Field(default=None, description="SMTP server for replies; unset: no mail replies.")
     inbox_smtp_port: int = Field(default=587, ge=1, le=65535)

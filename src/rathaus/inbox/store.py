@@ -116,6 +116,7 @@ def get_message(runtime: Runtime, principal: Principal, message_id: int) -> dict
                              "stored": a.data is not None, "text": (a.text or "")[:20_000], "problem": a.problem}
                             for a in atts],
             "drafts": [draft_dict(d) for d in drafts],
+            "export": export_dict(m),
         }
 
 
@@ -124,8 +125,18 @@ def _visible_id(session: Session, principal: Principal, message_id: Any) -> bool
     return other is not None and access.can_see(principal, other)
 
 
+def export_dict(m: InboxMessage) -> dict[str, Any]:
+    """Where the data takeover of a message stands (rathaus.inbox.takeover)."""
+    return {"status": m.export_status, "delivery_id": m.export_delivery_id, "target": m.export_target,
+            "requested_by": m.export_requested_by,
+            "requested_at": m.export_requested_at.isoformat() if m.export_requested_at else None,
+            "attempts": m.export_attempts, "error": m.export_error,
+            "exported_at": m.exported_at.isoformat() if m.exported_at else None}
+
+
 def draft_dict(d: InboxDraft) -> dict[str, Any]:
     return {"id": d.id, "status": d.status, "language": d.language, "subject": d.subject, "text": d.text,
+            "companion_text": d.companion_text, "send_companion": d.send_companion,
             "sources": d.sources, "abstained": d.abstained, "metrics": d.metrics, "created_by": d.created_by,
             "edited_by": d.edited_by, "approved_by": d.approved_by,
             "approved_at": d.approved_at.isoformat() if d.approved_at else None,

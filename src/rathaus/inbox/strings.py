@@ -62,6 +62,18 @@ _DE = {
     "inbox_patterns_messages": "{n} Nachrichten", "inbox_patterns_spikes": "Häufungen",
     "inbox_patterns_none": "Noch keine wiederkehrenden Themen: ein Thema braucht mindestens drei ähnliche "
                            "Nachrichten.",
+    "inbox_export": "Daten übernehmen", "inbox_export_to": "Ins Fachverfahren",
+    "inbox_export_hint": "Prüfen und korrigieren Sie die Werte; gesendet wird erst mit „Daten übernehmen“. "
+                         "Ein leeres Feld wird nicht übernommen.",
+    "inbox_export_role": "Daten übernehmen darf, wer die Rolle „inbox-triage“ hat.",
+    "inbox_export_none": "Für diese Stelle ist kein Fachverfahren eingerichtet.",
+    "inbox_export_status": "Übernahme", "inbox_export_queued": "in Warteschlange",
+    "inbox_export_retrying": "wird erneut versucht", "inbox_export_delivered": "übernommen",
+    "inbox_export_failed": "fehlgeschlagen", "inbox_export_attempts": "Versuche",
+    "inbox_done_export": "Übernahme beauftragt.",
+    "inbox_companion": "Deutsche Fassung (einfache Sprache, für Sie und die Akte)",
+    "inbox_append_german": "Deutsche Fassung beim Senden anhängen",
+    "inbox_readability": "Lesbarkeit der deutschen Fassung", "inbox_words_per_sentence": "Wörter je Satz",
 }
 
 
@@ -122,6 +134,18 @@ _EN = {
     "inbox_patterns_data": "Topics and spikes as data (JSON)", "inbox_patterns_topics": "Topics",
     "inbox_patterns_messages": "{n} messages", "inbox_patterns_spikes": "Spikes",
     "inbox_patterns_none": "No recurring topics yet: a topic needs at least three similar messages.",
+    "inbox_export": "Take over data", "inbox_export_to": "To the specialist procedure",
+    "inbox_export_hint": "Check and correct the values; nothing is sent before “Take over data”. An empty field "
+                         "is not taken over.",
+    "inbox_export_role": "Taking data over needs the role “inbox-triage”.",
+    "inbox_export_none": "No specialist procedure is configured for this department.",
+    "inbox_export_status": "Takeover", "inbox_export_queued": "queued",
+    "inbox_export_retrying": "being retried", "inbox_export_delivered": "taken over",
+    "inbox_export_failed": "failed", "inbox_export_attempts": "attempts",
+    "inbox_done_export": "Takeover requested.",
+    "inbox_companion": "German version (plain language, for you and the file)",
+    "inbox_append_german": "Append the German version when sending",
+    "inbox_readability": "Readability of the German version", "inbox_words_per_sentence": "words per sentence",
 }
 
 STRINGS: dict[str, dict[str, str]] = {"de": _DE, "en": _EN}

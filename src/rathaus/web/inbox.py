@@ -14,8 +14,9 @@ from starlette.concurrency import run_in_threadpool
 from rathaus.core.auth import ADMIN_ROLE, Principal
 from rathaus.core.errors import NotFound, RathausError
 from rathaus.http.deps import RuntimeDep
-from rathaus.inbox import access, service, store
+from rathaus.inbox import access, service, store, takeover
 from rathaus.inbox.schema import InboxMessage
+from rathaus.inbox.settings import InboxSettings
 from rathaus.runtime import Runtime
 from rathaus.web.pages import PagePrincipalDep, page_context, render_page
 
@@ -80,11 +81,15 @@ async def inbox_page(
     pattern_department = department if department in keys else principal.department if (
         principal.department in keys and ADMIN_ROLE not in principal.roles) else None
     suffix = urlencode({k: v for k, v in shown.items() if v})
+    targets = runtime.settings.section(InboxSettings).inbox_export_targets
+    export_target = targets.get(selected["department"]) if selected and selected.get("department") else None
     return render_page(request, "inbox.html", {
         **context, "queue": queue, "selected": selected, "problem": problem, "taxonomy": taxonomy,
         "filters": {**shown, "message": message if selected else ""}, "statuses": STATUSES,
         "query_suffix": "&" + suffix if suffix else "",
         "can_send": bool({access.SEND_ROLE, ADMIN_ROLE} & principal.roles),
+        "can_export": bool(set(takeover.EXPORT_ROLES) & principal.roles),
+        "export_target": export_target.url if export_target else None,
         "pattern_department": pattern_department, "sees_all": ADMIN_ROLE in principal.roles,
         "dept_names": {d.key: (d.name_de if de else d.name_en) for d in taxonomy.departments},
         "cat_names": {c.key: (c.label_de if de else c.label_en) for c in taxonomy.categories},

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from rathaus.api.problems import PROBLEM_SCHEMA
 from rathaus.core.errors import BadRequest, Unauthenticated
 from rathaus.http.deps import PrincipalDep, RuntimeDep
-from rathaus.inbox import access, drafts, intake, outbox, service, store
+from rathaus.inbox import access, drafts, intake, outbox, service, store, takeover
 from rathaus.inbox.message import IncomingMessage
 
 router = APIRouter(prefix="/api/v1/inbox", tags=["Inbox"])
@@ -85,6 +85,25 @@ def extraction_schema() -> dict[str, Any]:
     return service.extraction_schema()
 
 
+class ExportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    corrections: dict[str, list[Annotated[str, Field(max_length=takeover.MAX_VALUE_CHARS)]]] = Field(
+        default_factory=dict, max_length=20,
+        description="field kind → the values to send instead of the extracted ones (e.g. {\"iban\": "
+                    "[\"DE89…\"]}); an empty list sends none. Checked against the extraction schema; kept as "
+                    "corrections.")
+
+
+@router.post("/messages/{message_id}/export", status_code=202, responses=ERRORS)
+def export_data(message_id: int, runtime: RuntimeDep, principal: PrincipalDep,
+                body: ExportIn | None = None) -> dict[str, Any]:
+    """Take the reviewed data over into the department's specialist procedure (role inbox-triage): queued, sent
+    signed (Standard Webhooks) with a delivery id that stays the same on retries. The state is in
+    ``GET …/{id}`` → ``export``."""
+    return takeover.request_export(runtime, principal, message_id,
+                                   corrections=body.corrections if body else None)
+
+
 class RouteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     department: str = Field(min_length=1, max_length=100)
@@ -124,11 +143,15 @@ class DraftIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str = Field(min_length=1, max_length=outbox.MAX_DRAFT_CHARS)
     subject: str | None = Field(None, max_length=300)
+    companion_text: str | None = Field(None, min_length=1, max_length=outbox.MAX_DRAFT_CHARS,
+                                       description="the plain-German version (drafts in another language only)")
+    send_companion: bool | None = Field(None, description="append the German version when sending")
 
 
 @router.put("/drafts/{draft_id}", responses=ERRORS)
 def edit_draft(draft_id: int, body: DraftIn, runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
-    return outbox.edit(runtime, principal, draft_id, text=body.text, subject=body.subject)
+    return outbox.edit(runtime, principal, draft_id, text=body.text, subject=body.subject,
+                       companion_text=body.companion_text, send_companion=body.send_companion)
 
 
 @router.post("/drafts/{draft_id}/approve", responses=ERRORS)

@@ -132,6 +132,22 @@
       reload(t.inbox_done_spam, "spam-button");
     }));
   }
+  // data takeover: the values as shown (corrected ones included) go to the specialist procedure
+  const exportButton = document.getElementById("export-button");
+  if (exportButton) {
+    exportButton.addEventListener("click", () => busy(exportButton, async () => {
+      const corrections = {};
+      const inputs = [...document.querySelectorAll("#fields input.field-value")];
+      for (const kind of new Set(inputs.map((el) => el.dataset.kind))) {
+        const mine = inputs.filter((el) => el.dataset.kind === kind);
+        if (mine.some((el) => el.value !== el.defaultValue)) {
+          corrections[kind] = mine.map((el) => el.value.trim()).filter((v) => v);
+        }
+      }
+      await call("POST", `/api/v1/inbox/messages/${id}/export`, { corrections });
+      reload(t.inbox_done_export, "export-state");
+    }));
+  }
   const draftButton = document.getElementById("draft-button");
   if (draftButton) {
     draftButton.addEventListener("click", () => busy(draftButton, async () => {
@@ -146,14 +162,20 @@
   const draftId = draftForm.dataset.draft;
   const text = draftForm.elements.text;
   const subject = draftForm.elements.subject;
+  const companion = draftForm.elements.companion_text;  // only when the reply is in another language
+  const appendGerman = draftForm.elements.send_companion;
   const sendButton = document.getElementById("send-button");
-  const changed = () => text.value !== text.defaultValue || subject.value !== subject.defaultValue;
+  const changed = () => text.value !== text.defaultValue || subject.value !== subject.defaultValue ||
+    (companion && companion.value !== companion.defaultValue) ||
+    (appendGerman && appendGerman.checked !== appendGerman.defaultChecked);
+  const body = () => Object.assign({ text: text.value, subject: subject.value },
+    companion ? { companion_text: companion.value, send_companion: appendGerman.checked } : {});
   async function saveIfChanged() {
-    if (changed()) await call("PUT", `/api/v1/inbox/drafts/${draftId}`, { text: text.value, subject: subject.value });
+    if (changed()) await call("PUT", `/api/v1/inbox/drafts/${draftId}`, body());
   }
   // an approval covers one text: once it is changed, sending waits for saving and approving again
-  for (const field of [text, subject]) {
-    field.addEventListener("input", () => {
+  for (const field of [text, subject, companion, appendGerman].filter(Boolean)) {
+    field.addEventListener(field === appendGerman ? "change" : "input", () => {
       if (sendButton && !sendButton.disabled && changed()) {
         sendButton.disabled = true;
         statusBox.textContent = t.inbox_changed_unsaved;
@@ -163,7 +185,7 @@
   draftForm.addEventListener("submit", (ev) => {
     ev.preventDefault();
     busy(document.getElementById("save-draft"), async () => {
-      await call("PUT", `/api/v1/inbox/drafts/${draftId}`, { text: text.value, subject: subject.value });
+      await call("PUT", `/api/v1/inbox/drafts/${draftId}`, body());
       reload(t.inbox_done_saved, "draft-text");
     });
   });
