@@ -9,9 +9,10 @@ from datetime import date
 import pytest
 from checks_fakes import ADDRESS, NAME, SUBMITTED, doc, residence_packet, val, wohngeld_packet
 
-from rathaus.checks import _formats, engine
+from rathaus.checks import engine
 from rathaus.checks.definitions import ApplicationType, shipped_types
 from rathaus.checks.model import CheckResult, FileProblem, Packet
+from rathaus.checks.validators import Match
 
 
 @pytest.fixture(scope="module")
@@ -279,10 +280,10 @@ def test_same_person_flags_another_name_and_another_birth_date(types: dict[str, 
 
 def test_same_person_in_the_grey_zone_is_unsure(types: dict[str, ApplicationType],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_formats, "same_name", lambda a, b: 0.8)
+    monkeypatch.setattr(engine, "match_name", lambda a, b: Match(0.8, "unsure", "ähnlich"))
     item = by_id(engine.check(residence_packet(), types["aufenthaltserlaubnis-beschaeftigung"]))["rule:gleiche_person"]
     assert item.status == "unsure" and "80" in item.message
-    monkeypatch.setattr(_formats, "same_name", lambda a, b: 0.3)
+    monkeypatch.setattr(engine, "match_name", lambda a, b: Match(0.3, "different", "weicht ab"))
     packet = residence_packet()
     for document in packet.documents:
         if "surname" in document.fields:

@@ -11,15 +11,14 @@ blame.
 
 from __future__ import annotations
 
-import importlib
 import re
-from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from rathaus.checks.layout import Found, PageView, ReadPage
 from rathaus.checks.model import Evidence, Value
 from rathaus.checks.signature import signature_lines
+from rathaus.checks.validators import amount_text, parse_amount, parse_date, validate_iban
 
 MONTHS = {name: number for number, names in enumerate((
     ("januar", "jan", "january", "jänner"), ("februar", "feb", "february"), ("märz", "mär", "maerz", "march", "mrz"),
@@ -44,65 +43,20 @@ _NOISE_ROW = re.compile(r"(?i:synthetisch)|\bMUSTER\b|^\W*$")
 # --- values -------------------------------------------------------------------------------------------------------
 
 def iso_date(text: str) -> str | None:
-    """A German/ISO date as ISO (``None`` when it is none or impossible); two-digit years: 19xx/20xx by +10 years."""
-    parser = validator("dates", "parse_date")
-    if parser is not None:
-        try:
-            parsed = parser(text)
-        except (ValueError, TypeError):
-            parsed = None
-        if isinstance(parsed, date):
-            return parsed.isoformat()
-    text = text.strip().lower().replace(" ", "")
-    match = re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})", text)
-    if match:
-        day, month, year = int(match.group(1)), int(match.group(2)), int(match.group(3))
-    elif match := re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text):
-        year, month, day = int(match.group(1)), int(match.group(2)), int(match.group(3))
-    elif match := re.fullmatch(rf"(\d{{1,2}})\.?({_MONTH_NAMES})\.?(\d{{4}})", text):
-        day, month, year = int(match.group(1)), MONTHS[match.group(2)], int(match.group(3))
-    else:
-        return None
-    if year < 100:
-        year += 2000 if year <= date.today().year % 100 + 10 else 1900
-    try:
-        return date(year, month, day).isoformat()
-    except ValueError:
-        return None
+    """A German/ISO date as ISO (``None`` when it is none or impossible)."""
+    parsed = parse_date(text)
+    return parsed.isoformat() if parsed else None
 
 
 def decimal_amount(text: str) -> str | None:
     """A German (or English) amount as a decimal with a dot: "1.234,56" → "1234.56"."""
-    text = text.strip().replace(" ", "").replace("'", "")
-    if re.fullmatch(r"-?\d{1,3}(?:,\d{3})*\.\d{2}", text):
-        text = text.replace(",", "")
-    else:
-        text = text.replace(".", "").replace(",", ".")
-    try:
-        return f"{Decimal(text):.2f}"
-    except InvalidOperation:
-        return None
+    amount = parse_amount(text)
+    return amount_text(amount) if amount is not None else None
 
 
-def iban_check(iban: str) -> bool | None:
-    """IBAN checksum (and bank, through the validators' schwifty) – ``None`` when unknown."""
-    validate = validator("iban", "validate_iban")
-    if validate is not None:
-        result = validate(iban)
-        ok = getattr(result, "valid", result)
-        return bool(ok)
-    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}", iban):
-        return False
-    digits = "".join(str(int(c, 36)) for c in iban[4:] + iban[:4])
-    return int(digits) % 97 == 1
-
-
-def validator(module: str, name: str) -> Any:
-    """A function of rathaus.checks.validators (written in parallel; ``None`` until it is there)."""
-    try:
-        return getattr(importlib.import_module(f"rathaus.checks.validators.{module}"), name, None)
-    except ImportError:
-        return None
+def iban_check(iban: str) -> bool:
+    """IBAN checksum, length and bank (schwifty, through the validators)."""
+    return validate_iban(iban).valid
 
 
 # --- per kind -----------------------------------------------------------------------------------------------------

@@ -18,9 +18,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from rathaus.checks.document_fields import ID_KINDS, extract, validator
+from rathaus.checks.document_fields import ID_KINDS, extract
 from rathaus.checks.layout import ReadPage
 from rathaus.checks.model import DOCUMENT_KINDS, Document
+from rathaus.checks.validators import MrzResult, mrz_from_text
+from rathaus.checks.validators import find_mrz as validators_find_mrz
 
 _W = list[tuple[str, float]]
 #: evidence per kind: (regular expression on the page text, weight); titles weigh most
@@ -132,25 +134,14 @@ def classify(page: ReadPage) -> PageKind:
     return PageKind(best_kind, round(confidence, 3), scores, mrz, page_of)
 
 
-def find_mrz(page: ReadPage) -> Any:
-    """The MRZ of a page (rathaus.checks.validators): from the OCR text first (cheap), and when that gives no
-    valid one, by the validators' own MRZ finder on the page image."""
-    result = None
-    from_text = validator("mrz", "mrz_from_text")
-    if from_text is not None:
-        try:
-            result = from_text(page.text.text)
-        except ValueError:
-            result = None
-    if (result is None or not getattr(result, "valid", False)) and page.image is not None:
-        from_image = validator("mrz_image", "find_mrz") or validator("mrz", "find_mrz")
-        if from_image is not None:
-            try:
-                found = from_image(page.image)
-            except (ValueError, RuntimeError):
-                found = None
-            if found is not None and (result is None or getattr(found, "valid", False)):
-                result = found
+def find_mrz(page: ReadPage) -> MrzResult | None:
+    """The MRZ of a page: from the OCR text first (cheap), and when that gives no valid one, by the validators'
+    MRZ finder on the page image."""
+    result = mrz_from_text(page.text.text)
+    if (result is None or not result.valid) and page.image is not None:
+        found = validators_find_mrz(page.image)
+        if found is not None and (result is None or found.valid):
+            result = found
     return result
 
 

@@ -28,17 +28,15 @@ from datetime import date, timedelta
 from decimal import Decimal
 from difflib import SequenceMatcher
 
-from rathaus.checks import _formats as fmt
 from rathaus.checks.definitions import ApplicationType, DocumentOption, DocumentRequirement, FormField, Rule
 from rathaus.checks.model import ChecklistItem, CheckResult, Document, Evidence, Packet, Status, Value
+from rathaus.checks.validators import Match, match_address, match_name, parse_amount, parse_date, validate_iban
 
 #: values read with less confidence (OCR, recognition) are not trusted for "satisfied" nor for "invalid"
 LOW_CONFIDENCE = 0.6
 #: a page recognised as a kind with less confidence does not count as that document for sure
 LOW_KIND_CONFIDENCE = 0.5
-#: name/address similarity (0..1): at or above MATCH the same, below MISMATCH different, between: unsure
-MATCH = 0.9
-MISMATCH = 0.75
+#: names and addresses: the verdict of rathaus.checks.validators.matching (its thresholds are tested there)
 ID_KINDS = ("passport", "id_card", "residence_permit")
 
 _TRUE = {"true", "ja", "yes", "1", "x", "on", "wahr", "y", "j"}
@@ -135,7 +133,7 @@ def format_problem(form_field: FormField, raw: str) -> str:
     problem = ""
     if kind == "name" and not re.fullmatch(r"[^\W\d_]+(?:[ '’.\-]+[^\W\d_]+)*\.?", text):
         problem = "ein Name besteht nur aus Buchstaben, Leerzeichen und Bindestrichen"
-    elif kind == "date" and fmt.parse_date(text) is None:
+    elif kind == "date" and parse_date(text) is None:
         problem = "kein gültiges Datum"
     elif kind == "iban" and not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}", re.sub(r"\s+", "", text).upper()):
         problem = "keine IBAN (sie beginnt mit zwei Buchstaben und zwei Ziffern, zum Beispiel DE12 …)"
@@ -145,7 +143,7 @@ def format_problem(form_field: FormField, raw: str) -> str:
         else:
             problem = _range_problem(Decimal(text), form_field.min, form_field.max)
     elif kind == "amount":
-        amount = fmt.parse_amount(text)
+        amount = parse_amount(text)
         problem = "kein Betrag" if amount is None else _range_problem(amount, form_field.min, form_field.max)
     elif kind == "choice" and form_field.choices and text.casefold() not in {c.casefold() for c in form_field.choices}:
         problem = "keine der möglichen Antworten"
@@ -265,7 +263,7 @@ def _validity(doc: Document, option: DocumentOption, submitted_on: date) -> tupl
     """Status, the message for the case worker and the reason in plain words for the applicant."""
     if option.must_be_valid:
         expiry = doc.fields.get("expiry_date")
-        expiry_date = fmt.parse_date(expiry.value) if expiry else None
+        expiry_date = parse_date(expiry.value) if expiry else None
         if expiry is None or expiry_date is None:
             return "unsure", "Ablaufdatum nicht lesbar", ""
         if expiry_date < submitted_on:
@@ -287,7 +285,7 @@ def _validity(doc: Document, option: DocumentOption, submitted_on: date) -> tupl
 def _document_date(doc: Document) -> tuple[date | None, Value | None]:
     """The date a document speaks for: its issue date, else the last day of its period ("YYYY-MM")."""
     issue = doc.fields.get("issue_date")
-    if issue is not None and (parsed := fmt.parse_date(issue.value)) is not None:
+    if issue is not None and (parsed := parse_date(issue.value)) is not None:
         return parsed, issue
     period = doc.fields.get("period")
     if period is not None and (match := re.fullmatch(r"\s*(\d{4})-(\d{1,2})\s*", period.value)):
@@ -373,10 +371,11 @@ def _rule_item(rule: Rule, packet: Packet, form: dict[str, Value], docs: list[Do
     return ChecklistItem(f"rule:{rule.id}", label, status, message, evidence, hint=hint)
 
 
-def _similarity_status(score: float, confidence: float) -> Status:
-    if score >= MATCH:
+def _match_status(match: Match, confidence: float) -> Status:
+    """The validators' verdict; "different" is only called invalid when the values were read confidently."""
+    if match.verdict == "same":
         return "satisfied"
-    if score < MISMATCH and confidence >= LOW_CONFIDENCE:
+    if match.verdict == "different" and confidence >= LOW_CONFIDENCE:
         return "invalid"
     return "unsure"
 
@@ -393,16 +392,17 @@ def _same_person(rule: Rule, packet: Packet, form: dict[str, Value], docs: list[
             doc_name = " ".join(v.value for v in (doc_given, doc_surname) if v is not None)
             if doc_given is None or given is None:
                 form_name, doc_name = surname.value, doc_surname.value
-            score = fmt.same_name(form_name, doc_name)
+            match = match_name(form_name, doc_name)
+            score = match.similarity
             confidence = min(v.confidence for v in (doc_surname, doc_given, surname, given) if v is not None)
-            status = _similarity_status(score, confidence)
+            status = _match_status(match, confidence)
             findings.append(_Finding(
                 status, f"Name im Antrag „{form_name}“, in {where} „{doc_name}“ (Ähnlichkeit {score:.0%})"
                 if status != "satisfied" else f"Name stimmt mit {where} überein",
                 [surname.evidence, doc_surname.evidence]))
         doc_birth = doc.fields.get("birth_date")
         if birth is not None and doc_birth is not None:
-            form_date, doc_date = fmt.parse_date(birth.value), fmt.parse_date(doc_birth.value)
+            form_date, doc_date = parse_date(birth.value), parse_date(doc_birth.value)
             if form_date is None or doc_date is None:
                 continue  # the field item reports an unreadable form date; an unreadable document date says nothing
             if form_date == doc_date:
@@ -436,9 +436,10 @@ def _same_address(rule: Rule, packet: Packet, form: dict[str, Value], docs: list
         doc_address = doc.fields.get("address")
         if doc_address is None:
             continue
-        score = fmt.same_address(address, doc_address.value)
+        match = match_address(address, doc_address.value)
+        score = match.similarity
         confidence = min([doc_address.confidence, *(v.confidence for v in values)])
-        status = _similarity_status(score, confidence)
+        status = _match_status(match, confidence)
         where = _where(doc)
         findings.append(_Finding(
             status, f"Anschrift stimmt mit {where} überein" if status == "satisfied"
@@ -471,12 +472,13 @@ def _iban_valid(rule: Rule, packet: Packet, form: dict[str, Value], docs: list[D
     values += [(_where(doc), doc.fields["iban"]) for doc in docs if "iban" in doc.fields]
     findings = []
     for where, value in values:
-        result = fmt.validate_iban(value.value)
+        result = validate_iban(value.value)
         if result.valid:
-            bank = f" ({result.bank})" if result.bank else ""
+            bank = f" ({result.bank_name})" if result.bank_name else ""
             findings.append(_Finding("satisfied", f"{where}: IBAN gültig{bank}", [value.evidence]))
-        else:
-            status: Status = "invalid" if value.confidence >= LOW_CONFIDENCE else "unsure"
+        else:  # a bank code missing from the shipped bank list may be new: a person checks it, nobody rejects it
+            confident = value.confidence >= LOW_CONFIDENCE and result.error != "bank"
+            status: Status = "invalid" if confident else "unsure"
             findings.append(_Finding(status, f"{where}: {result.message or 'IBAN ungültig'}", [value.evidence]))
     return findings
 
@@ -542,7 +544,7 @@ def _amount_range(rule: Rule, packet: Packet, form: dict[str, Value], docs: list
         values += [(_where(doc), doc.fields[rule.document_field]) for doc in docs if rule.document_field in doc.fields]
     findings = []
     for where, value in values:
-        amount = fmt.parse_amount(value.value)
+        amount = parse_amount(value.value)
         if amount is None:
             findings.append(_Finding("unsure", f"{where}: Betrag „{value.value}“ nicht lesbar", [value.evidence]))
             continue
@@ -562,7 +564,7 @@ def _date_plausible(rule: Rule, packet: Packet, form: dict[str, Value], docs: li
         value = form.get(name)
         if value is None:
             continue
-        parsed = fmt.parse_date(value.value)
+        parsed = parse_date(value.value)
         label = app_type.field(name).label.de
         if parsed is None:
             continue  # the field item says it is no date
@@ -580,7 +582,7 @@ def _date_plausible(rule: Rule, packet: Packet, form: dict[str, Value], docs: li
     if rule.document_field:
         for doc in docs:
             doc_value = doc.fields.get(rule.document_field)
-            doc_date = fmt.parse_date(doc_value.value) if doc_value else None
+            doc_date = parse_date(doc_value.value) if doc_value else None
             if doc_value is not None and doc_date is not None and doc_date > packet.submitted_on:
                 findings.append(_Finding("unsure", f"{_where(doc)}: Datum {_de_date(doc_date)} liegt nach dem Eingang",
                                          [doc_value.evidence]))
@@ -616,12 +618,12 @@ def _field_equals_document(rule: Rule, packet: Packet, form: dict[str, Value], d
 def _compare(kind: str, a: str, b: str) -> str:
     """"same", "different" or "close" (one character apart: an OCR slip or a typo – unsure)."""
     if kind in ("amount", "integer"):
-        x, y = fmt.parse_amount(a), fmt.parse_amount(b)
+        x, y = parse_amount(a), parse_amount(b)
         if x is None or y is None:
             return "close"
         return "same" if abs(x - y) < Decimal("0.005") else "different"
     if kind == "date":
-        da, db = fmt.parse_date(a), fmt.parse_date(b)
+        da, db = parse_date(a), parse_date(b)
         if da is None or db is None:
             return "close"
         return "same" if da == db else "different"
