@@ -39,7 +39,7 @@ def validate_iban(text: str) -> IbanResult:
     except errors.InvalidCountryCode:
         return IbanResult(False, compact, f"Unbekanntes Länderkürzel {compact[:2]!r} am Anfang der IBAN", "country")
     except errors.InvalidLength:
-        expected = _expected_length(compact[:2])
+        expected = expected_length(compact[:2])
         detail = f" (eine IBAN aus {compact[:2]} hat {expected} Zeichen)" if expected else ""
         return IbanResult(False, compact, f"IBAN hat die falsche Länge: {len(compact)} Zeichen{detail}", "length")
     except errors.InvalidChecksumDigits:
@@ -55,7 +55,7 @@ def validate_iban(text: str) -> IbanResult:
     return IbanResult(True, iban.compact, "IBAN gültig", "", iban.formatted, bank_name, bic)
 
 
-def _expected_length(country: str) -> int | None:
+def expected_length(country: str) -> int | None:
     try:
         return int(registry.get_iban_spec(country).iban_length)  # the IBAN registry table schwifty ships
     except (KeyError, ValueError, errors.SchwiftyException):
