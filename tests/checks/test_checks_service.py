@@ -246,6 +246,7 @@ def test_a_sample_packet_is_checked_confirmed_and_written_to(checks: tuple[Runti
             "Beleg 999")
     german = client.get(f"{API}/packets/{packet_id}/letter?lang=de", headers=headers).json()
     assert german["language"] == "de" and len(german["text"]) > 100 and german["note"] is None
+    assert german["readability_de"]["level"] in ("A2", "B1") and german["readability_de"]["wstf"] <= 7  # plain
     english = client.get(f"{API}/packets/{packet_id}/letter?lang=en", headers=headers).json()
     assert english["language"] == "en" and english["german"] == german["text"]
     turkish = client.get(f"{API}/packets/{packet_id}/letter?lang=tr", headers=headers).json()

@@ -28,7 +28,7 @@ from rathaus.checks.model import ChecklistItem, CheckResult, Evidence, Packet
 from rathaus.checks.schema import PACKET_STATUSES, CheckFile, CheckPacket
 from rathaus.checks.settings import ChecksSettings
 from rathaus.checks.uploads import Upload, check_uploads, parse_form_data
-from rathaus.core import audit
+from rathaus.core import audit, readability
 from rathaus.core.auth import Principal
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import BadRequest, NotFound
@@ -347,7 +347,10 @@ def letter(runtime: Runtime, principal: Principal, packet_id: int, lang: str | N
             raise NotFound(f"Antrag {packet_id} nicht gefunden / packet {packet_id} not found")
         _audit(runtime, session, principal, "checks.letter", packet, language=target,
                output_hash=audit.content_hash(text))
-    return {"packet_id": packet_id, "language": target, "text": text, "german": german, "note": note}
+    plain = readability.measure(german)  # plain German is measured, not assumed (Wiener Sachtextformel)
+    return {"packet_id": packet_id, "language": target, "text": text, "german": german, "note": note,
+            "readability_de": {"wstf": round(plain.wstf, 1), "level": plain.level,
+                               "words_per_sentence": round(plain.avg_sentence_words, 1)}}
 
 
 def evidence_png(runtime: Runtime, principal: Principal, packet_id: int, n: int) -> bytes:
