@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
+
+from conftest import pdf_bytes
 
 TODAY = dt.date.today()
 
@@ -42,12 +43,4 @@ STORED = {
 }
 
 
-def pdf(text: str) -> bytes:
-    from reportlab.pdfgen import canvas
-
-    buf = io.BytesIO()
-    c = canvas.Canvas(buf)
-    for i, line in enumerate(text.split("\n")):
-        c.drawString(60, 780 - 16 * i, line)
-    c.save()
-    return buf.getvalue()
+pdf = pdf_bytes  # a born-digital PDF with one line of text per PDF line

@@ -4,44 +4,23 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from cli_runner import Run, cli_runner, one_line_error
 from rathaus.core import metering
 from rathaus.core.settings import Settings
 from rathaus.runtime import Runtime
-
-Run = Callable[..., subprocess.CompletedProcess]
 
 
 @pytest.fixture
 def cli(make_settings: Callable[..., Settings], tmp_path: Path) -> tuple[Run, Settings]:
     settings = make_settings()
-
-    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-        base = {k: v for k, v in os.environ.items() if not k.startswith("RATHAUS_")}
-        base.update({"RATHAUS_DATA_DIR": str(settings.data_dir), "RATHAUS_DATABASE_NAME": settings.database_name,
-                     "RATHAUS_MODELS_FILE": str(settings.models_file), "RATHAUS_CACHE_DIR": str(settings.cache_dir),
-                     "COLUMNS": "200"})
-        base.update(env or {})
-        return subprocess.run([sys.executable, "-m", "rathaus.cli", *args], capture_output=True, text=True,
-                              env=base, cwd=tmp_path, timeout=300)
-
+    run = cli_runner(settings, tmp_path, timeout=300)
     return run, settings
-
-
-def one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
-    assert result.returncode != 0
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("rathaus: ") and fragment in lines[0], lines[0]
-    assert "Traceback" not in result.stderr
 
 
 def test_config_check_ok(cli) -> None:
