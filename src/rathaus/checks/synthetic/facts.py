@@ -177,7 +177,8 @@ def make_facts(rng: random.Random, fake: Faker, submitted_on: date, *, foreign: 
         household_size=rng.randint(1, 4),
         insurer=rng.choice(INSURERS), degree=rng.choice(DEGREES), university=f"Universität {birth_place}",
         permit_number=rng.choice("LMNPRT") + "".join(rng.choice(ID_LETTERS) for _ in range(8)),
-        vehicle_holder="" if rng.random() < 0.75 else rng.choice((fake.name(), fake.company())),
+        vehicle_holder="" if rng.random() < 0.75 else rng.choice((f"{fake.first_name()} {fake.last_name()}",
+                                                                   fake.company())),
         licence_plate=fake.license_plate(), vehicle=rng.choice(("VW Golf", "Opel Corsa", "BMW 118i", "Skoda Fabia",
                                                                 "Ford Fiesta", "Renault Clio", "Toyota Yaris")),
     )
