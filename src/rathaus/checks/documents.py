@@ -133,21 +133,24 @@ def classify(page: ReadPage) -> PageKind:
 
 
 def find_mrz(page: ReadPage) -> Any:
-    """The MRZ of a page (validators.mrz): from the page image where there is one, else from its text."""
-    from_image = validator("mrz", "find_mrz")
+    """The MRZ of a page (rathaus.checks.validators): from the OCR text first (cheap), and when that gives no
+    valid one, by the validators' own MRZ finder on the page image."""
     result = None
-    if from_image is not None and page.image is not None:
+    from_text = validator("mrz", "mrz_from_text")
+    if from_text is not None:
         try:
-            result = from_image(page.image)
-        except (ValueError, RuntimeError):
+            result = from_text(page.text.text)
+        except ValueError:
             result = None
-    if result is None:
-        from_text = validator("mrz", "mrz_from_text")
-        if from_text is not None:
+    if (result is None or not getattr(result, "valid", False)) and page.image is not None:
+        from_image = validator("mrz_image", "find_mrz") or validator("mrz", "find_mrz")
+        if from_image is not None:
             try:
-                result = from_text(page.text.text)
-            except ValueError:
-                result = None
+                found = from_image(page.image)
+            except (ValueError, RuntimeError):
+                found = None
+            if found is not None and (result is None or getattr(found, "valid", False)):
+                result = found
     return result
 
 
@@ -175,7 +178,7 @@ def looks_like_photo(page: ReadPage) -> bool:
     if page.image is None or len(page.text.words) > 4:
         return False
     width, height = page.image.size
-    return 0.65 <= width / height <= 0.9
+    return 0.74 <= width / height <= 0.82  # 35 × 45 mm is 0.78; an A4 scan (0.71) is no photo
 
 
 def _page_of(text: str) -> tuple[int, int] | None:

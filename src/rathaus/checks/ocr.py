@@ -32,6 +32,7 @@ MAX_UPSCALE = 3.0
 MAX_LONG_SIDE = 4400  # larger images are reduced (phone photos of 48 MP) – time, not accuracy
 MAX_SKEW = 10.0  # degrees; a larger measured angle is not a skew but a misreading
 MIN_SKEW = 0.3  # degrees; below this the page is left as it is
+SURE_SCORE = 150.0  # confident horizontal characters after which an orientation is taken without trying others
 OSD_SURE = 2.0  # Tesseract's orientation confidence above which its answer is taken without a second look
 
 _TESSDATA_CANDIDATES = (
@@ -154,13 +155,17 @@ def _orientation(image: Image.Image, reader: Any, osd: Any) -> int:
         (round(image.width * 1400 / max(image.size)), round(image.height * 1400 / max(image.size))))
     candidates = dict.fromkeys([guess, 0, 180, 90, 270])
     best, best_score = guess, -1.0
-    for angle in candidates:
+    for tried, angle in enumerate(candidates):
         words = _read(reader, small.rotate(angle, expand=True) if angle else small)
+        if tried == 0 and len(words) < 3:
+            return guess  # nothing that looks like text: no orientation will read better
         # Tesseract also reads vertical lines: only words lying horizontally in this orientation count
         score = sum(conf * len(text) for text, (x0, y0, x1, y1), conf in words
                     if conf >= 0.6 and sum(c.isalnum() for c in text) >= 3 and x1 - x0 > y1 - y0)
         if score > best_score:
             best, best_score = angle, score
+        if score >= SURE_SCORE and score >= 0.8 * sum(conf * len(text) for text, _, conf in words):
+            break  # reads well and (almost) all of it horizontally: this is upright
     return best
 
 
@@ -186,7 +191,10 @@ def _read(reader: Any, image: Image.Image) -> list[Word]:
     iterator = reader.GetIterator()
     level = tesserocr.RIL.WORD
     for item in tesserocr.iterate_level(iterator, level):
-        text = item.GetUTF8Text(level)
+        try:
+            text = item.GetUTF8Text(level)
+        except RuntimeError:  # "No text returned" for an empty word
+            continue
         box = item.BoundingBox(level)
         if not text or not text.strip() or box is None:
             continue
