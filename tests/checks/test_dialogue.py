@@ -265,6 +265,24 @@ def test_a_whole_application_with_resume_upload_and_export(checks_runtime: Runti
     assert forms.read_form_pdf(again.pdf)["miete"] == "612.50" and again.json["values"] == finished.json["values"]
 
 
+def test_an_upload_of_the_wrong_document_is_pointed_out(checks_runtime: Runtime) -> None:
+    rt = checks_runtime
+    code = dialogue.start(rt, TYPE).resume_code
+    contract = pdf("Mietvertrag\nzwischen Wohnbau Isar GmbH (Vermieter) und Anna Müller (Mieterin)\n"
+                   "Monatliche Miete: 612,50 EUR\nWohnfläche 54,5 qm")
+    checked, file_id = dialogue.upload(rt, code, "einkommen", "lohn.pdf", contract)
+    assert checked.ok and file_id and checked.kind == "rental_contract"  # kept: the case worker sees it too
+    assert "nicht nach Lohnabrechnung / Rentenbescheid" in checked.messages("de")[-1]
+    assert "not a payslip / pension notice" in checked.messages("en")[-1]
+    payslip = pdf("Entgeltabrechnung Dezember 2026\nArbeitgeber: Bäckerei Huber\nName: Anna Müller\n"
+                  "Gesamtbrutto 1.980,00 EUR\nNetto 1.420,55 EUR\nAuszahlungsbetrag 1.420,55")
+    checked, _ = dialogue.upload(rt, code, "einkommen", "lohn-dezember.pdf", payslip)
+    assert checked.kind == "payslip" and checked.messages("de")[-1] == "Erkannt: Lohnabrechnung."
+    dialogue.remove_upload(rt, code, file_id)
+    with rt.db.engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT string_agg(filename, ',') FROM checks_files")) == "lohn-dezember.pdf"
+
+
 def test_finish_asks_for_missing_answers_first(checks_runtime: Runtime) -> None:
     rt = checks_runtime
     code = dialogue.start(rt, TYPE).resume_code
@@ -326,6 +344,30 @@ def test_api_problem_answers_and_the_schema_urls(checks_runtime: Runtime, wohnge
         assert unknown.status_code == 404 and "wohngeld-erstantrag" in unknown.json()["detail"]
         page = client.get(f"/antrag/{TYPE}")
         assert page.status_code == 200 and "Antrag beginnen" in page.text
+        widget = client.get("/embed/buergerservice")  # the widget links into the guided application
+        assert f'href="/antrag/{TYPE}"' in widget.text and "Antrag Schritt für Schritt stellen" in widget.text
+        assert 'href="/antrag/bewohnerparkausweis?lang=en"' in client.get("/embed/buergerservice?lang=en").text
+
+
+def test_page_in_another_language_without_a_model_speaks_german(checks_runtime: Runtime,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dialogue, "gateway_phraser", lambda runtime: dialogue.no_phraser)  # no model cleared
+    with TestClient(create_app(checks_runtime)) as client:
+        intro = client.get(f"/antrag/{TYPE}?lang=tr")
+        assert f'action="/antrag/{TYPE}/beginnen?lang=tr"' in intro.text
+        started = client.post(f"/antrag/{TYPE}/beginnen?lang=tr")
+        assert started.status_code == 200 and "antrag-" + TYPE in started.headers["set-cookie"]
+        assert "httponly" in started.headers["set-cookie"].lower()
+        assert "samesite=strict" in started.headers["set-cookie"].lower()
+        question = client.get(f"/antrag/{TYPE}/frage")
+        assert "Vorname" in question.text and "nur auf Deutsch und Englisch" in question.text
+        assert '<h2 class="question-label" lang="de">' in question.text
+        # a form without the token derived from the code is refused, nothing stored
+        refused = client.post(f"/antrag/{TYPE}/frage", data={"value": "Anna", "token": "0" * 32})
+        assert refused.status_code == 400
+    with checks_runtime.db.engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT language, values FROM checks_applications")).one()
+    assert tuple(row) == ("tr", {})
 
 
 def test_public_dialogue_is_off_by_default(runtime: Runtime) -> None:
@@ -333,3 +375,4 @@ def test_public_dialogue_is_off_by_default(runtime: Runtime) -> None:
         assert client.get(f"/antrag/{TYPE}").status_code == 404
         assert client.post("/api/v1/checks/applications", json={"type_id": TYPE}).status_code == 404
         assert client.get(f"/api/v1/checks/schemas/{TYPE}.json").status_code == 200  # published regardless
+        assert "/antrag/" not in client.get("/embed/buergerservice").text

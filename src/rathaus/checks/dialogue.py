@@ -162,7 +162,8 @@ def gateway_phraser(runtime: Runtime) -> Phraser:
             log.warning("dialogue phrasing failed (%s): %s", lang, type(exc).__name__)
             return None
         translated = " ".join(outcome.text.split())
-        if not translated or outcome.replaced or len(translated) > 4 * len(text) + 40:
+        if (not translated or outcome.replaced or outcome.finish_reason != "stop"
+                or len(translated) > 4 * len(text) + 40):  # cut off, withheld or rambling: German stays
             return None
         _PHRASED[key] = translated
         return translated
@@ -309,6 +310,8 @@ class Summary:
     uploaded: list[str]
     still_needed: list[str]
     next_steps: str
+    uploaded_title: str = ""
+    needed_title: str = ""
 
     @property
     def text(self) -> str:
@@ -316,9 +319,9 @@ class Summary:
         if self.given:
             parts += ["", *(f"- {label}: {value}" for label, value in self.given)]
         if self.uploaded:
-            parts += ["", *(f"- {name}" for name in self.uploaded)]
+            parts += ["", self.uploaded_title, *(f"- {name}" for name in self.uploaded)]
         if self.still_needed:
-            parts += ["", *(f"- {name}" for name in self.still_needed)]
+            parts += ["", self.needed_title, *(f"- {name}" for name in self.still_needed)]
         return "\n".join([*parts, "", self.next_steps])
 
 
@@ -356,7 +359,9 @@ def summary(app_type: ApplicationType, values: dict[str, Any], uploads: list[tup
             next_steps = ("Bitte schicken Sie uns bald noch diese Unterlagen: " + ", ".join(needed) + ". "
                           + next_steps)
     return Summary(title=title_text, lines=lines, given=given, uploaded=uploaded, still_needed=needed,
-                   next_steps=next_steps)
+                   next_steps=next_steps,
+                   uploaded_title="You have uploaded:" if en else "Diese Unterlagen haben Sie hochgeladen:",
+                   needed_title="Still missing:" if en else "Diese Unterlagen fehlen noch:")
 
 
 # --- persistence: start, load, answer, back, upload, finish -------------------------------------------------------
@@ -418,11 +423,16 @@ def _lang(lang: str | None) -> str:
     return code if code.isalpha() and len(code) == 2 else "de"
 
 
-def start(runtime: Runtime, type_id: str, lang: str = "de", *,
+def start(runtime: Runtime, type_id: str, lang: str = "de", *, client: str = "",
           phraser: Phraser | None = None) -> Started:
-    """Begin an application of ``type_id``; the returned resume code is not stored (only its hash)."""
+    """Begin an application of ``type_id``; the returned resume code is not stored (only its hash). Each client
+    may start RATHAUS_CHECKS_DIALOGUE_STARTS_PER_HOUR applications an hour (RateLimited above)."""
     app_type = application_type(runtime, type_id)
     code = new_code()
+    with runtime.db.session() as session:
+        ratelimit.hit(session, ratelimit.client_key("checks-start", client or "-"),
+                      settings_of(runtime).checks_dialogue_starts_per_hour, window_seconds=3600, scope="client",
+                      message="too many applications started / zu viele Anträge begonnen")
     with runtime.db.session() as session:
         row = CheckApplication(type_id=app_type.id, resume_code_hash=code_hash(code), language=_lang(lang),
                                values={}, step=steps(app_type, {})[0], status="open", expires_at=_expiry(runtime))

@@ -32,6 +32,10 @@ class ChecksSettings(SettingsSection):
         description="A guided application can be resumed with its code for this many days after its last answer; "
                     "then its answers and uploads are deleted.",
     )
+    checks_dialogue_starts_per_hour: int = Field(
+        default=30, ge=1, le=100_000,
+        description="Guided applications one client may start per hour (the page is anonymous).",
+    )
     checks_dialogue_guesses_per_hour: int = Field(
         default=20, ge=1, le=10_000,
         description="Wrong resume codes one client may try per hour before it has to wait.",

@@ -119,7 +119,7 @@ def check_upload(name: str, data: bytes, requirement: DocumentRequirement | None
         return UploadCheck(False, "application/octet-stream", notes=[Note("too_large", {
             "name": shown, "size": f"{len(data) / 1048576:.1f}", "max": max_bytes // 1048576})])
     content_type = sniff(data)
-    if content_type == "image/heic":
+    if content_type == "image/heic" and not _heif_opener():
         return UploadCheck(False, content_type, notes=[Note("heic", {"name": shown})])
     if content_type == "application/pdf":
         problem, pages = _pdf(data)
@@ -133,6 +133,16 @@ def check_upload(name: str, data: bytes, requirement: DocumentRequirement | None
     result = UploadCheck(True, content_type, pages, notes=[Note("ok", {"name": shown})])
     _recognise(result, name, data, requirement)
     return result
+
+
+def _heif_opener() -> bool:
+    """Let PIL open HEIC/HEIF phone photos when pillow-heif is installed (the packet reader uses it too)."""
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:
+        return False
+    register_heif_opener()
+    return True
 
 
 def _pdf(data: bytes) -> tuple[Note | None, int]:

@@ -173,6 +173,13 @@ def _lang(request: Request) -> str:
     return language(request)
 
 
+def _wanted_lang(request: Request) -> str:
+    """The applicant's language for the questions: ``?lang=xx`` (any two letters, e.g. from the widget), else
+    the page's. The page itself is German or English; other languages are phrased by a cleared model."""
+    raw = (request.query_params.get("lang") or "").lower()
+    return raw if len(raw) == 2 and raw.isalpha() else _lang(request)
+
+
 def _suffix(lang: str) -> str:
     return "?lang=en" if lang == "en" else ""
 
@@ -182,7 +189,8 @@ def _context(request: Request, runtime: Runtime, app_type: ApplicationType, **va
     t = {**texts(lang), **STRINGS[lang]}
     return {"t": t, "lang": lang, "other_lang": "en" if lang == "de" else "de", "type": app_type,
             "title": app_type.title.get(lang), "base": f"/antrag/{app_type.id}", "suffix": _suffix(lang),
-            "autocomplete": AUTOCOMPLETE, "days": runtime.settings.section(ChecksSettings).checks_dialogue_resume_days,
+            "autocomplete": AUTOCOMPLETE, "start_lang": _wanted_lang(request),
+            "days": runtime.settings.section(ChecksSettings).checks_dialogue_resume_days,
             **values}
 
 
@@ -231,8 +239,9 @@ async def intro(type_id: str, request: Request, runtime: RuntimeDep) -> Response
 @router.post(PREFIX + "/beginnen", response_class=HTMLResponse)
 async def begin(type_id: str, request: Request, runtime: RuntimeDep) -> HTMLResponse:
     app_type = _type(runtime, type_id)
-    wanted = request.query_params.get("lang") or _lang(request)
-    started = await run_in_threadpool(dialogue.start, runtime, app_type.id, wanted)
+    wanted = _wanted_lang(request)
+    started = await run_in_threadpool(lambda: dialogue.start(runtime, app_type.id, wanted,
+                                                             client=_client(request)))
     response = _page(request, _context(request, runtime, app_type, mode="code",
                                        code=dialogue.show_code(started.resume_code)))
     _set_code(response, request, type_id, started.resume_code)

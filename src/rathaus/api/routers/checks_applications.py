@@ -68,10 +68,11 @@ class ResumeIn(BaseModel):
 
 
 @router.post("/applications", status_code=201, responses=ERRORS)
-async def start(body: StartIn, runtime: RuntimeDep) -> dict[str, Any]:
+async def start(body: StartIn, runtime: RuntimeDep, request: Request) -> dict[str, Any]:
     """Start an application. The answer carries the resume code – shown this once, keep it."""
     _enabled(runtime)
-    started = await run_in_threadpool(dialogue.start, runtime, body.type_id, body.language)
+    started = await run_in_threadpool(lambda: dialogue.start(runtime, body.type_id, body.language,
+                                                             client=_client(request)))
     return {"application_id": started.application_id, "resume_code": dialogue.show_code(started.resume_code),
             "question": _question(started.question)}
 
