@@ -76,8 +76,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="rathaus-checks-bench-") as tmp:
         work = args.workdir or Path(tmp)
         print(f"Erzeuge Tuning-Split A {tuple(args.tune)} und Bericht-Split B {tuple(args.report)} in {work}")
-        generate(work / "A", *args.tune, seed=TUNE["seed"], degradation=TUNE["mix"])
-        generate(work / "B", *args.report, seed=REPORT["seed"], degradation=REPORT["mix"])
+        generate(work / "A", *args.tune, seed=TUNE["seed"], degradation=TUNE["mix"], workers=2)
+        generate(work / "B", *args.report, seed=REPORT["seed"], degradation=REPORT["mix"], workers=2)
         generated = time.perf_counter() - started
         print(f"Split A (Tuning), {args.tune_workers} Prozesse:")
         tuned = evaluate_dir(work / "A", progress=_progress, workers=args.tune_workers, baseline=False)

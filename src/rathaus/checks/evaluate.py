@@ -232,6 +232,8 @@ def baseline_check(pages: list[str], form: dict[str, Any], submitted_on: date,
     full_text = "\n".join(pages)
     for rule in app_type.rules:
         key = f"rule:{rule.id}"
+        if not _holds(rule.when, form):
+            continue
         if rule.kind == "mrz_valid":
             if any(mrz_checks_fail(text) for text in pages):
                 flags[key] = "invalid"

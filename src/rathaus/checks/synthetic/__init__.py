@@ -20,6 +20,7 @@ import io
 import json
 import random
 from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -171,24 +172,34 @@ def _assignments(types: list[ApplicationType], n_clean: int, n_defective: int, s
     return plan
 
 
+def _make(job: tuple[Path, str, ApplicationType, int, str, str | None, int]) -> dict[str, Any]:
+    folder, packet_id, app_type, seed, level, defect, dpi = job
+    return make_packet(folder, packet_id, app_type, seed=seed, level=level, defect=defect, dpi=dpi)
+
+
 def generate(out_dir: Path | str, n_clean: int = 6, n_defective: int = 10, seed: int = 1,
              degradation: str | Mapping[str, float] = "moderate", *, types: list[ApplicationType] | None = None,
-             defect_kinds: tuple[str, ...] = DEFECT_KINDS, dpi: int = 200) -> dict[str, Any]:
+             defect_kinds: tuple[str, ...] = DEFECT_KINDS, dpi: int = 200, workers: int = 1) -> dict[str, Any]:
     """Write ``n_clean`` clean and ``n_defective`` defective packets (one defect each) under ``out_dir`` with
     ``manifest.json``; returns the manifest. ``degradation``: a level ("none", "moderate", "strong") or a mix
-    of levels with weights, drawn per packet."""
+    of levels with weights, drawn per packet. ``workers`` > 1 draws packets in that many processes (each packet
+    has its own seed, so the result is the same)."""
     out = Path(out_dir)
     mix = _mix(degradation)
     chosen = types if types is not None else list(shipped_types().values())
     if not chosen:
         raise ValueError("no application types (config/checks/*.yaml) to generate packets for")
     rng = random.Random(seed)
-    packets = []
+    jobs = []
     for number, (app_type, defect) in enumerate(_assignments(chosen, n_clean, n_defective, seed, defect_kinds)):
         packet_id = f"{number + 1:03d}-{app_type.id}-{defect or 'ok'}"
         level = _draw(mix, rng)
-        packets.append(make_packet(out / packet_id, packet_id, app_type, seed=rng.randrange(1 << 31), level=level,
-                                   defect=defect, dpi=dpi))
+        jobs.append((out / packet_id, packet_id, app_type, rng.randrange(1 << 31), level, defect, dpi))
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            packets = list(pool.map(_make, jobs))
+    else:
+        packets = [_make(job) for job in jobs]
     manifest = {"generator": "rathaus.checks.synthetic", "seed": seed, "degradation": mix, "dpi": dpi,
                 "note": MUSTER, "packets": packets}
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
