@@ -89,7 +89,8 @@ def _draft(app_type: ApplicationType, rng: random.Random, fake: Faker, submitted
 
 
 def make_packet(folder: Path, packet_id: str, app_type: ApplicationType, *, seed: int, level: str,
-                defect: str | None, dpi: int = 200, form_format: str | None = None) -> dict[str, Any]:
+                defect: str | None, dpi: int = 200, form_format: str | None = None,
+                jpeg_quality: int | None = None) -> dict[str, Any]:
     """Write one packet to ``folder`` and return its manifest entry."""
     rng = random.Random(seed)
     fake = Faker("de_DE")
@@ -129,6 +130,8 @@ def make_packet(folder: Path, packet_id: str, app_type: ApplicationType, *, seed
             suffix = f"_{spec.index + 1}" if spec.index else ""
             name = f"{counter:02d}_{FILE_STEMS[spec.kind]}{suffix}{side}.jpg"
             image, params = degrade(page.image, level, rng)
+            if jpeg_quality is not None:
+                params["jpeg_quality"] = min(jpeg_quality, params["jpeg_quality"])
             (folder / name).write_bytes(_encode(image, params["jpeg_quality"]))
             files.append(name)
             pages_written += 1
@@ -215,8 +218,8 @@ SAMPLES: dict[str, tuple[str | None, int]] = {
 }
 
 
-def write_samples(root: Path, *, dpi: int = 150) -> list[Path]:
-    """The shipped sample packets: one per type, lightly degraded (level "none", 150 dpi) to stay small."""
+def write_samples(root: Path, *, dpi: int = 200) -> list[Path]:
+    """The shipped sample packets: one per type, undegraded (level "none", 200 dpi, JPEG quality 75)."""
     folders = []
     for number, app_type in enumerate(shipped_types().values()):
         defect, seed = SAMPLES.get(app_type.id, (None, 1000 + number))
@@ -224,7 +227,7 @@ def write_samples(root: Path, *, dpi: int = 150) -> list[Path]:
         for old in folder.glob("*") if folder.exists() else []:
             old.unlink()
         entry = make_packet(folder, app_type.id, app_type, seed=seed, level="none", defect=defect, dpi=dpi,
-                            form_format="pdf")
+                            form_format="pdf", jpeg_quality=75)
         (folder / "manifest.json").write_text(json.dumps({"note": MUSTER, "packets": [entry]}, ensure_ascii=False,
                                                          indent=1) + "\n", encoding="utf-8")
         folders.append(folder)
