@@ -490,9 +490,13 @@ def summarise(outcomes: list[PacketOutcome], *, policy: str = "strict") -> dict[
         figures[f"baseline_defect_recall_{level}"] = _share(d["baseline"] for d in level_defects)
         level_clean = [o for o in clean if o.level == level]
         if level_clean:
-            count = sum(sum(s in (*ALARM, "unsure") if lenient else s in ALARM for s in o.statuses.values())
-                        for o in level_clean)
+            strict_count = sum(sum(s in ALARM for s in o.statuses.values()) for o in level_clean)
+            unsure_count = sum(sum(s == "unsure" for s in o.statuses.values()) for o in level_clean)
+            count = strict_count + unsure_count if lenient else strict_count
             figures[f"false_alarms_per_clean_packet_{level}"] = round(count / len(level_clean), 4)
+            figures[f"false_alarms_strict_per_clean_packet_{level}"] = round(strict_count / len(level_clean), 4)
+            figures[f"unsure_per_clean_packet_{level}"] = round(unsure_count / len(level_clean), 4)
+            figures[f"clean_packets_{level}"] = len(level_clean)
     pages = sum(o.pages for o in read)
     seconds = sum(o.seconds for o in read)
     figures["seconds_per_packet"] = round(seconds / len(read), 3) if read else None
