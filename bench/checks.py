@@ -15,7 +15,7 @@ in the checklist; false alarms are missing/invalid items on clean packets (unsur
 accuracy is 1 − CER of the page text against the rendered text. Time is reading + checking, one packet after the
 other (``--workers 1``, the default for B), so seconds per 10 pages hold for one packet on the machine.
 
-    .venv/bin/python bench/checks.py [--tune 3 10] [--report 6 20] [--workdir DIR]
+    .venv/bin/python bench/checks.py [--tune 6 7] [--report 9 15] [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -66,8 +66,8 @@ def _mrz_specimen_share() -> float | None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--tune", nargs=2, type=int, default=(3, 10), metavar=("CLEAN", "DEFECTIVE"))
-    ap.add_argument("--report", nargs=2, type=int, default=(6, 20), metavar=("CLEAN", "DEFECTIVE"))
+    ap.add_argument("--tune", nargs=2, type=int, default=(6, 7), metavar=("CLEAN", "DEFECTIVE"))
+    ap.add_argument("--report", nargs=2, type=int, default=(9, 15), metavar=("CLEAN", "DEFECTIVE"))
     ap.add_argument("--workdir", type=Path, default=None, help="keep the generated packets here")
     ap.add_argument("--tune-workers", type=int, default=2)
     ap.add_argument("--workers", type=int, default=1, help="processes for the report split (time per packet!)")
@@ -76,11 +76,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="rathaus-checks-bench-") as tmp:
         work = args.workdir or Path(tmp)
         print(f"Erzeuge Tuning-Split A {tuple(args.tune)} und Bericht-Split B {tuple(args.report)} in {work}")
-        generate(work / "A", *args.tune, seed=TUNE["seed"], degradation=TUNE["mix"])
-        generate(work / "B", *args.report, seed=REPORT["seed"], degradation=REPORT["mix"])
+        generate(work / "A", *args.tune, seed=TUNE["seed"], degradation=TUNE["mix"], workers=2)
+        generate(work / "B", *args.report, seed=REPORT["seed"], degradation=REPORT["mix"], workers=2)
         generated = time.perf_counter() - started
         print(f"Split A (Tuning), {args.tune_workers} Prozesse:")
-        tuned = evaluate_dir(work / "A", progress=_progress, workers=args.tune_workers)
+        tuned = evaluate_dir(work / "A", progress=_progress, workers=args.tune_workers, baseline=False)
         policy = choose_policy(tuned)
         print(f"  -> unsure zählt als {'gefunden' if policy == 'lenient' else 'nicht gefunden'} ({policy})")
         print(f"Split B (Bericht), {args.workers} Prozess(e):")
@@ -102,11 +102,12 @@ def main() -> None:
         if f"ocr_char_accuracy_{level}" in report:
             level_rows.append((level, _fmt(report.get(f"defect_recall_{level}")),
                                _fmt(report.get(f"baseline_defect_recall_{level}")),
-                               _fmt(report.get(f"false_alarms_per_clean_packet_{level}")),
+                               _fmt(report.get(f"false_alarms_strict_per_clean_packet_{level}")),
+                               _fmt(report.get(f"unsure_per_clean_packet_{level}")),
                                _fmt(report.get(f"ocr_char_accuracy_{level}")),
                                _fmt(report.get(f"baseline_ocr_char_accuracy_{level}"))))
     print("\nJe Degradationsstufe (Split B):")
-    print(table(level_rows, ("Stufe", "Recall", "Recall Baseline", "Fehlalarme/sauberes Paket",
+    print(table(level_rows, ("Stufe", "Recall", "Recall Baseline", "Fehlalarme/sauberes Paket", "unsure/sauber",
                              "OCR-Genauigkeit", "OCR Baseline")))
     print(f"\nFehlalarme je sauberem Paket: rathaus {_fmt(report['false_alarms_per_clean_packet'])} "
           f"(unsure zusätzlich {_fmt(report['unsure_per_clean_packet'])}), "
@@ -115,7 +116,8 @@ def main() -> None:
     print(f"Regeln bei perfektem Lesen (Wahrheit des Manifests): Recall {_fmt(oracle['defect_recall_strict'])}, "
           f"Fehlalarme je sauberem Paket {_fmt(oracle['false_alarms_strict_per_clean_packet'])} "
           f"{oracle['false_alarm_requirements'] or ''}")
-    print(f"Sekunden je 10 Seiten: rathaus {_fmt(report['seconds_per_10_pages'])}, "
+    print(f"Sekunden je 10 Seiten: rathaus {_fmt(report['seconds_per_10_pages'])} "
+          f"(Prozessorzeit {_fmt(report['cpu_seconds_per_10_pages'])}), "
           f"Baseline {_fmt(report['baseline_seconds_per_10_pages'])}; je Paket {_fmt(report['seconds_per_packet'])}")
     print(f"Gesamtzeit {elapsed:.0f} s (davon Erzeugen {generated:.0f} s)")
 

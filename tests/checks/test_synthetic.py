@@ -33,7 +33,7 @@ def one_of_each(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[st
 
 def test_same_seed_same_bytes_other_seed_other_packets(tmp_path: Path) -> None:
     first = generate(tmp_path / "a", 1, 1, seed=7, degradation="moderate", dpi=100)
-    second = generate(tmp_path / "b", 1, 1, seed=7, degradation="moderate", dpi=100)
+    second = generate(tmp_path / "b", 1, 1, seed=7, degradation="moderate", dpi=100, workers=2)
     third = generate(tmp_path / "c", 1, 1, seed=8, degradation="moderate", dpi=100)
     assert first == second
     assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
@@ -174,3 +174,27 @@ def test_shipped_samples_are_small_marked_and_regenerable(tmp_path: Path) -> Non
     for folder in shipped.iterdir():
         again = json.loads((tmp_path / folder.name / "manifest.json").read_text(encoding="utf-8"))
         assert again == json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+
+
+def test_rendered_mrzs_and_ibans_pass_the_validators(one_of_each: tuple[Path, dict[str, Any]]) -> None:
+    """The validators (rathaus.checks.validators) accept what clean packets carry – every MRZ with all its check
+    digits, every IBAN with checksum and a known bank – and reject the injected defects."""
+    from rathaus.checks.validators.iban import validate_iban
+    from rathaus.checks.validators.mrz import parse_mrz
+
+    _, manifest = one_of_each
+    for packet in manifest["packets"]:
+        broken_mrz = bool(packet["defects"]) and packet["defects"][0]["kind"] == "mrz_check_digit"
+        for document in packet["documents"]:
+            if "mrz" in document["fields"]:
+                result = parse_mrz(document["fields"]["mrz"], correct=False)
+                assert result.valid is not broken_mrz, (packet["id"], result.messages)
+                assert result.surname.replace(" ", "") == result.surname.replace(" ", "")  # parsed at all
+                assert result.birth_date == document["fields"]["birth_date"]
+                assert result.expiry_date == document["fields"]["expiry_date"]
+        if "iban" in packet["form"]:
+            typo = bool(packet["defects"]) and packet["defects"][0]["kind"] == "iban_typo"
+            result = validate_iban(packet["form"]["iban"])
+            assert result.valid is not typo, (packet["id"], result.message)
+            if not typo:
+                assert result.bank_name, packet["form"]["iban"]

@@ -10,8 +10,11 @@ with ``engine.check`` and compares the checklist with the truth:
   ``defect_recall_incl_unsure`` counts unsure as found too ("lenient"). Each is paired with its false alarms.
 * **False alarms per clean packet.** Items of a clean packet with status missing/invalid (``false_alarms_*``);
   unsure items of clean packets are counted separately (``unsure_per_clean_packet``); the lenient figure adds them.
-* **OCR character accuracy per degradation level**: 1 − CER of the page text read against the rendered text
-  (whitespace collapsed, micro-averaged over characters; a page that was not read counts as all wrong).
+* **OCR character accuracy per degradation level**: 1 − CER of the page text read against the rendered text,
+  micro-averaged over characters; a page that was not read counts as all wrong. ``ocr_char_accuracy_<level>``
+  matches words independent of reading order (``word_char_errors``: a label | value layout read column by
+  column is not an error); ``ocr_char_accuracy_ordered_<level>`` is the plain Levenshtein CER over the whole
+  page (whitespace collapsed).
 * **Time**: seconds per packet and per 10 pages for reading + checking (the baseline is timed apart).
 * **Baseline** (``baseline_check``): Tesseract's text of every page as it comes (no orientation, no deskew) and
   regular expressions only – a keyword per document kind, MRZ lines with their check digits, an expiry date, the
@@ -32,9 +35,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from rathaus.checks.definitions import ApplicationType, load_types
+from rathaus.checks.engine import check
+from rathaus.checks.intake import read_packet
 from rathaus.checks.model import Document, Evidence, Packet, PageText, Value
 
 ALARM = ("missing", "invalid")
@@ -48,9 +54,32 @@ def normalise(text: str) -> str:
 
 
 def char_errors(truth: str, read: str) -> tuple[int, int]:
-    """(edit distance, length of the truth) after collapsing whitespace."""
+    """(edit distance, length of the truth) after collapsing whitespace – sensitive to reading order."""
     reference, hypothesis = normalise(truth), normalise(read)
     return Levenshtein.distance(reference, hypothesis), len(reference)
+
+
+def word_char_errors(truth: str, read: str) -> tuple[int, int]:
+    """Character errors independent of reading order: every word of the truth is matched with the closest
+    unused word read (edit distance; a word not read at all counts all its characters). Returns (errors,
+    characters of the truth without spaces). Tesseract reads a two-column layout (label | value) column by
+    column, which an ordered CER counts as errors although every character was read right."""
+    candidates = read.split()
+    errors = characters = 0
+    for word in truth.split():
+        characters += len(word)
+        if not candidates:
+            errors += len(word)
+            continue
+        best = process.extractOne(word, candidates, scorer=Levenshtein.distance)
+        assert best is not None
+        _, distance, index = best
+        if distance >= len(word):
+            errors += len(word)
+            continue
+        errors += int(distance)
+        candidates.pop(index)
+    return errors, characters
 
 
 # ------------------------------------------------------------------ baseline: Tesseract text + regular expressions
@@ -203,6 +232,8 @@ def baseline_check(pages: list[str], form: dict[str, Any], submitted_on: date,
     full_text = "\n".join(pages)
     for rule in app_type.rules:
         key = f"rule:{rule.id}"
+        if not _holds(rule.when, form):
+            continue
         if rule.kind == "mrz_valid":
             if any(mrz_checks_fail(text) for text in pages):
                 flags[key] = "invalid"
@@ -307,9 +338,6 @@ def oracle_packet(entry: dict[str, Any]) -> Packet:
 
 def evaluate_oracle(path: Path | str, *, types: dict[str, ApplicationType] | None = None) -> dict[str, Any]:
     """Recall and false alarms of ``engine.check`` on perfectly read packets (see :func:`oracle_packet`)."""
-    import importlib
-
-    check = importlib.import_module("rathaus.checks.engine").check
     root = Path(path)
     manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
     known = types if types is not None else load_types()
@@ -335,10 +363,12 @@ class PacketOutcome:
     pages: int
     clean: bool
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # processor time of this process (all its threads) for reading + checking
     statuses: dict[str, str] = field(default_factory=dict)
     problems: int = 0
     defects: list[dict[str, Any]] = field(default_factory=list)  # kind, requirements, strict, lenient, baseline
-    ocr: list[tuple[int, int]] = field(default_factory=list)  # (errors, characters) per image page
+    ocr: list[tuple[int, int]] = field(default_factory=list)  # (errors, characters) per page, by words
+    ocr_ordered: list[tuple[int, int]] = field(default_factory=list)  # the same, reading order counted
     baseline_flags: dict[str, str] = field(default_factory=dict)
     baseline_seconds: float = 0.0
     baseline_ocr: list[tuple[int, int]] = field(default_factory=list)
@@ -351,15 +381,11 @@ def _submitted_files(folder: Path, entry: dict[str, Any]) -> list[tuple[str, byt
 
 def evaluate_packet(folder: Path, entry: dict[str, Any], app_type: ApplicationType, *,
                     baseline: bool = True, tesseract: PlainTesseract | None = None) -> PacketOutcome:
-    import importlib
-
-    check = importlib.import_module("rathaus.checks.engine").check
-    read_packet = importlib.import_module("rathaus.checks.intake").read_packet
 
     files = _submitted_files(folder, entry)
     submitted_on = date.fromisoformat(entry["submitted_on"])
     outcome = PacketOutcome(entry["id"], entry["type"], entry["degradation"], entry["pages"], not entry["defects"])
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     try:
         packet = read_packet(files, submitted_on)
         result = check(packet, app_type)
@@ -368,13 +394,16 @@ def evaluate_packet(folder: Path, entry: dict[str, Any], app_type: ApplicationTy
         outcome.seconds = time.perf_counter() - started
         return outcome
     outcome.seconds = time.perf_counter() - started
+    outcome.cpu_seconds = time.process_time() - cpu_started
     outcome.statuses = {item.requirement: item.status for item in result.items}
     outcome.problems = len(result.problems) + len(packet.problems)
     read_pages = {(page.file, page.number): page.text for document in packet.documents for page in document.pages}
     for document in entry["documents"]:
         for page in document["pages"]:
             if page["text"]:  # a photo has no text to read
-                outcome.ocr.append(char_errors(page["text"], read_pages.get((page["file"], page["page"]), "")))
+                text = read_pages.get((page["file"], page["page"]), "")
+                outcome.ocr.append(word_char_errors(page["text"], text))
+                outcome.ocr_ordered.append(char_errors(page["text"], text))
     if baseline:
         own = tesseract or PlainTesseract()
         started = time.perf_counter()
@@ -385,7 +414,7 @@ def evaluate_packet(folder: Path, entry: dict[str, Any], app_type: ApplicationTy
         form = baseline_form(form_name, form_bytes, app_type)
         outcome.baseline_flags = baseline_check(texts, form, submitted_on, app_type)
         outcome.baseline_seconds = time.perf_counter() - started
-        outcome.baseline_ocr = [char_errors(page["text"], by_file.get(page["file"], ""))
+        outcome.baseline_ocr = [word_char_errors(page["text"], by_file.get(page["file"], ""))
                                 for document in entry["documents"] for page in document["pages"] if page["text"]]
         if tesseract is None:
             own.close()
@@ -448,6 +477,10 @@ def summarise(outcomes: list[PacketOutcome], *, policy: str = "strict") -> dict[
         errors = sum(e for o in at_level for e, _ in o.ocr)
         chars = sum(n for o in at_level for _, n in o.ocr)
         figures[f"ocr_char_accuracy_{level}"] = round(max(0.0, 1 - errors / chars), 4) if chars else None
+        errors = sum(e for o in at_level for e, _ in o.ocr_ordered)
+        chars = sum(n for o in at_level for _, n in o.ocr_ordered)
+        if chars:
+            figures[f"ocr_char_accuracy_ordered_{level}"] = round(max(0.0, 1 - errors / chars), 4)
         errors = sum(e for o in at_level for e, _ in o.baseline_ocr)
         chars = sum(n for o in at_level for _, n in o.baseline_ocr)
         if chars:
@@ -457,13 +490,19 @@ def summarise(outcomes: list[PacketOutcome], *, policy: str = "strict") -> dict[
         figures[f"baseline_defect_recall_{level}"] = _share(d["baseline"] for d in level_defects)
         level_clean = [o for o in clean if o.level == level]
         if level_clean:
-            count = sum(sum(s in (*ALARM, "unsure") if lenient else s in ALARM for s in o.statuses.values())
-                        for o in level_clean)
+            strict_count = sum(sum(s in ALARM for s in o.statuses.values()) for o in level_clean)
+            unsure_count = sum(sum(s == "unsure" for s in o.statuses.values()) for o in level_clean)
+            count = strict_count + unsure_count if lenient else strict_count
             figures[f"false_alarms_per_clean_packet_{level}"] = round(count / len(level_clean), 4)
+            figures[f"false_alarms_strict_per_clean_packet_{level}"] = round(strict_count / len(level_clean), 4)
+            figures[f"unsure_per_clean_packet_{level}"] = round(unsure_count / len(level_clean), 4)
+            figures[f"clean_packets_{level}"] = len(level_clean)
     pages = sum(o.pages for o in read)
     seconds = sum(o.seconds for o in read)
     figures["seconds_per_packet"] = round(seconds / len(read), 3) if read else None
     figures["seconds_per_10_pages"] = round(seconds / pages * 10, 3) if pages else None
+    cpu = sum(o.cpu_seconds for o in read)
+    figures["cpu_seconds_per_10_pages"] = round(cpu / pages * 10, 3) if pages else None
     baseline_seconds = sum(o.baseline_seconds for o in read)
     figures["baseline_seconds_per_10_pages"] = round(baseline_seconds / pages * 10, 3) if pages else None
     figures["pages"] = pages

@@ -20,6 +20,7 @@ import io
 import json
 import random
 from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,8 @@ def _draft(app_type: ApplicationType, rng: random.Random, fake: Faker, submitted
 
 
 def make_packet(folder: Path, packet_id: str, app_type: ApplicationType, *, seed: int, level: str,
-                defect: str | None, dpi: int = 200, form_format: str | None = None) -> dict[str, Any]:
+                defect: str | None, dpi: int = 200, form_format: str | None = None,
+                jpeg_quality: int | None = None) -> dict[str, Any]:
     """Write one packet to ``folder`` and return its manifest entry."""
     rng = random.Random(seed)
     fake = Faker("de_DE")
@@ -128,6 +130,8 @@ def make_packet(folder: Path, packet_id: str, app_type: ApplicationType, *, seed
             suffix = f"_{spec.index + 1}" if spec.index else ""
             name = f"{counter:02d}_{FILE_STEMS[spec.kind]}{suffix}{side}.jpg"
             image, params = degrade(page.image, level, rng)
+            if jpeg_quality is not None:
+                params["jpeg_quality"] = min(jpeg_quality, params["jpeg_quality"])
             (folder / name).write_bytes(_encode(image, params["jpeg_quality"]))
             files.append(name)
             pages_written += 1
@@ -171,24 +175,34 @@ def _assignments(types: list[ApplicationType], n_clean: int, n_defective: int, s
     return plan
 
 
+def _make(job: tuple[Path, str, ApplicationType, int, str, str | None, int]) -> dict[str, Any]:
+    folder, packet_id, app_type, seed, level, defect, dpi = job
+    return make_packet(folder, packet_id, app_type, seed=seed, level=level, defect=defect, dpi=dpi)
+
+
 def generate(out_dir: Path | str, n_clean: int = 6, n_defective: int = 10, seed: int = 1,
              degradation: str | Mapping[str, float] = "moderate", *, types: list[ApplicationType] | None = None,
-             defect_kinds: tuple[str, ...] = DEFECT_KINDS, dpi: int = 200) -> dict[str, Any]:
+             defect_kinds: tuple[str, ...] = DEFECT_KINDS, dpi: int = 200, workers: int = 1) -> dict[str, Any]:
     """Write ``n_clean`` clean and ``n_defective`` defective packets (one defect each) under ``out_dir`` with
     ``manifest.json``; returns the manifest. ``degradation``: a level ("none", "moderate", "strong") or a mix
-    of levels with weights, drawn per packet."""
+    of levels with weights, drawn per packet. ``workers`` > 1 draws packets in that many processes (each packet
+    has its own seed, so the result is the same)."""
     out = Path(out_dir)
     mix = _mix(degradation)
     chosen = types if types is not None else list(shipped_types().values())
     if not chosen:
         raise ValueError("no application types (config/checks/*.yaml) to generate packets for")
     rng = random.Random(seed)
-    packets = []
+    jobs = []
     for number, (app_type, defect) in enumerate(_assignments(chosen, n_clean, n_defective, seed, defect_kinds)):
         packet_id = f"{number + 1:03d}-{app_type.id}-{defect or 'ok'}"
         level = _draw(mix, rng)
-        packets.append(make_packet(out / packet_id, packet_id, app_type, seed=rng.randrange(1 << 31), level=level,
-                                   defect=defect, dpi=dpi))
+        jobs.append((out / packet_id, packet_id, app_type, rng.randrange(1 << 31), level, defect, dpi))
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            packets = list(pool.map(_make, jobs))
+    else:
+        packets = [_make(job) for job in jobs]
     manifest = {"generator": "rathaus.checks.synthetic", "seed": seed, "degradation": mix, "dpi": dpi,
                 "note": MUSTER, "packets": packets}
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
@@ -204,8 +218,8 @@ SAMPLES: dict[str, tuple[str | None, int]] = {
 }
 
 
-def write_samples(root: Path, *, dpi: int = 150) -> list[Path]:
-    """The shipped sample packets: one per type, lightly degraded (level "none", 150 dpi) to stay small."""
+def write_samples(root: Path, *, dpi: int = 200) -> list[Path]:
+    """The shipped sample packets: one per type, undegraded (level "none", 200 dpi, JPEG quality 75)."""
     folders = []
     for number, app_type in enumerate(shipped_types().values()):
         defect, seed = SAMPLES.get(app_type.id, (None, 1000 + number))
@@ -213,7 +227,7 @@ def write_samples(root: Path, *, dpi: int = 150) -> list[Path]:
         for old in folder.glob("*") if folder.exists() else []:
             old.unlink()
         entry = make_packet(folder, app_type.id, app_type, seed=seed, level="none", defect=defect, dpi=dpi,
-                            form_format="pdf")
+                            form_format="pdf", jpeg_quality=75)
         (folder / "manifest.json").write_text(json.dumps({"note": MUSTER, "packets": [entry]}, ensure_ascii=False,
                                                          indent=1) + "\n", encoding="utf-8")
         folders.append(folder)

@@ -44,6 +44,19 @@ def iban_de(bank_code: str, account: str) -> str:
     return f"DE{98 - int(digits) % 97:02d}{bban}"
 
 
+def valid_account_iban(rng: random.Random, bank_code: str) -> str:
+    """An IBAN of that bank whose account number also passes the bank's own check-digit method (as schwifty,
+    through rathaus.checks.validators.iban, verifies for German banks) – about one account number in ten does."""
+    from rathaus.checks.validators.iban import validate_iban
+
+    iban = ""
+    for _ in range(1000):
+        iban = iban_de(bank_code, str(rng.randrange(10**8, 10**10)))
+        if validate_iban(iban).valid:
+            return iban
+    return iban
+
+
 def format_iban(iban: str) -> str:
     return " ".join(iban[i:i + 4] for i in range(0, len(iban), 4))
 
@@ -155,7 +168,7 @@ def make_facts(rng: random.Random, fake: Faker, submitted_on: date, *, foreign: 
         street=street, postcode=fake.postcode(), city=fake.city(),
         email=f"{_ascii(given)}.{_ascii(surname)}@example.org".lower(),
         phone=fake.phone_number(),
-        iban=iban_de(bank_code, str(rng.randrange(10**8, 10**10))), bank_name=bank_name, bic=bic,
+        iban=valid_account_iban(rng, bank_code), bank_name=bank_name, bic=bic,
         submitted_on=submitted_on,
         id_number=rng.choice("LMNPRT") + "".join(rng.choice(ID_LETTERS) for _ in range(8)),
         passport_number=passport_number,
@@ -177,7 +190,8 @@ def make_facts(rng: random.Random, fake: Faker, submitted_on: date, *, foreign: 
         household_size=rng.randint(1, 4),
         insurer=rng.choice(INSURERS), degree=rng.choice(DEGREES), university=f"Universität {birth_place}",
         permit_number=rng.choice("LMNPRT") + "".join(rng.choice(ID_LETTERS) for _ in range(8)),
-        vehicle_holder="" if rng.random() < 0.75 else rng.choice((fake.name(), fake.company())),
+        vehicle_holder="" if rng.random() < 0.75 else rng.choice((f"{fake.first_name()} {fake.last_name()}",
+                                                                   fake.company())),
         licence_plate=fake.license_plate(), vehicle=rng.choice(("VW Golf", "Opel Corsa", "BMW 118i", "Skoda Fabia",
                                                                 "Ford Fiesta", "Renault Clio", "Toyota Yaris")),
     )

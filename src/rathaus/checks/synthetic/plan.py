@@ -306,8 +306,13 @@ def apply_defect(draft: Draft, kind: str, rng: random.Random, fake: Faker) -> De
             return None
         target = rng.choice(requirements)
         draft.specs = [spec for spec in specs if spec.requirement != target]
+        # Requirements met by the same kind of document (a qualification certificate for "qualification" and for
+        # "licence to practise"): with one of them gone, the checklist may name either as missing.
+        kinds = {o.kind for o in options[target]}
+        siblings = [f"document:{r.id}" for r in app_type.documents if r.id != target and r.id in requirements
+                    and kinds & {o.kind for o in r.any_of}]
         if kind == "missing_document":
-            return Defect(kind, [f"document:{target}"], f"alle Dokumente für {target} fehlen")
+            return Defect(kind, [f"document:{target}", *siblings], f"alle Dokumente für {target} fehlen")
         used = {o.kind for r in app_type.documents for o in r.any_of}
         accepted = {o.kind for o in options[target]}
         candidates = [k for k in RENDERERS if k not in used and k != "photo"] or [
@@ -315,7 +320,7 @@ def apply_defect(draft: Draft, kind: str, rng: random.Random, fake: Faker) -> De
         wrong = rng.choice(sorted(candidates))
         last_month = (draft.facts.submitted_on.replace(day=1) - timedelta(days=1)).replace(day=1)
         draft.specs.append(DocSpec(wrong, None, period=last_month))
-        return Defect(kind, [f"document:{target}"], f"statt {target} ein Dokument der Art {wrong}")
+        return Defect(kind, [f"document:{target}", *siblings], f"statt {target} ein Dokument der Art {wrong}")
     if kind in ("expired_id", "mrz_check_digit"):
         index = next((i for i, spec in enumerate(specs) if spec.kind in ID_KINDS and spec.requirement), None)
         if index is None:

@@ -428,8 +428,11 @@ def vehicle_registration(facts: Facts, spec: DocSpec, rng: random.Random, dpi: i
     sheet.text(5, 4, "Zulassungsbescheinigung Teil I", 11, bold=True)
     sheet.text(5, 9.5, "Europäische Gemeinschaft – Bundesrepublik Deutschland", 7)
     issued = facts.submitted_on - timedelta(days=rng.randint(30, 1500))
-    if facts.vehicle_holder:
+    company = any(word in facts.vehicle_holder for word in ("GmbH", "AG", "KG", "mbH", "OHG", "e.V."))
+    if facts.vehicle_holder and company:
         holder_surname, holder_given = facts.vehicle_holder, ""
+    elif facts.vehicle_holder:
+        holder_given, _, holder_surname = facts.vehicle_holder.partition(" ")
     else:
         holder_surname, holder_given = facts.surname, facts.given_names
     vin = "WVW" + "".join(rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ0123456789") for _ in range(14))
