@@ -123,11 +123,8 @@ def test_rules_on_perfectly_read_packets_find_every_defect_without_false_alarms(
     out, _ = generated
     figures = evaluate_oracle(out)
     assert figures["defect_recall_strict"] == 1.0, figures["missed_defects"]
-    # Known gap of engine.py (checks-types): a count-1 requirement takes every matching document, so the second
-    # qualification certificate (the licence to practise, requirement berufsausuebungserlaubnis) is "missing".
-    # Tighten to == 0.0 when that is fixed.
-    assert set(figures["false_alarm_requirements"]) <= {"document:berufsausuebungserlaubnis"}, figures[
-        "false_alarm_requirements"]
+    # a count-1 requirement takes one document: a second qualification certificate meets the licence to practise
+    assert figures["false_alarm_requirements"] == {}, figures["false_alarm_requirements"]
 
 
 def test_evaluate_dir_reads_and_checks_generated_packets(tmp_path: Path) -> None:

@@ -195,9 +195,10 @@ def _document_item(requirement: DocumentRequirement, packet: Packet,
     label = requirement.label.de
     help_text = requirement.help.de if requirement.help else ""
     requirement_id = f"document:{requirement.id}"
-    if best.status == "satisfied":
-        used.update(id(doc) for doc in best.good)
-        return ChecklistItem(requirement_id, label, "satisfied", best.message, _doc_evidence(best.good)), best.good
+    if best.status == "satisfied":  # takes only as many documents as it needs: the rest may meet a later one
+        chosen = best.good[:best.option.count]
+        used.update(id(doc) for doc in chosen)
+        return ChecklistItem(requirement_id, label, "satisfied", best.message, _doc_evidence(chosen)), chosen
     if best.status == "missing":
         if not requirement.required:
             return None, []
