@@ -94,7 +94,8 @@ def test_upload_routes_are_found_from_their_parameters(client: TestClient) -> No
     """Every route that takes files is in the upload class, and nothing else is."""
     found = {r.path for r in body_limits.upload_routes(client.app.routes)}
     assert found == {"/api/v1/chats/{chat_id}/documents", "/api/v1/collections/{name}/documents",
-                     "/api/v1/traffic/imports", "/api/v1/library/imports"}
+                     "/api/v1/traffic/imports", "/api/v1/library/imports", "/api/v1/checks/packets",
+                     "/api/v1/checks/applications/{application_id}/uploads", "/antrag/{type_id}/hochladen"}
 
 
 def test_chunked_upload_over_the_limit_is_refused_and_nothing_is_stored(server, caplog) -> None:
