@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -28,7 +29,15 @@ from rathaus.checks.validators import (
 )
 from rathaus.checks.validators.dates import birth_date_problem, date_problem, expiry_problem
 from rathaus.checks.validators.matching import NAME_DIFFERENT, NAME_SAME
-from rathaus.checks.validators.mrz import _VALUES, GERMAN_ID_ALPHABET
+from rathaus.checks.validators.mrz import (
+    _VALUES,
+    GERMAN_ID_ALPHABET,
+    clean_filler_noise,
+    could_fit,
+    line_readings,
+    mrz_from_line_readings,
+)
+from rathaus.checks.validators.mrz_image import line_slots
 
 TODAY = date(2026, 1, 15)
 SPECIMENS = Path(os.environ.get("RATHAUS_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data")) \
@@ -253,6 +262,68 @@ def test_mrz_from_ocr_text_repairs_lengths_and_fillers() -> None:
     assert mrz_from_text("Sehr geehrte Damen und Herren,\nbitte senden Sie mir\n", today=TODAY) is None
 
 
+# The Macau ID card specimen (PassportEye's 100_id-mac.jpg) as Tesseract read it in two passes: the first pass
+# misreads the optional data (9212300), the second the run of fillers in line 2 ('SSSSK' for '<<<<<').
+MAC_TRUTH = ["I<MAC12281507<0<<<<<<<<0212300", "6106225M1212307<<<<<<<<<<<<<<6", "CHONG<<KA<KEONG<<<<<<<<<<<<<<<"]
+MAC_PASS_1 = "1<MAC12281507<0<<<<<<<<9212300\n6106225M1212307<<<<<<SSSSK<G\nCHONG<<KA<KEONG<<<<<<6SSKEKEKK\n"
+MAC_PASS_2 = "1<MAC12281507<0<<<<<<<<0212300\n6106225M1212307<<<<<<KK\nCHONG<<KA<KEONG<<<<<<\n"
+
+
+def test_look_alike_letters_in_a_run_of_fillers() -> None:
+    assert clean_filler_noise("6106225M1212307<<<<<<SSSSE<6") == "6106225M1212307" + "<" * 12 + "6"
+    assert clean_filler_noise("IDD<<K000000000<<<<<<<") == "IDD<<K000000000<<<<<<<"  # K before a digit stays
+    assert clean_filler_noise("ABC<<SSSSSE<1") == "ABC<<SSSSSE<1"  # less than half of the run is '<'
+    assert clean_filler_noise("<<<<<<5<<<<<4") == "<<<<<<5<<<<<4"  # digits are kept: they may be check digits
+    assert clean_filler_noise("ERIKSSON<<ANNA<<<") == "ERIKSSON<<ANNA<<<"
+
+
+def test_line_readings_repair_long_misread_runs_and_a_spurious_first_character() -> None:
+    truth = "8102287F1301014CHE<<<<<<<<<<<4"
+    assert truth in line_readings("8102287F1301014CHE<<<<<<4", 30, names_line=False)  # 5 fillers lost
+    assert truth in line_readings("B8102287F1301014CHE<<<<<<<<<<<<<4", 30, names_line=False)  # edge + 2 extra
+    assert truth in line_readings("8102287F1301014CHE<<<<SSEK<<<4", 30, names_line=False)
+    assert line_readings("VADIS<<QUO<<<", 30, names_line=True) == ["VADIS<<QUO" + "<" * 20]
+    assert could_fit("IDCHESOOD2068<8<<<<<<<<<", 30)  # 25 characters, a run of fillers to grow
+    assert not could_fit("6106225M1212307<<<<<<<<<<<<<<6", 36)  # 30 is a TD1 line, not a TD2 line read short
+
+
+def test_one_pass_with_noise_is_not_valid_but_two_passes_combined_are() -> None:
+    for text in (MAC_PASS_1, MAC_PASS_2):
+        result = mrz_from_text(text, today=TODAY)
+        assert result is None or not result.valid
+    slots = line_slots([MAC_PASS_1, MAC_PASS_2])
+    assert [slot[0][:5] for slot in slots] == ["1<MAC", "61062", "CHONG"]
+    result = mrz_from_line_readings(slots, today=TODAY)
+    assert result is not None and result.valid
+    assert list(result.lines[:2]) == MAC_TRUTH[:2]  # the names line keeps its noise (no check digit covers it)
+    assert (result.document_number, result.birth_date, result.expiry_date) == ("12281507", "1961-06-22", "2012-12-30")
+    assert (result.surname, result.given_names) == ("CHONG", "KA KEONG")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(mrz_args, st.data())
+def test_noisy_fillers_are_read_back_and_a_wrong_digit_stays_wrong(args: dict, data: st.DataObject) -> None:
+    """The tail of fillers in line 2 of a TD1 card read with look-alike letters and miscounted: the true MRZ comes
+    back; the same with one wrong date or check digit is never valid."""
+    assume(args["fmt"] == "TD1")
+    # known limit: optional data of look-alike letters between fillers ("<<CC<<") may be read as fillers when the
+    # composite cannot tell them apart (C = 12 at weights 7 and 3: 120 ≡ 0)
+    assume(not re.search(r"<<[KSECXLG]", "<<" + args["optional"]))
+    lines = make_mrz(**args)
+    assume("<" in lines[0] or sum(c.isdigit() for c in lines[0]) > 8)  # else line 1 does not look like an MRZ line
+    noise = data.draw(st.text("<<<<SEK", min_size=2, max_size=7).filter(lambda t: 2 * t.count("<") >= len(t)))
+    # 11 fillers read as 5–13 characters (a line of 32 or more would be nearer the 36 of TD2: a known limit)
+    tail = "<<" + noise + "<" * data.draw(st.integers(1, 4))
+    ocr = [lines[0], lines[1][:18] + tail + lines[1][29], lines[2]]
+    result = mrz_from_text("\n".join(ocr), today=TODAY)
+    assert result is not None and result.valid and list(result.lines[:2]) == lines[:2], ocr
+    pos = data.draw(st.sampled_from([*range(0, 7), *range(8, 15)]))
+    wrong = str((int(ocr[1][pos]) + data.draw(st.integers(1, 9))) % 10)
+    ocr[1] = ocr[1][:pos] + wrong + ocr[1][pos + 1:]
+    result = mrz_from_text("\n".join(ocr), today=TODAY)
+    assert result is None or not result.valid
+
+
 # ---------------------------------------------------------------------------------------------------- MRZ, images
 
 
@@ -264,6 +335,18 @@ def test_find_mrz_on_specimen_image(name: str, number: str) -> None:
     result = find_mrz(Image.open(SPECIMENS / "images" / name), today=TODAY)
     assert result is not None and result.valid
     assert result.document_number == number and result.birth_date == "1974-08-12"
+
+
+@needs_specimens
+@pytest.mark.parametrize("name,number,birth", [("100_id-che.jpg", "S0002068", "1981-02-28"),
+                                               ("100_id-mac.jpg", "12281507", "1961-06-22")])
+def test_find_mrz_on_small_id_cards(name: str, number: str, birth: str) -> None:
+    """282 pixels wide, characters 8 pixels high: no single OCR pass reads the MRZ, the passes combined do."""
+    from PIL import Image
+
+    result = find_mrz(Image.open(SPECIMENS / "testdata" / name), today=TODAY)
+    assert result is not None and result.valid
+    assert (result.format, result.document_number, result.birth_date) == ("TD1", number, birth)
 
 
 @needs_specimens

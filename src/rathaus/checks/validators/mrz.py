@@ -11,6 +11,13 @@ not "corrected" away, except when it is off by exactly 5). Also tried: all O/Q/D
 confuses them consistently). Optional data covered only by the composite is never changed, and in visas (no
 composite) only the uniform O→0 reading is tried: a single check digit confirms a wrong change one time in ten.
 
+Line-level repairs of OCR text (:func:`line_readings`), each only a hypothesis that the check digits must confirm:
+runs of fillers miscounted (up to 8 characters), look-alike letters inside a run of fillers (Tesseract reads a
+small '<' as K, S, E, C, X, L, G) read as fillers, a spurious first character (the card's edge). Several OCR
+passes can be combined line by line (:func:`mrz_from_line_readings`). Limit: characters covered only by the
+composite check digit (TD1 optional data) are confirmed by that one digit, so a reading wrong in two or more of
+them is accepted one time in ten.
+
 Why not a library: ``mrz`` (PyPI, last release 2020) checks digits but does not correct OCR readings and reports
 results only as a list; PassportEye's parser is tied to its image pipeline (scikit-image, pdfminer at import).
 The format itself is a table of positions, below.
@@ -20,7 +27,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
@@ -370,7 +377,14 @@ def parse_mrz(lines: Sequence[str] | str, *, today: date | None = None, correct:
     )
 
 
-_LENGTHS = {30: "TD1", 36: "TD2", 44: "TD3"}
+_WIDTHS = (30, 36, 44)
+# What Tesseract reads for the chevron '<' when characters are only a few pixels high (besides 'K', which
+# clean_line already takes as a filler). Letters only: a digit next to fillers may be a check digit.
+_CHEVRON_LOOKALIKES = "KSECXLG"
+_NOISY_FILLER_RUN = re.compile(rf"<{{2,}}(?:[<{_CHEVRON_LOOKALIKES}]*<)?")
+_MAX_SHIFT = 8  # characters by which OCR may have miscounted a long run of fillers
+_MAX_PARSES = 400  # combinations of line readings parsed per block of lines
+_MAX_READINGS = 300  # readings of one line (OCR alternatives × repairs) combined with the other lines'
 
 
 def _repair_length(line: str, width: int, names_line: bool) -> list[str]:
@@ -392,31 +406,121 @@ def _repair_length(line: str, width: int, names_line: bool) -> list[str]:
     return sorted(out)
 
 
-def mrz_from_text(text: str, *, today: date | None = None) -> MrzResult | None:
-    """Find an MRZ in OCR text (the last block of 2 or 3 MRZ-like lines) and parse it with OCR correction; lines
-    OCR read one or two characters too long or short are repaired where the check digits confirm the repair."""
-    lines = [clean_line(line) for line in text.splitlines()]
-    lines = [re.sub(r"[^A-Z0-9<]", "", line) for line in lines]
-    candidates = [line for line in lines if len(line) >= 26 and (FILLER in line or sum(c.isdigit() for c in line) > 8)]
+def clean_filler_noise(line: str) -> str:
+    """``line`` with look-alike letters inside a run of fillers read as fillers: a run that starts with two '<',
+    ends in '<' and is at least half '<'/'K', e.g. ``<<<<<<SSSSK<`` → twelve '<' (a K before a letter or digit
+    stays: it may belong to the word, see :func:`clean_line`). A hypothesis only – the check digits decide
+    (:func:`line_readings`)."""
+    def fill(match: re.Match[str]) -> str:
+        run = match.group()
+        return FILLER * len(run) if 2 * sum(c in "<K" for c in run) >= len(run) else run
+    return _NOISY_FILLER_RUN.sub(fill, line)
+
+
+def _resize_filler_runs(line: str, width: int) -> list[str]:
+    """``line`` brought to ``width`` by growing or shrinking one of its runs of three or more fillers (OCR
+    miscounts the chevrons of a long run); every run is tried, the longest first."""
+    diff = width - len(line)
+    runs = sorted(((m.start(), m.end()) for m in re.finditer(r"<{3,}", line)), key=lambda r: r[0] - r[1])
+    return [line[:a] + FILLER * (b - a + diff) + line[b:] for a, b in runs if b - a + diff >= 1]
+
+
+def _nearest_width(length: int, width: int) -> bool:
+    return all(abs(length - width) <= abs(length - other) for other in _WIDTHS)
+
+
+def could_fit(line: str, width: int) -> bool:
+    """Whether an OCR'd line may be an MRZ line of ``width`` characters: off by at most 3, or by up to
+    _MAX_SHIFT when it has a run of fillers to absorb the difference and no other MRZ width is nearer."""
+    diff = abs(len(line) - width)
+    return diff <= 3 or (diff <= _MAX_SHIFT and _nearest_width(len(line), width)
+                         and re.search(r"<{3,}", clean_filler_noise(line)) is not None)
+
+
+def line_readings(line: str, width: int, names_line: bool) -> list[str]:
+    """Readings of one OCR'd MRZ line at exactly ``width`` characters, likeliest first: with look-alike letters in
+    runs of fillers as fillers, then as read (one or two characters too many or too few repaired in runs of
+    fillers); a long run of fillers miscounted by up to _MAX_SHIFT; without a first character when the line is
+    too long (a mark at the card's edge read as a letter). A names line (no check digit covers it) is only padded
+    or cut. Which reading is right is left to the check digits."""
+    if names_line:
+        return _repair_length(line, width, names_line=True)
+    # the letters in a run of fillers read as fillers first: the composite check digit cannot tell some noise from
+    # fillers (two E's at weights 7 and 3 add 140 ≡ 0), and noise there is far likelier than such optional data
+    cleaned = clean_filler_noise(line)
+    variants = [cleaned, line] if cleaned != line else [line]
+    if len(line) > width:
+        variants += [variant[1:] for variant in variants]
+    out: list[str] = []
+    for variant in variants:
+        diff = abs(width - len(variant))
+        if diff <= 2:
+            out.extend(_repair_length(variant, width, names_line=False))
+        elif diff <= _MAX_SHIFT:
+            out.extend(_resize_filler_runs(variant, width))
+    out.extend(_repair_length(line, width, names_line=False))  # as before: padded or cut at the end
+    return list(dict.fromkeys(out))
+
+
+def _by_rank(options: Sequence[Sequence[tuple[int, int, str]]], limit: int) -> Iterator[tuple[str, ...]]:
+    """Combinations of one reading per line (``(OCR rank, repair rank, reading)``), those made of likelier OCR
+    readings first, then of fewer repairs."""
+    def key(combo: tuple[tuple[int, int, str], ...]) -> tuple[int, int]:
+        return sum(c[0] for c in combo), sum(c[1] for c in combo)
+    for combo in sorted(itertools.product(*options), key=key)[:limit]:
+        yield tuple(c[2] for c in combo)
+
+
+def _ranked_readings(alternatives: Sequence[str], width: int, names_line: bool) -> list[tuple[int, int, str]]:
+    seen: dict[str, tuple[int, int, str]] = {}
+    for rank, alternative in enumerate(a for a in alternatives if could_fit(a, width)):
+        if names_line and rank > 0:
+            break
+        for repair_rank, reading in enumerate(line_readings(alternative, width, names_line)):
+            seen.setdefault(reading, (rank, repair_rank, reading))
+    return list(seen.values())[:_MAX_READINGS]
+
+
+def mrz_from_line_readings(lines: Sequence[Sequence[str]], *, today: date | None = None,
+                           limit: int = _MAX_PARSES) -> MrzResult | None:
+    """Find an MRZ in OCR'd text lines, each given as its alternative readings (likeliest first; from one or
+    several OCR passes): the last block of 2 or 3 lines that parses, with OCR correction. Lines read too long or
+    too short are repaired (:func:`line_readings`); the first combination whose check digits all match wins,
+    otherwise the one with most matching check digits. Of a names line (no check digit) only the first reading
+    is used. ``limit``: combinations parsed per block of lines."""
     best: MrzResult | None = None
     for count, width in ((2, 44), (2, 36), (3, 30)):
-        for end in range(len(candidates), count - 1, -1):
-            block = candidates[end - count:end]
-            if not all(abs(len(line) - width) <= 3 for line in block):
+        names_at = 2 if count == 3 else 0
+        for end in range(len(lines), count - 1, -1):
+            options = [_ranked_readings(alternatives, width, i == names_at)
+                       for i, alternatives in enumerate(lines[end - count:end])]
+            if not all(options):
                 continue
-            names_at = 2 if count == 3 else 0
-            options = [_repair_length(line, width, i == names_at) for i, line in enumerate(block)]
-            for combo in itertools.islice(itertools.product(*options), 200):
+            for combo in _by_rank(options, limit):
                 try:
                     result = parse_mrz(list(combo), today=today)
                 except ValueError:
                     continue
-                if best is None or _score(result) > _score(best):
+                if best is None or reading_score(result) > reading_score(best):
                     best = result
                 if result.valid:
                     return result
     return best
 
 
-def _score(result: MrzResult) -> tuple[int, int]:
+def mrz_lines(text: str) -> list[str]:
+    """The lines of OCR text that may belong to an MRZ, cleaned (:func:`clean_line`, only A–Z 0–9 '<')."""
+    lines = [re.sub(r"[^A-Z0-9<]", "", clean_line(line)) for line in text.splitlines()]
+    return [line for line in lines if len(line) >= 30 - _MAX_SHIFT
+            and (FILLER in line or sum(c.isdigit() for c in line) > 8)]
+
+
+def mrz_from_text(text: str, *, today: date | None = None) -> MrzResult | None:
+    """Find an MRZ in OCR text (the last block of 2 or 3 MRZ-like lines) and parse it with OCR correction; lines
+    OCR read too long or too short are repaired where the check digits confirm the repair."""
+    return mrz_from_line_readings([[line] for line in mrz_lines(text)], today=today)
+
+
+def reading_score(result: MrzResult) -> tuple[int, int]:
+    """How good a reading is: matching check digits, then fewer corrections."""
     return (sum(result.checks.values()), -len(result.corrections))

@@ -9,7 +9,10 @@
    one block of text, no dictionaries (the MRZ's OCR-B font has no words).
 3. Parse with :func:`rathaus.checks.validators.mrz.mrz_from_text` (OCR confusions normalised where the format fixes
    the type, alternative readings only where a check digit confirms them); the first reading whose check digits
-   all match wins, otherwise the one with most matching check digits.
+   all match wins. When no single pass validates, the lines of all passes are grouped into the MRZ's lines and
+   combined (:func:`line_slots`, :func:`rathaus.checks.validators.mrz.mrz_from_line_readings`): on a small card
+   (the 282-px-wide Swiss ID specimen) each pass misreads different characters. Otherwise the reading with most
+   matching check digits is returned (not valid).
 4. Turned pages: if nothing valid is found upright, the image is tried at 180°, 90° and 270°.
 """
 
@@ -18,19 +21,24 @@ from __future__ import annotations
 import glob
 import itertools
 import os
+import re
 import threading
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from datetime import date
+from difflib import SequenceMatcher
+from functools import cmp_to_key
 
 import numpy as np
 from PIL import Image, ImageOps
 from scipy import ndimage
 
-from rathaus.checks.validators.mrz import MrzResult, mrz_from_text
+from rathaus.checks.validators.mrz import MrzResult, mrz_from_line_readings, mrz_from_text, mrz_lines, reading_score
 
 WHITELIST = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
 _WORK_WIDTH = 1000  # pixels: the locating works on the page scaled to this width
 _CHAR_HEIGHT = 32  # pixels: Tesseract reads best at 20–40 px per character (its documentation)
+_MAX_COMBINED = 2000  # combinations of line readings parsed when several passes are combined
 _lock = threading.Lock()
 _api: object | None = None
 
@@ -163,18 +171,71 @@ def _scaled_for_ocr(crop: Image.Image, lines: float) -> Image.Image:
     return ImageOps.expand(ImageOps.autocontrast(scaled, cutoff=1), border=20, fill=255)
 
 
+def _likeness(a: str, b: str) -> float:
+    return SequenceMatcher(None, re.sub("<+", "<", a), re.sub("<+", "<", b), autojunk=False).ratio()
+
+
+def _core(line: str) -> str:
+    return re.split(r"<{3,}", line, maxsplit=1)[0]
+
+
+def line_slots(texts: Sequence[str]) -> list[list[str]]:
+    """The MRZ-like lines of several OCR passes over the same MRZ, grouped into the MRZ's lines (a line joins the
+    group with the most alike reading, runs of fillers counted as one), top to bottom; each group's readings most
+    frequent first."""
+    groups: list[Counter[str]] = []
+    order: Counter[tuple[int, int]] = Counter()  # (a, b): group a seen above group b
+    for text in texts:
+        seen: list[int] = []
+        for line in mrz_lines(text):
+            ratios = [max(_likeness(line, other) for other in group) for group in groups]
+            if ratios and max(ratios) >= 0.6:
+                index = int(np.argmax(ratios))
+            else:
+                index = len(groups)
+                groups.append(Counter())
+            groups[index][line] += 1
+            order.update((before, index) for before in seen if before != index)
+            seen.append(index)
+
+    def above(a: int, b: int) -> int:
+        return order[(b, a)] - order[(a, b)]
+
+    ranked = sorted(range(len(groups)), key=cmp_to_key(above))
+    slots = []
+    for i in ranked:
+        group = groups[i]
+        # the part before the first long run of fillers is what is worth reading; the run's noise varies
+        cores: Counter[str] = Counter()
+        for line, count in group.items():
+            cores[_core(line)] += count
+
+        def likelier(line: str, group: Counter[str] = group, cores: Counter[str] = cores) -> tuple[int, int]:
+            return -cores[_core(line)], -group[line]
+
+        slots.append(sorted(group, key=likelier))
+    return slots
+
+
 def read_mrz_upright(grey: Image.Image, *, today: date | None = None) -> MrzResult | None:
-    """Read the MRZ of a page that is upright (no rotation tried)."""
+    """Read the MRZ of a page that is upright (no rotation tried): each crop and scale on its own; when none
+    validates, the lines of all these passes combined (:func:`line_slots`) – on a small or blurred MRZ each pass
+    misreads other characters, and the check digits pick the combination that is right."""
     best: MrzResult | None = None
+    texts: list[str] = []
+
+    def consider(result: MrzResult | None) -> bool:
+        nonlocal best
+        if result is not None and (best is None or reading_score(result) > reading_score(best)):
+            best = result
+        return result is not None and result.valid
+
     for kind, crop in _crops(grey):
         for lines in ((2, 3) if kind == "band" else (6,)):
-            result = mrz_from_text(ocr_text(_scaled_for_ocr(crop, lines)), today=today)
-            if result is None:
-                continue
-            if result.valid:
-                return result
-            if best is None or sum(result.checks.values()) > sum(best.checks.values()):
-                best = result
+            texts.append(ocr_text(_scaled_for_ocr(crop, lines)))
+            if consider(mrz_from_text(texts[-1], today=today)):
+                return best
+    consider(mrz_from_line_readings(line_slots(texts), today=today, limit=_MAX_COMBINED))
     return best
 
 
@@ -191,6 +252,6 @@ def find_mrz(image: Image.Image, *, today: date | None = None) -> MrzResult | No
         result = read_mrz_upright(turned, today=today)
         if result is not None and result.valid:
             return result
-        if result is not None and (best is None or sum(result.checks.values()) > sum(best.checks.values())):
+        if result is not None and (best is None or reading_score(result) > reading_score(best)):
             best = result
     return best
