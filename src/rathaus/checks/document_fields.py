@@ -1,6 +1,7 @@
 """The fields read from a recognised document (keys of CHECKS.md: surname, given_names, birth_date, address,
 document_number, nationality, expiry_date, issue_date, period, mrz, mrz_valid, iban, net_income, gross_income,
-rent, employer, signature, page_of, license_plate), each a :class:`Value` with confidence and evidence.
+rent, employer, signature, page_of, license_plate,
+first_registration_date, inspection_due), each a :class:`Value` with confidence and evidence.
 
 Values are found by their printed labels in the rows of the page (rows rebuilt from word boxes, so a label and
 its value stay together), by the shape of a letter (recipient block, date line) and, for identity documents, by
@@ -460,28 +461,93 @@ def _employer(views: list[PageView], kind: str) -> Value | None:
     return None
 
 
+#: the harmonised field codes of the Zulassungsbescheinigung Teil I (Directive 1999/37/EC, FZV Anlage 6) whose
+#: entries are read: field key → printed label
+VEHICLE_LABELS = {"license_plate": "Amtliches Kennzeichen", "first_registration_date": "Datum der Erstzulassung",
+                  "surname": "Name oder Firmenname", "given_names": "Vorname(n)", "address": "Anschrift",
+                  "issue_date": "Datum dieser Zulassung", "inspection_due": "Nächste HU"}
+_MONTH_YEAR = r"(?<!\d)(\d{1,2})\s?[/.\-]\s?(\d{4})(?!\d)"
+
+
 def _vehicle(views: list[PageView]) -> dict[str, Value]:
+    """Zulassungsbescheinigung Teil I: each entry next to its label (A, B, C.1.1–C.1.3, I, "Nächste HU"), the
+    labels found by similarity because OCR garbles the small field codes before them; the holder's address
+    may run over two rows (street; postcode and town). Where a label is not read at all, the address is taken
+    from the one "Straße Nr, PLZ Ort" on the page, with less confidence."""
     fields: dict[str, Value] = {}
-    plate = _first(views, r"(?:A\s+)?Amtliches Kennzeichen|Kennzeichen", rf".*?{PLATE}")
-    if plate is not None:
-        match = re.search(PLATE, plate.text)
-        if match:
-            fields["license_plate"] = plate.value(re.sub(r"[\s–]+", " ", match.group(0)).replace(" -", "-")
-                                                  .replace("- ", "-"), weight=0.95)
-    surname = _name_value(_first(views, r"(?:C\.1\.1\s+)?Name oder Firmenname|(?:C\.1\.1\s+)?Name",
-                                 rf"{NAME_WORD}.*"))
-    given = _first(views, r"(?:C\.1\.2\s+)?Vornamen?(?:\(n\))?", rf"{NAME_WORD}.*")
-    if surname:
-        fields["surname"] = surname
-    if given and (value := _name_value(given)):
-        fields["given_names"] = value
-    address = _first(views, r"(?:C\.1\.3\s+)?Anschrift", rf"{STREET}.*")
-    if address is not None and (match := re.search(rf"({STREET})\s*,?\s+({PLACE})", address.text)):
-        fields["address"] = address.value(_address_text(match.group(1), match.group(2)), weight=0.9)
-    issue = _date_value(_first(views, r"(?:I\s+)?Datum dieser Zulassung", rf".*?{DATE}"))
-    if issue:
-        fields["issue_date"] = issue
+    for view in views:
+        rows = view.label_rows(VEHICLE_LABELS)
+        for key, where in rows.items():
+            if key in fields:
+                continue
+            value = _vehicle_value(view, key, where, rows)
+            if value is not None:
+                fields[key] = value
+    if "address" not in fields:
+        address = _loose_address(views)
+        if address is not None:
+            fields["address"] = address
     return fields
+
+
+def _loose_address(views: list[PageView]) -> Value | None:
+    """The one address on the page without its label: "Straße Nr, PLZ Ort" on a row, or a row that is only
+    "Straße Nr" with a row that is only "PLZ Ort" up to two rows below (a tilted photo puts the label between)."""
+    found = _search(views, rf"({STREET})\s*,?\s+({PLACE})")
+    match = re.search(rf"({STREET})\s*,?\s+({PLACE})", found.text) if found else None
+    if found is not None and match:
+        return found.value(_address_text(match.group(1), match.group(2)), weight=0.8)
+    for view in views:
+        for number, row in enumerate(view.rows):
+            street = row.text.strip()
+            if not re.fullmatch(STREET, street):
+                continue
+            for below in view.rows[number + 1:number + 3]:
+                if re.fullmatch(PLACE, below.text.strip()):
+                    begin = row.text.find(street)
+                    return Found(street, view.page, row, begin, begin + len(street)).value(
+                        _address_text(street, below.text.strip()), weight=0.8)
+    return None
+
+
+def _vehicle_value(view: PageView, key: str, where: tuple[int, int], rows: dict[str, tuple[int, int]]
+                   ) -> Value | None:
+    if key == "license_plate":
+        found = view.after_label(where, rf".*?{PLATE}", others=rows, above=True)
+        match = re.search(PLATE, found.text) if found else None
+        if found is None or match is None:
+            return None
+        plate = re.sub(r"[\s–]+", " ", match.group(0)).replace(" -", "-").replace("- ", "-")
+        return found.value(plate, weight=0.95)
+    if key in ("first_registration_date", "issue_date"):
+        return _date_value(view.after_label(where, rf".*?{DATE}", others=rows, above=True))
+    if key in ("surname", "given_names"):
+        return _name_value(view.after_label(where, rf"{NAME_WORD}.*", others=rows), weight=0.9)
+    if key == "inspection_due":
+        found = view.after_label(where, rf".*?{_MONTH_YEAR}", others=rows, above=True)
+        match = re.search(_MONTH_YEAR, found.text) if found else None
+        if found is None or match is None or not 1 <= int(match.group(1)) <= 12:
+            return None
+        return found.value(f"{int(match.group(2)):04d}-{int(match.group(1)):02d}", weight=0.9)
+    return _vehicle_address(view, where, rows)
+
+
+def _vehicle_address(view: PageView, where: tuple[int, int], rows: dict[str, tuple[int, int]]) -> Value | None:
+    """ "Straße Nr, PLZ Ort" after the label, or the street there and "PLZ Ort" on the next row."""
+    found = view.after_label(where, rf"{STREET}.*", others=rows)
+    if found is None:
+        return None
+    one = re.search(rf"({STREET})\s*,?\s+({PLACE})", found.text)
+    if one:
+        return found.value(_address_text(one.group(1), one.group(2)), weight=0.9)
+    number = view.rows.index(found.row)
+    taken = {row for row, _ in rows.values()} - {where[0]}
+    if number + 1 < len(view.rows) and number + 1 not in taken:
+        place = re.search(PLACE, view.rows[number + 1].text)
+        street = re.match(STREET, found.text)
+        if place and street:
+            return found.value(_address_text(street.group(0), place.group(0)), weight=0.9)
+    return None
 
 
 def _signature(pages: list[ReadPage]) -> Value | None:

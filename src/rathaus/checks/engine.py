@@ -628,7 +628,7 @@ def _compare(kind: str, a: str, b: str) -> str:
         if da is None or db is None:
             return "close"
         return "same" if da == db else "different"
-    na, nb = re.sub(r"[^0-9a-z]", "", a.casefold()), re.sub(r"[^0-9a-z]", "", b.casefold())
+    na, nb = re.sub(r"[\W_]", "", a.casefold()), re.sub(r"[\W_]", "", b.casefold())  # "DÜW" read "DUW": close
     if na == nb:
         return "same"
     close = len(na) == len(nb) and sum(x != y for x, y in zip(na, nb, strict=True)) == 1

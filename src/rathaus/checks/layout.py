@@ -8,13 +8,18 @@ found value carries the box of exactly its words (in the original image) and the
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from PIL import Image
+from rapidfuzz import fuzz
 
 from rathaus.checks.model import Evidence, PageText, Value
 
 Word = tuple[str, tuple[int, int, int, int], float]
+#: how similar the first words of a row must be to a printed label (letters and digits only, case folded) for
+#: :meth:`PageView.label_rows`: "Vornameln)" for "Vorname(n)" is 0.94, "Anschritt" for "Anschrift" 0.89
+LABEL_SIMILARITY = 0.8
 
 
 @dataclass
@@ -151,6 +156,65 @@ class PageView:
                         return (Found(found.group(0).strip(), self.page, candidate, begin,
                                       begin + len(found.group(0))), below)
         return None
+
+    def label_rows(self, labels: Mapping[str, str], *, similarity: float = LABEL_SIMILARITY,
+                   skip_words: int = 2) -> dict[str, tuple[int, int]]:
+        """The rows of a form-like document ("C.1.1  Name oder Firmenname  MUSTERMANN") that begin with one of
+        ``labels`` (key → printed label), found by similarity: OCR garbles the small field code before a label
+        ("C.1.1" read "Coiloal" or "Gil") and a letter or two of the label itself. Up to ``skip_words`` words
+        before the label are passed over. Each row goes to the label it resembles most, each label to its most
+        similar row. Returns key → (row number, end of the label in the row's text)."""
+        wanted = {key: _fold(label) for key, label in labels.items()}
+        best: dict[str, tuple[float, int, int]] = {}
+        for number, row in enumerate(self.rows):
+            words = list(re.finditer(r"\S+", row.text))
+            row_best: tuple[float, str, int] | None = None
+            for key, label in wanted.items():
+                size = len(labels[key].split())
+                for start in range(min(skip_words + 1, len(words))):
+                    for count in {max(1, size - 1), size, size + 1}:
+                        if start + count > len(words):
+                            continue
+                        text = row.text[words[start].start():words[start + count - 1].end()]
+                        score = fuzz.ratio(_fold(text), label) / 100
+                        if score >= similarity and (row_best is None or score > row_best[0]):
+                            row_best = (score, key, words[start + count - 1].end())
+            if row_best is not None:
+                score, key, end = row_best
+                if key not in best or score > best[key][0]:
+                    best[key] = (score, number, end)
+        return {key: (number, end) for key, (_, number, end) in best.items()}
+
+    def after_label(self, where: tuple[int, int], value: str = r".+", *, above: bool = False,
+                    others: Mapping[str, tuple[int, int]] | None = None) -> Found | None:
+        """The value after a label found by :meth:`label_rows`: the rest of its row, or – when the row ends with
+        the label – the next row, if that row is one cell and not itself one of the labels (``others``). With
+        ``above``, also the row before (a photographed page whose rows tilt may put a value just above its
+        label); use it only for values of a distinct shape (a date, a licence plate)."""
+        number, end = where
+        row = self.rows[number]
+        tail = re.compile(rf"(?:{value})", re.IGNORECASE)
+        rest = row.text[end:]
+        if rest.strip():
+            found = tail.match(rest.strip())
+            if not found:
+                return None
+            begin = end + len(rest) - len(rest.lstrip()) + found.start()
+            return Found(found.group(0).strip(), self.page, row, begin, begin + len(found.group(0)))
+        taken = {row_number for row_number, _ in (others or {}).values()}
+        for candidate_number in (number + 1, number - 1) if above else (number + 1,):
+            if not 0 <= candidate_number < len(self.rows) or candidate_number in taken:
+                continue
+            candidate = self.rows[candidate_number]
+            found = tail.match(candidate.text.strip())
+            if found and "  " not in candidate.text.strip():  # a row of several cells is no value of this label
+                begin = len(candidate.text) - len(candidate.text.lstrip()) + found.start()
+                return Found(found.group(0).strip(), self.page, candidate, begin, begin + len(found.group(0)))
+        return None
+
+
+def _fold(text: str) -> str:
+    return re.sub(r"[\W_]", "", text.casefold())
 
 
 def _text_rows(page: ReadPage) -> list[Row]:

@@ -421,7 +421,10 @@ def residence_permit(facts: Facts, spec: DocSpec, rng: random.Random, dpi: int) 
 
 
 def vehicle_registration(facts: Facts, spec: DocSpec, rng: random.Random, dpi: int) -> Rendered:
-    """Zulassungsbescheinigung Teil I (Fahrzeugschein), unfolded, with the EU field codes."""
+    """Zulassungsbescheinigung Teil I (Fahrzeugschein), unfolded: 210 × 105 mm as FZV Anlage 6 prescribes, the
+    entries next to their harmonised field codes (A plate, B first registration, C.1.1–C.1.3 holder, D make and
+    trade name, E vehicle identification number, I date of this registration) in capitals, the holder's address
+    in two lines (street; postcode and town) and the month of the next general inspection ("Nächste HU")."""
     sheet = Sheet(210, 105, round(dpi * 1.25))
     sheet.gradient((232, 240, 226), (240, 236, 222))
     sheet.stamp(205, 4)
@@ -436,23 +439,40 @@ def vehicle_registration(facts: Facts, spec: DocSpec, rng: random.Random, dpi: i
     else:
         holder_surname, holder_given = facts.surname, facts.given_names
     vin = "WVW" + "".join(rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ0123456789") for _ in range(14))
+    first_registration = issued - timedelta(days=900)
+    inspection = _next_inspection(first_registration, facts.submitted_on)
     y = 17.0
     for code, label, value in (("A", "Amtliches Kennzeichen", facts.licence_plate),
-                               ("B", "Datum der Erstzulassung", german_date(issued - timedelta(days=900))),
-                               ("C.1.1", "Name oder Firmenname", holder_surname),
-                               ("C.1.2", "Vorname(n)", holder_given or "–"),
-                               ("C.1.3", "Anschrift", facts.address),
-                               ("D.1", "Marke", facts.vehicle.split()[0]),
-                               ("D.3", "Handelsbezeichnung", " ".join(facts.vehicle.split()[1:]) or "–"),
+                               ("B", "Datum der Erstzulassung", german_date(first_registration)),
+                               ("C.1.1", "Name oder Firmenname", holder_surname.upper()),
+                               ("C.1.2", "Vorname(n)", holder_given.upper() or "–"),
+                               ("C.1.3", "Anschrift", facts.street.upper()),
+                               ("", "", f"{facts.postcode} {facts.city.upper()}"),
+                               ("D.1", "Marke", facts.vehicle.split()[0].upper()),
+                               ("D.3", "Handelsbezeichnung", " ".join(facts.vehicle.split()[1:]).upper() or "–"),
                                ("E", "Fahrzeug-Identifizierungsnummer", vin),
-                               ("I", "Datum dieser Zulassung", german_date(issued))):
+                               ("I", "Datum dieser Zulassung", german_date(issued)),
+                               ("", "Nächste HU", f"{inspection.month:02d}/{inspection.year}")):
         y = sheet.row(y, [(5, code), (22, label), (85, value)], 8.5) + 0.8
     sheet.text(5, y + 3, f"Zulassungsbehörde Stadt {facts.city}", 8)
     fields = {"license_plate": facts.licence_plate, "surname": holder_surname, "issue_date": issued.isoformat(),
-              "address": facts.address}
+              "address": facts.address, "first_registration_date": first_registration.isoformat(),
+              "inspection_due": f"{inspection.year:04d}-{inspection.month:02d}"}
     if holder_given:
         fields["given_names"] = holder_given
     return Rendered("vehicle_registration", [Page(sheet.image, sheet.truth, 1, 1)], fields)
+
+
+def _next_inspection(first_registration: date, on: date) -> date:
+    """The month of the next general inspection (HU): three years after the first registration, then every two
+    years (passenger cars, § 29 StVZO Anlage VIII), the first such month not before ``on``."""
+    due = first_registration.replace(day=1)
+    years = 3
+    while True:
+        candidate = due.replace(year=first_registration.year + years)
+        if candidate >= on.replace(day=1):
+            return candidate
+        years += 2
 
 
 def photo(facts: Facts, spec: DocSpec, rng: random.Random, dpi: int) -> Rendered:
