@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import statistics
 import sys
 from pathlib import Path
 from typing import Any
+
+TOKEN = re.compile(r"\w+", re.UNICODE)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -54,3 +57,65 @@ def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True))  # noqa: E731
     return "\n".join([line(header), "  ".join("-" * w for w in widths), *[line(r) for r in rows]])
+
+
+def bm25_scores(passages: list[dict], questions: list[dict], *, field: str = "text",
+                lemmatise: bool = False) -> dict[str, float]:
+    """The bm25s baseline: MRR@10 and Recall@1/5/10 of each question's gold passage. ``field`` is a key of
+    the passage records or "title+text"; ``lemmatise`` maps words to their German lemma (simplemma)."""
+    import bm25s
+
+    def tokens(text: str) -> list[str]:
+        words = [t.lower() for t in TOKEN.findall(text)]
+        if lemmatise:
+            import simplemma
+
+            words = [simplemma.lemmatize(w, lang="de").lower() for w in words]
+        return words
+
+    def content(p: dict) -> str:
+        return f"{p.get('title') or ''} {p['text']}" if field == "title+text" else str(p[field])
+
+    retriever = bm25s.BM25()
+    retriever.index([tokens(content(p)) for p in passages], show_progress=False)
+    ids = [p["id"] for p in passages]
+    rr, hits = [], {1: 0, 5: 0, 10: 0}
+    for q in questions:
+        docs, _ = retriever.retrieve([tokens(q["question"])], k=min(10, len(ids)), show_progress=False)
+        ranked = [ids[i] for i in docs[0]]
+        rank = ranked.index(q["passage_id"]) + 1 if q["passage_id"] in ranked else None
+        rr.append(1 / rank if rank else 0.0)
+        for k in hits:
+            hits[k] += bool(rank and rank <= k)
+    n = len(questions)
+    return {"mrr10": sum(rr) / n, **{f"r{k}": v / n for k, v in hits.items()}}
+
+
+def replicate_collection(engine: Any, collection: str, target_chunks: int) -> int:
+    """Copy a collection's documents and chunks under new ids (vectors reused, no re-embedding) until it
+    holds about ``target_chunks`` chunks, with exact BM25 statistics; returns the chunk count."""
+    with engine.begin() as conn:
+        chunks = conn.exec_driver_sql("SELECT count(*) FROM kb_chunks").scalar_one()
+        for i in range(1, max(1, target_chunks // max(1, chunks))):
+            conn.exec_driver_sql(f"""
+                WITH docs AS (
+                    INSERT INTO kb_documents (collection_id, source, external_id, url, title, language, mime,
+                                              content_hash, text, pages, modified_at, warnings)
+                    SELECT collection_id, source || '#{i}', external_id || '#{i}', url, title, language, mime,
+                           md5(content_hash || '{i}'), text, pages, modified_at, warnings
+                    FROM kb_documents WHERE strpos(source, '#') = 0 RETURNING id, source)
+                INSERT INTO kb_chunks (document_id, collection_id, ord, start, "end", heading_path, page, language,
+                                       text, embedding, context, context_embedding)
+                SELECT d.id, c.collection_id, c.ord, c.start, c."end", c.heading_path, c.page, c.language,
+                       c.text, c.embedding, c.context, c.context_embedding
+                FROM kb_chunks c JOIN kb_documents o ON o.id = c.document_id
+                JOIN docs d ON d.source = o.source || '#{i}'""")
+        # keep BM25's statistics exact for the replicated corpus
+        conn.exec_driver_sql("DELETE FROM kb_lexemes")
+        conn.exec_driver_sql(f"""INSERT INTO kb_lexemes (collection_id, lexeme, df)
+            SELECT c.id, s.word, s.ndoc FROM kb_collections c,
+            ts_stat('SELECT tsv FROM kb_chunks') s WHERE c.name = '{collection}'""")
+        conn.exec_driver_sql(f"""UPDATE kb_collections SET chunk_count = s.n, token_count = s.t
+            FROM (SELECT count(*) AS n, sum(tokens) AS t FROM kb_chunks) s WHERE name = '{collection}'""")
+        conn.exec_driver_sql("ANALYZE kb_chunks")
+        return int(conn.exec_driver_sql("SELECT count(*) FROM kb_chunks").scalar_one())

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import tempfile
 import time
@@ -19,7 +18,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SHARED_DATA, machine, percentile, require, table, write_result
+from common import SHARED_DATA, bm25_scores, machine, percentile, replicate_collection, require, table, write_result
 from rathaus.core.auth import local_principal
 from rathaus.core.settings import Settings
 from rathaus.knowledge import collections
@@ -27,28 +26,6 @@ from rathaus.knowledge.evaluate import evaluate_retrieval
 from rathaus.knowledge.ingest import Ingestor, sources_from_jsonl
 from rathaus.knowledge.search import search
 from rathaus.runtime import Runtime
-
-TOKEN = re.compile(r"\w+", re.UNICODE)
-
-
-def bm25_scores(passages: list[dict], questions: list[dict]) -> dict[str, float]:
-    import bm25s
-
-    corpus = [[t.lower() for t in TOKEN.findall(p["text"])] for p in passages]
-    retriever = bm25s.BM25()
-    retriever.index(corpus, show_progress=False)
-    ids = [p["id"] for p in passages]
-    rr, hits = [], {1: 0, 5: 0, 10: 0}
-    for q in questions:
-        tokens = [t.lower() for t in TOKEN.findall(q["question"])]
-        docs, _ = retriever.retrieve([tokens], k=10, show_progress=False)
-        ranked = [ids[i] for i in docs[0]]
-        rank = ranked.index(q["passage_id"]) + 1 if q["passage_id"] in ranked else None
-        rr.append(1 / rank if rank else 0.0)
-        for k in hits:
-            hits[k] += bool(rank and rank <= k)
-    n = len(questions)
-    return {"mrr10": sum(rr) / n, **{f"r{k}": v / n for k, v in hits.items()}}
 
 
 def main() -> None:
@@ -99,31 +76,7 @@ def main() -> None:
                     ("method", "MRR@10", "vs BM25", "R@1", "R@5", "R@10", "p50 ms", "p95 ms")))
 
         # latency at ~10k chunks: replicate the corpus under new ids (vectors reused, no re-embedding)
-        copies = max(1, args.latency_chunks // max(1, report.counts["chunks"]))
-        with rt.db.engine.begin() as conn:
-            for i in range(1, copies):
-                conn.exec_driver_sql(f"""
-                    WITH docs AS (
-                        INSERT INTO kb_documents (collection_id, source, external_id, url, title, language, mime,
-                                                  content_hash, text, pages, modified_at, warnings)
-                        SELECT collection_id, source || '#{i}', external_id || '#{i}', url, title, language, mime,
-                               md5(content_hash || '{i}'), text, pages, modified_at, warnings
-                        FROM kb_documents WHERE strpos(source, '#') = 0 RETURNING id, source)
-                    INSERT INTO kb_chunks (document_id, collection_id, ord, start, "end", heading_path, page, language,
-                                           text, embedding)
-                    SELECT d.id, c.collection_id, c.ord, c.start, c."end", c.heading_path, c.page, c.language,
-                           c.text, c.embedding
-                    FROM kb_chunks c JOIN kb_documents o ON o.id = c.document_id
-                    JOIN docs d ON d.source = o.source || '#{i}'""")
-            # keep BM25's statistics exact for the replicated corpus
-            conn.exec_driver_sql("DELETE FROM kb_lexemes")
-            conn.exec_driver_sql("""INSERT INTO kb_lexemes (collection_id, lexeme, df)
-                SELECT c.id, s.word, s.ndoc FROM kb_collections c,
-                ts_stat('SELECT tsv FROM kb_chunks') s WHERE c.name = 'mlqa'""")
-            conn.exec_driver_sql("""UPDATE kb_collections SET chunk_count = s.n, token_count = s.t
-                FROM (SELECT count(*) AS n, sum(tokens) AS t FROM kb_chunks) s WHERE name = 'mlqa'""")
-            conn.exec_driver_sql("ANALYZE kb_chunks")
-            total = conn.exec_driver_sql("SELECT count(*) FROM kb_chunks").scalar_one()
+        total = replicate_collection(rt.db.engine, "mlqa", args.latency_chunks)
         figures["latency_chunks"] = total
         lat = []
         for q in (questions * 5)[: args.latency_queries]:

@@ -33,14 +33,14 @@ def _percentile(values: list[float], q: float) -> float:
 
 def evaluate_retrieval(runtime: Runtime, principal: Principal, collection: str, records: list[dict[str, Any]], *,
                        mode: Mode = "hybrid", progress: Callable[[int], None] | None = None,
-                       rescore: bool = False) -> RetrievalScores:
+                       rescore: bool = False, weights: dict[str, float] | None = None) -> RetrievalScores:
     """Rank of each question's gold passage (matched by the document's external id) in the top 10."""
     reciprocal, latencies = [], []
     hits_at = {1: 0, 5: 0, 10: 0}
     for i, record in enumerate(records, 1):
         t0 = time.perf_counter()
         result = search(runtime, principal, record["question"], collection_names=[collection], k=10, mode=mode,
-                        use_case="eval", rescore=rescore)
+                        use_case="eval", rescore=rescore, weights=weights)
         latencies.append((time.perf_counter() - t0) * 1000)
         gold = str(record["passage_id"])
         ranked = []

@@ -115,7 +115,9 @@ def _record_document(record: dict[str, Any]) -> ExtractedDocument:
     builder = DocumentBuilder()
     for paragraph in str(record["text"]).split("\n\n"):
         builder.add("paragraph", paragraph)
-    doc = builder.build(title=str(record.get("title") or record["id"])[:300], source_url=record.get("url"))
+    # no title: none (the display title falls back to the id); an id is not what the record answers
+    title = str(record["title"])[:300] if record.get("title") else None
+    doc = builder.build(title=title, source_url=record.get("url"))
     if not doc.text:
         raise ExtractionError("record without text")
     doc.language = detect_language(doc.text)
@@ -170,9 +172,14 @@ def content_hash(doc: ExtractedDocument) -> str:
     return hashlib.sha256(f"{doc.title}\n{doc.text}".encode()).hexdigest()
 
 
+def chunk_context(doc: ExtractedDocument, heading_path: tuple[str, ...]) -> str:
+    """What a chunk says it answers: the document title and the chunk's headings ("" when neither)."""
+    return " › ".join(h for h in (doc.title or "", *heading_path) if h)
+
+
 def embedding_text(doc: ExtractedDocument, heading_path: tuple[str, ...], text: str) -> str:
     """What the embedder sees: the document title and headings give a chunk its context."""
-    context = " › ".join(h for h in (doc.title or "", *heading_path) if h)
+    context = chunk_context(doc, heading_path)
     return f"{context}\n{text}" if context else text
 
 
@@ -247,6 +254,7 @@ class _Prepared:
     replaces: int | None
     chunks: list[tuple[int, int, tuple[str, ...], int | None, str]]  # start, end, headings, page, text
     vectors: list[list[float]] = field(default_factory=list)
+    context_vectors: list[list[float] | None] = field(default_factory=list)
 
 
 class Ingestor:
@@ -366,9 +374,18 @@ class Ingestor:
         vectors: list[list[float]] = []
         for i in range(0, len(texts), EMBED_BATCH):
             vectors.extend(self.runtime.gateway.embed(self._ctx(), texts[i:i + EMBED_BATCH], purpose="passage").vectors)
+        # each distinct context once, embedded like a question: it is the question the chunk answers
+        # (multilingual-e5, titles alone: MRR@10 0.396 as "query" against 0.359 as "passage" on the FAQ tuning half)
+        contexts = sorted({chunk_context(p.doc, c[2]) for p in batch for c in p.chunks} - {""})
+        context_vectors: dict[str, list[float]] = {}
+        for i in range(0, len(contexts), EMBED_BATCH):
+            part = contexts[i:i + EMBED_BATCH]
+            out = self.runtime.gateway.embed(self._ctx(), part, purpose="query").vectors
+            context_vectors.update(zip(part, out, strict=True))
         offset = 0
         for p in batch:
             p.vectors = vectors[offset:offset + len(p.chunks)]
+            p.context_vectors = [context_vectors.get(chunk_context(p.doc, c[2])) for c in p.chunks]
             offset += len(p.chunks)
         return batch
 
@@ -382,15 +399,17 @@ class Ingestor:
                 doc = p.doc
                 doc_id = conn.execute(sa.insert(_DOCUMENTS).returning(Document.id), {
                     "collection_id": self.collection.id, "source": p.source.key, "external_id": p.source.external_id,
-                    "url": p.source.url or doc.source_url, "title": (doc.title or p.source.key)[:1000],
+                    "url": p.source.url or doc.source_url,
+                    "title": (doc.title or p.source.external_id or p.source.key)[:1000],
                     "language": doc.language, "mime": doc.mime, "content_hash": p.digest, "text": doc.text,
                     "pages": doc.pages, "modified_at": doc.modified, "warnings": doc.warnings,
                 }).scalar_one()
                 conn.execute(sa.insert(_CHUNKS), [
                     {"document_id": doc_id, "collection_id": self.collection.id, "ord": i, "start": c[0],
                      "end": c[1], "heading_path": list(c[2]), "page": c[3], "language": doc.language, "text": c[4],
-                     "tokens": lexicon.word_count(c[4]), "embedding": v}
-                    for i, (c, v) in enumerate(zip(p.chunks, p.vectors, strict=True))
+                     "tokens": lexicon.word_count(c[4]), "embedding": v,
+                     "context": chunk_context(doc, c[2]), "context_embedding": cv}
+                    for i, (c, v, cv) in enumerate(zip(p.chunks, p.vectors, p.context_vectors, strict=True))
                 ])
                 lexicon.add_document(conn, self.collection.id, doc_id)
         for p in batch:  # reported only once committed

@@ -80,6 +80,12 @@ class Chunk(Base):
         TSVECTOR, sa.Computed("to_tsvector('german', text)", persisted=True)
     )
     embedding: Mapped[Any] = mapped_column(Vector(EMBEDDING_DIMENSIONS))
+    # what the chunk says it answers: document title › headings (an FAQ entry's question); "" when unknown
+    context: Mapped[str] = mapped_column(sa.Text, server_default="")
+    context_tsv: Mapped[Any] = mapped_column(
+        TSVECTOR, sa.Computed("to_tsvector('german', context)", persisted=True)
+    )
+    context_embedding: Mapped[Any] = mapped_column(Vector(EMBEDDING_DIMENSIONS), nullable=True)
 
     __table_args__ = (
         # fastupdate off: no pending list, so the planner trusts the index right after an ingest
@@ -89,6 +95,13 @@ class Chunk(Base):
         sa.Index(
             "ix_kb_chunks_embedding", "embedding", postgresql_using="hnsw",
             postgresql_with={"m": 12, "ef_construction": 32}, postgresql_ops={"embedding": "vector_cosine_ops"},
+        ),
+        sa.Index("ix_kb_chunks_context_tsv", "context_tsv", postgresql_using="gin",
+                 postgresql_with={"fastupdate": "off"}),
+        sa.Index(
+            "ix_kb_chunks_context_embedding", "context_embedding", postgresql_using="hnsw",
+            postgresql_with={"m": 12, "ef_construction": 32},
+            postgresql_ops={"context_embedding": "vector_cosine_ops"},
         ),
     )
 

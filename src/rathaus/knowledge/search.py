@@ -1,5 +1,11 @@
 """Hybrid retrieval in PostgreSQL: German full text (tsvector) + pgvector, fused by reciprocal rank.
 
+Four ranked lists in hybrid mode: the body's BM25 and vector, and – for chunks that say what they
+answer (document title and headings: an FAQ entry's official question) – that context's vector and
+its BM25 match. Citizens word questions differently from the authority, but a question is closest to
+the question an entry answers; the lists' weights (``FUSION_WEIGHTS``) were chosen on the tuning half
+of the FAQ questions (bench/retrieval_faq.py, docs/benchmarks.md).
+
 Only collections the caller may read are searched (the access rule is part of the SQL). The full-text
 query ORs the question's lexemes (a natural question rarely contains *all* words of a passage), ranked
 with ``ts_rank_cd``. Vector search uses the HNSW index for large scopes and an exact scan for small
@@ -33,6 +39,10 @@ MAX_QUERY_TERMS = 12
 CANDIDATE_BUDGET = 500  # chunks matched by the rare terms that select BM25 candidates
 _QUERY_LEXEMES = sa.text("SELECT DISTINCT unnest(tsvector_to_array(to_tsvector('german', :q)))")
 RRF_K = 60
+# Weights of the ranked lists in the reciprocal-rank fusion. Chosen on the tuning half of
+# official-faq-de's questions (bench/retrieval_faq.py); collections without titles (MLQA) have no
+# context lists, so their ranking is the body's fusion as before.
+FUSION_WEIGHTS: dict[str, float] = {"fts": 1.0, "vector": 1.0, "context_vector": 6.0, "context_fts": 1.0}
 EXACT_SCAN_LIMIT = 2_000  # chunks in scope; below this an exact scan is cheap (~12 ms) and never misses
 MAX_QUERY_CHARS = 2000
 
@@ -88,20 +98,10 @@ def _filters(ids: list[int], language: str | None, modified_after: dt.datetime |
 def _fts(session: Session, query: str, ids: list[int], where: list[sa.ColumnElement[bool]],
          limit: int) -> list[tuple[int, float]]:
     """BM25 over PostgreSQL's German lexemes (stemmed, stop words removed) with per-collection IDF."""
-    terms = list(session.scalars(_QUERY_LEXEMES, {"q": query}))
-    if not terms:
+    stats = _term_stats(session, query, ids)
+    if stats is None:
         return []
-    n_docs, tokens = session.execute(
-        sa.select(sa.func.sum(Collection.chunk_count), sa.func.sum(Collection.token_count))
-        .where(Collection.id.in_(ids))
-    ).one()
-    if not n_docs:
-        return []
-    n_docs, avg_len = int(n_docs), float(tokens) / int(n_docs)
-    df = {t: int(n) for t, n in session.execute(
-        sa.select(Lexeme.lexeme, sa.func.sum(Lexeme.df)).where(Lexeme.collection_id.in_(ids), Lexeme.lexeme.in_(terms))
-        .group_by(Lexeme.lexeme)
-    )}
+    _, n_docs, avg_len, df = stats
     weighted = sorted(((t, math.log(1 + (n_docs - df[t] + 0.5) / (df[t] + 0.5))) for t in df), key=lambda x: -x[1])
     if len(weighted) > 1:  # terms in more than half of all chunks carry no information but cost time
         weighted = [w for w in weighted if df[w[0]] <= n_docs / 2] or weighted[:1]
@@ -120,6 +120,59 @@ def _fts(session: Session, query: str, ids: list[int], where: list[sa.ColumnElem
     if not selective:
         return []
     return _bm25_rows(session, weighted, selective, float(avg_len or 1.0), where, limit)
+
+
+def _term_stats(session: Session, query: str, ids: list[int]
+                ) -> tuple[list[str], int, float, dict[str, int]] | None:
+    """The query's German lexemes, the scope's chunk count and mean length, and each lexeme's document
+    frequency in the bodies (lexemes no body contains are missing from the dict)."""
+    terms = list(session.scalars(_QUERY_LEXEMES, {"q": query}))
+    if not terms:
+        return None
+    n_docs, tokens = session.execute(
+        sa.select(sa.func.sum(Collection.chunk_count), sa.func.sum(Collection.token_count))
+        .where(Collection.id.in_(ids))
+    ).one()
+    if not n_docs:
+        return None
+    df = {t: int(n) for t, n in session.execute(
+        sa.select(Lexeme.lexeme, sa.func.sum(Lexeme.df)).where(Lexeme.collection_id.in_(ids), Lexeme.lexeme.in_(terms))
+        .group_by(Lexeme.lexeme)
+    )}
+    return terms, int(n_docs), float(tokens) / int(n_docs), df
+
+
+def _context_fts(session: Session, query: str, ids: list[int], where: list[sa.ColumnElement[bool]],
+                 limit: int) -> list[tuple[int, float]]:
+    """Chunks whose context (title, headings) shares the query's lexemes, scored by the sum of their IDF
+    (from the bodies; a lexeme no body holds counts as rare). Titles are short: no length norm."""
+    stats = _term_stats(session, query, ids)
+    if stats is None:
+        return []
+    terms, n_docs, _, df = stats
+    idf = {t: math.log(1 + (n_docs - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5)) for t in terms
+           if df.get(t, 0) <= n_docs / 2}
+    weighted = sorted(idf.items(), key=lambda x: -x[1])[:MAX_QUERY_TERMS]
+    if not weighted:
+        return []
+    q = sa.select(
+        sa.func.unnest(sa.cast([t for t, _ in weighted], ARRAY(sa.Text))).label("lexeme"),
+        sa.func.unnest(sa.cast([w for _, w in weighted], ARRAY(sa.Float))).label("idf"),
+    ).subquery("q")
+    tsquery = sa.func.to_tsquery("simple", " | ".join(_quote(t) for t, _ in weighted))
+    lex = sa.func.unnest(Chunk.context_tsv).table_valued("lexeme", "positions", "weights").lateral("u")
+    score = sa.func.sum(q.c.idf).label("score")
+    stmt = (
+        sa.select(Chunk.id, score)
+        .select_from(Chunk)
+        .join(lex, sa.true())
+        .join(q, q.c.lexeme == lex.c.lexeme)
+        .where(*where, Chunk.context_tsv.op("@@")(tsquery))
+        .group_by(Chunk.id)
+        .order_by(sa.desc("score"), Chunk.id)
+        .limit(limit)
+    )
+    return [(r.id, float(r.score)) for r in session.execute(stmt)]
 
 
 def _bm25_rows(session: Session, weighted: list[tuple[str, float]], selective: list[str], avg_len: float,
@@ -151,8 +204,10 @@ def _quote(lexeme: str) -> str:
 
 
 def _vector(session: Session, vector: list[float], where: list[sa.ColumnElement[bool]], limit: int,
-            exact: bool) -> list[tuple[int, float]]:
-    distance = Chunk.embedding.cosine_distance(vector)
+            exact: bool, column: Any = Chunk.embedding) -> list[tuple[int, float]]:
+    distance = column.cosine_distance(vector)
+    if column is not Chunk.embedding:  # the context vector is optional
+        where = [*where, column.is_not(None)]
     if exact:  # an OFFSET 0 subquery keeps the planner from the index: one distance per chunk, no misses
         inner = sa.select(Chunk.id, distance.label("d")).where(*where).offset(0).subquery()
         stmt = sa.select(inner.c.id, (1 - inner.c.d).label("sim")).order_by(inner.c.d).limit(limit)
@@ -179,8 +234,11 @@ def search(runtime: Runtime, principal: Principal, query: str, *, collection_nam
            k: int = 10, mode: Mode = "hybrid", language: str | None = None,
            modified_after: dt.datetime | None = None, modified_before: dt.datetime | None = None,
            candidates: int = 50, data_class: DataClass = DataClass.OEFFENTLICH, use_case: str = "kb-search",
-           metering_principal: Principal | None = None, rescore: bool = False) -> SearchResult:
-    """Search the collections ``principal`` may read (all of them, or the named ones)."""
+           metering_principal: Principal | None = None, rescore: bool = False,
+           weights: dict[str, float] | None = None) -> SearchResult:
+    """Search the collections ``principal`` may read (all of them, or the named ones).
+
+    ``weights`` overrides ``FUSION_WEIGHTS`` for the hybrid fusion (benchmarks tune them with it)."""
     query = " ".join(query.split())
     if not query:
         raise BadRequest("the search query is empty")
@@ -210,12 +268,16 @@ def search(runtime: Runtime, principal: Principal, query: str, *, collection_nam
             ranked["vector"] = _vector(session, vector, where, candidates, exact=size <= EXACT_SCAN_LIMIT)
             if len(ranked["vector"]) < min(candidates, size):  # the index's filtered scan came up short
                 ranked["vector"] = _vector(session, vector, where, candidates, exact=True)
+            if mode == "hybrid":  # chunks without a context are simply absent from these two lists
+                ranked["context_vector"] = _vector(session, vector, where, candidates,
+                                                   exact=size <= EXACT_SCAN_LIMIT, column=Chunk.context_embedding)
+                ranked["context_fts"] = _context_fts(session, query, ids, where, candidates)
         if mode != "hybrid":
             fused = [(cid, s) for cid, s in ranked[mode][:k]]
         elif rescore and vector is not None:
             fused = _rescore(session, ranked, vector)[:k]
         else:
-            fused = fuse(ranked)[:k]
+            fused = fuse(ranked, FUSION_WEIGHTS if weights is None else weights)[:k]
         hits = _load_hits(session, fused, ranked, names)
     return SearchResult(hits, [names[i] for i in ids], metrics)
 
@@ -271,7 +333,7 @@ def _load_hits(session: Session, fused: list[tuple[int, float]], ranked: dict[st
                 hit.ranks[name] = table[cid][0]
                 if name == "vector":
                     hit.vector_score = table[cid][1]
-                else:
+                elif name == "fts":
                     hit.fts_rank = table[cid][1]
         hits.append(hit)
     return hits
