@@ -17,11 +17,13 @@ Data (read from ../shared/data, never part of the repository):
 
 Methods: majority class; TF-IDF (word 1-2-grams + char 2-5-grams, sublinear, links and @handles one token
 each) + logistic regression (C=4, balanced class weights – the features and one of the candidates rathaus itself
-tries, so not a strawman); sentence embeddings (the platform's default embedder ``multilingual-use``) + logistic
-regression (C=8, balanced); zero-shot with the
+tries, so not a strawman); sentence embeddings (the platform's default embedder ``multilingual-use``, and
+``multilingual-e5-small``) + logistic regression (C=8, balanced); zero-shot with the
 embedded chat model ``qwen2.5-coder-1.5b`` on a random sample (default 100 messages per GermEval task: about
 1.5 s per message on 2 cores; MASSIVE's 60 intents make a prompt too long for it and are left out), compared
-with rathaus' cross-validated predictions of the same sample; rathaus' model (``rathaus.inbox.routing.train``).
+with rathaus' cross-validated predictions of the same sample; rathaus' model (``rathaus.inbox.routing.train``)
+with the inbox's routing embedders (USE and e5 side by side with TF-IDF, the "views" head) on GermEval, and with
+USE alone on MASSIVE (e5 would take ~25 min for its 16,500 utterances on 2 cores).
 
 The models are called through their providers (``rathaus.models.providers.build_provider`` with the shipped
 catalogue), without a database: no metering or audit is needed for a benchmark.
@@ -68,6 +70,7 @@ from rathaus.inbox.routing.evaluate import (
 )
 from rathaus.inbox.routing.head import TextFeatures
 from rathaus.inbox.routing.model import embed_all
+from rathaus.inbox.settings import InboxSettings
 from rathaus.models.catalog import load_catalog
 from rathaus.models.providers import build_provider
 from rathaus.models.types import ChatMessage, ChatParams
@@ -89,22 +92,34 @@ AREA_DE = {
 
 # --- embeddings and chat through the platform's providers -----------------------------------------------------
 
-def providers() -> tuple[Callable[[list[str]], np.ndarray], Callable[[], Any], str]:
-    settings = Settings(_env_file=None)
-    catalog = load_catalog(DEFAULT_MODELS_FILE)
-    spec = catalog.get(catalog.defaults.embedding)
-    assert spec is not None
-    embedder = build_provider(spec, settings)
+def embedder_of(name: str) -> Callable[[list[str]], np.ndarray]:
+    spec = load_catalog(DEFAULT_MODELS_FILE).get(name)
+    assert spec is not None, name
+    embedder = build_provider(spec, Settings(_env_file=None))
 
     def embed(texts: list[str]) -> np.ndarray:
-        return np.asarray(embedder.embed(texts, purpose="query").vectors, dtype=np.float32)  # type: ignore[union-attr]
+        return np.asarray(embedder.embed(texts, purpose="passage").vectors, dtype=np.float32)  # type: ignore[union-attr]
+    return embed
+
+
+def joined(embeds: Sequence[Callable[[list[str]], np.ndarray]]) -> Callable[[list[str]], np.ndarray]:
+    """Several embedders side by side, each part scaled to length 1 – as ``rathaus.inbox.learning.embedder``."""
+    def embed(texts: list[str]) -> np.ndarray:
+        parts = [np.asarray(e(texts), dtype=np.float64) for e in embeds]
+        return np.hstack([p / np.maximum(np.linalg.norm(p, axis=1, keepdims=True), 1e-12) for p in parts])
+    return embed
+
+
+def providers() -> tuple[Callable[[list[str]], np.ndarray], Callable[[], Any], str]:
+    catalog = load_catalog(DEFAULT_MODELS_FILE)
+    embed = embedder_of(catalog.defaults.embedding)
 
     def chat() -> Any:
         chat_spec = catalog.get(catalog.defaults.chat)
         assert chat_spec is not None
         return build_provider(chat_spec, Settings(_env_file=None, llm_threads=2))
 
-    return embed, chat, spec.name
+    return embed, chat, catalog.defaults.embedding
 
 
 # --- baselines -------------------------------------------------------------------------------------------------
@@ -206,12 +221,14 @@ def zero_shot(chat: Any, texts: list[str], task: str, areas: list[str]) -> list[
 # --- runs -----------------------------------------------------------------------------------------------------
 
 def run_cv(name: str, rows: list[TrainingRow], label: Callable[[TrainingRow], str], embed: Any, folds: int,
-           ) -> dict[str, Scores]:
+           second: Any, routing: tuple[Any, list[int]]) -> dict[str, Scores]:
     methods: dict[str, Any] = {
         "majority": baseline_fit_predict("majority", label, embed),
         "tfidf_lr": baseline_fit_predict("tfidf", label, embed),
         "embed_lr": baseline_fit_predict("embed", label, embed),
-        "rathaus": routing_fit_predict(embed, "category" if name == "service_area" else "relevance", folds=INNER),
+        "e5_lr": baseline_fit_predict("embed", label, second),
+        "rathaus": routing_fit_predict(routing[0], "category" if name == "service_area" else "relevance",
+                                       folds=INNER, views=routing[1]),
     }
     out = {}
     for method, fp in methods.items():
@@ -294,15 +311,22 @@ def main() -> None:
     started = time.perf_counter()
     embed_raw, chat_factory, embed_name = providers()
     embed = cached(embed_raw)
-    figures: dict[str, Any] = {"routing_embedder": embed_name, "routing_folds": args.folds,
+    # rathaus' routing reads the inbox's routing embedders side by side (InboxSettings.inbox_routing_embedders)
+    names = InboxSettings.model_fields["inbox_routing_embedders"].get_default(call_default_factory=True)
+    catalog = load_catalog(DEFAULT_MODELS_FILE)
+    second_name = next(n for n in names if n != embed_name)
+    second = cached(embedder_of(second_name))
+    routing = (cached(joined([embed if n == embed_name else second for n in names])),
+               [int(catalog.get(n).dimensions or 0) for n in names])  # type: ignore[union-attr]
+    figures: dict[str, Any] = {"routing_embedder": "+".join(names), "routing_folds": args.folds,
                                "routing_inner_folds": INNER, **{f"routing_{k}": v for k, v in machine().items()}}
 
     area_rows = load_germeval(germeval, "service_area")
     rel_rows = load_germeval(germeval, "relevance")
     t0 = time.perf_counter()
     first = area_rows if args.service_area_only else rel_rows  # fills the cache once (area texts are a subset)
-    embed_all(embed, [r.text for r in first])
-    if not args.service_area_only:  # the full run embeds all 2,369 texts: the figure of record
+    embed_all(routing[0], [r.text for r in first])
+    if not args.service_area_only:  # the full run embeds all 2,369 texts with both: the figure of record
         figures["routing_embed_s_per_message"] = (time.perf_counter() - t0) / len(first)
 
     def area(r: TrainingRow) -> str:
@@ -312,11 +336,11 @@ def main() -> None:
         return "relevant" if r.relevant else "irrelevant"
 
     print(f"GermEval 2017 service area: {len(area_rows)} documents, {Counter(map(area, area_rows))}", flush=True)
-    sa = run_cv("service_area", area_rows, area, embed, args.folds)
+    sa = run_cv("service_area", area_rows, area, embed, args.folds, second, routing)
     rv: dict[str, Scores] = {}
     if not args.service_area_only:
         print(f"GermEval 2017 relevance: {len(rel_rows)} documents, {Counter(map(rel, rel_rows))}", flush=True)
-        rv = run_cv("relevance", rel_rows, rel, embed, args.folds)
+        rv = run_cv("relevance", rel_rows, rel, embed, args.folds, second, routing)
     plot_confusion(sa["rathaus"].y_true, sa["rathaus"].y_pred, PLOT,
                    f"GermEval 2017 service area, rathaus routing ({args.folds}-fold CV, n={len(area_rows)})")
 

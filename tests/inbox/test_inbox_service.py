@@ -165,6 +165,14 @@ def test_a_correction_is_kept_for_the_next_training(inbox: tuple[Runtime, TestCl
     assert learning.corrections_since_training(rt) >= 1
     retrained = learning.train_current(rt, taxonomy(rt))
     assert retrained["examples"] >= 77 and learning.current_info(rt)["model_id"] == retrained["model_id"]
+    # the shipped catalogue enables both embedders: the routing model reads USE and e5 side by side with TF-IDF
+    assert retrained["info"]["embedding_model"] == "multilingual-use+multilingual-e5-small"
+    assert retrained["info"]["embedding_views"] == [512, 384]
+    model = learning.current_model(rt)
+    assert model is not None and model.category is not None and model.category.choice.mode == "views"
+    assert model.category.full is not None  # the label comes from the member refitted on all examples
+    suggestion = model.predict([f"{target.subject} {target.body}"])[0]
+    assert suggestion.category in model.category.classes and 0.0 < (suggestion.confidence or 0) <= 1.0
 
 
 def test_draft_approve_and_send_once(inbox: tuple[Runtime, TestClient], issuer: Issuer,

@@ -392,3 +392,30 @@ def test_evaluate_rows_cross_validates_and_plots(tmp_path: Path) -> None:
 def test_plot_confusion_writes_png(tmp_path: Path) -> None:
     path = plot_confusion(["a", "b", "b"], ["a", "b", "a"], tmp_path / "sub" / "c.png", "test")
     assert path.stat().st_size > 1000
+
+
+def two_view_embed(texts: list[str]) -> np.ndarray:
+    """Two hashed "embedders" side by side (64 + 32 dimensions), standing in for USE and e5."""
+    first = hashed_embed(texts)
+    return np.hstack([first, first[:, :32] + first[:, 32:]])
+
+
+def test_several_embedders_are_averaged_as_views_and_the_label_comes_from_the_refitted_member(
+        taxonomy: Taxonomy, tmp_path: Path) -> None:
+    rows = synthetic_rows()
+    model = train(rows, two_view_embed, taxonomy, embedding_views=[64, 32])
+    assert model.category is not None and model.category.choice.mode == "views"
+    assert model.category.choice.views == [64, 32] and model.category.full is not None
+    assert model.info["embedding_views"] == [64, 32]
+    assert all(len(m.views) == 2 and m.text is not None for m in model.category.members)
+    texts = ["Wohngeld Bescheid prüfen", "Ummelden nach dem Umzug", "Casino Bonus klicken"]
+    suggestions = model.predict(texts)
+    assert [s.category for s in suggestions[:2]] == ["wohngeld", "meldewesen"]
+    assert not suggestions[2].relevant
+    label_p = model.category.label_proba(texts, two_view_embed(texts) / np.linalg.norm(
+        two_view_embed(texts), axis=1, keepdims=True))
+    assert [model.category.classes[int(i)] for i in label_p.argmax(axis=1)][:2] == ["wohngeld", "meldewesen"]
+    loaded = RoutingModel.load(model.save(tmp_path / "views.zip"), embed=two_view_embed)
+    assert loaded.predict(texts) == suggestions and loaded.category is not None and loaded.category.full is not None
+    with pytest.raises(RoutingError, match="96"):
+        loaded.predict(texts, emb=np.zeros((3, 64)))  # one embedder's vectors where the model needs both

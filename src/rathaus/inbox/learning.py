@@ -60,12 +60,42 @@ def service_principal(runtime: Runtime, department: str | None = None) -> Princi
 
 def embedder(runtime: Runtime, model: str | None = None,
              data_class: DataClass = DataClass.PERSONENBEZOGEN) -> Callable[[list[str]], np.ndarray]:
-    """Texts → vectors through the gateway (model cleared for ``data_class``, usage metered under "inbox")."""
-    def embed(texts: list[str]) -> np.ndarray:
+    """Texts → vectors through the gateway (model cleared for ``data_class``, usage metered under "inbox").
+    ``model`` may join several embedding models with ``+`` (``multilingual-use+multilingual-e5-small``): each
+    model's vectors, scaled to length 1, side by side (the routing model's "views")."""
+    names: list[str | None] = [n for n in (model or "").split("+") if n] or [None]
+
+    def one(name: str | None, texts: list[str]) -> np.ndarray:
         ctx = CallContext(principal=service_principal(runtime), data_class=data_class, use_case="inbox:routing")
-        out = runtime.gateway.embed(ctx, [t[:4000] for t in texts], model=model, purpose="passage")
-        return np.asarray(out.vectors, dtype=np.float64)
+        out = np.asarray(runtime.gateway.embed(ctx, [t[:4000] for t in texts], model=name, purpose="passage").vectors,
+                         dtype=np.float64)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms > 0, norms, 1.0) if len(names) > 1 else out
+
+    def embed(texts: list[str]) -> np.ndarray:
+        return np.hstack([one(name, texts) for name in names])
     return embed
+
+
+def routing_embedders(runtime: Runtime) -> tuple[str, list[int] | None]:
+    """The embedding model(s) a new routing model is trained with (``+``-joined) and the dimensions of each when
+    there are several: the configured ones that are enabled in the catalogue, else the default embedder."""
+    wanted = runtime.settings.section(InboxSettings).inbox_routing_embedders
+    enabled = {m.name: m for m in runtime.catalog.enabled("embedding")}
+    usable = [enabled[n] for n in wanted if n in enabled]
+    if len(usable) < len(wanted):
+        log.info("routing embedders not enabled in the catalogue, left out: %s",
+                 ", ".join(n for n in wanted if n not in enabled))
+    if len(usable) < 2:
+        return (usable[0].name if usable else runtime.catalog.defaults.embedding), None
+    return "+".join(m.name for m in usable), [int(m.dimensions or 0) for m in usable]
+
+
+def duplicate_vector(model: RoutingModel | None, vector: np.ndarray) -> np.ndarray:
+    """The part of a routing vector the duplicate index compares: the first embedder's (its thresholds were
+    measured with the default embedder, see ``duplicates``)."""
+    views = (model.info.get("embedding_views") if model else None) or None
+    return vector[: int(views[0])] if views else vector
 
 
 def examples(runtime: Runtime) -> list[TrainingRow]:
@@ -93,11 +123,12 @@ def train_current(runtime: Runtime, taxonomy: Taxonomy,
 
         raise Conflict(f"zu wenige Trainingsbeispiele ({len(rows)}, mindestens {MIN_EXAMPLES}) / too few examples: "
                        "import past requests with 'rathaus inbox train FILE'")
-    embedding_model = runtime.catalog.defaults.embedding
+    embedding_model, views = routing_embedders(runtime)
     if progress:
-        progress(f"training on {len(rows)} examples")
+        progress(f"training on {len(rows)} examples with {embedding_model}")
     started = dt.datetime.now(dt.UTC)
-    model = train(rows, embedder(runtime, embedding_model), taxonomy, embedding_model=embedding_model)
+    model = train(rows, embedder(runtime, embedding_model), taxonomy, embedding_model=embedding_model,
+                  embedding_views=views)
     model_id = started.strftime("%Y%m%dT%H%M%S%fZ")
     folder = models_dir(runtime)
     folder.mkdir(parents=True, exist_ok=True)

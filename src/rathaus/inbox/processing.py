@@ -163,7 +163,8 @@ def _work(runtime: Runtime, message_id: int, s: dict[str, Any], attachment_texts
                          reference_date=reference)
     index, lock = duplicate_index(runtime)
     with lock:
-        matches: list[Match] = index.add(str(message_id), text, vector.astype(np.float32),
+        matches: list[Match] = index.add(str(message_id), text,
+                                         learning.duplicate_vector(model, vector).astype(np.float32),
                                          sender=s["sender_address"], case_numbers=_case_numbers(extraction),
                                          received_at=s["received_at"],
                                          message_id=s["external_id"] if s["channel"] == "mail" else None,
@@ -179,7 +180,7 @@ def _work(runtime: Runtime, message_id: int, s: dict[str, Any], attachment_texts
         m.urgency, m.routed_by = decision["urgency"], decision["routed_by"]
         m.routing = suggestion.as_dict() if suggestion else {"model": None}
         m.extraction, m.similar, m.case_id = extraction, similar, case_id
-        m.embedding = [float(x) for x in vector]
+        m.embedding = [float(x) for x in learning.duplicate_vector(model, vector)]
         m.processed_at, m.last_error = dt.datetime.now(dt.UTC), None
         audit.append(session, audit.AuditEntry(
             actor="inbox-router", department=decision["department"] or "-", use_case=USE_CASE,

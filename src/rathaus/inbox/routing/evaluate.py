@@ -129,15 +129,15 @@ def cross_validate(rows: Sequence[TrainingRow], label: Callable[[TrainingRow], s
 
 
 def routing_fit_predict(embed: Embed | None, task: str, taxonomy: Taxonomy | None = None, folds: int = 5,
-                        target: float = TARGET_PRECISION) -> FitPredict:
+                        target: float = TARGET_PRECISION, views: Sequence[int] | None = None) -> FitPredict:
     """``fit_predict`` for ``cross_validate`` with rathaus' routing model; ``task`` "category" (confidence: the
     department's, threshold: the department's) or "relevance" (threshold calibrated on the training part's
-    out-of-fold relevance predictions)."""
+    out-of-fold relevance predictions). ``views``: dimensions of each embedder's part of ``embed``'s vectors."""
     if task not in ("category", "relevance"):
         raise ValueError(f"task must be 'category' or 'relevance', not {task!r}")
 
     def fit_predict(train_rows: Sequence[TrainingRow], test_rows: Sequence[TrainingRow]) -> Predictions:
-        model = train(train_rows, embed, taxonomy, folds=folds, target_precision=target)
+        model = train(train_rows, embed, taxonomy, folds=folds, target_precision=target, embedding_views=views)
         suggestions = model.predict([r.text for r in test_rows])
         if task == "category":
             assert model.category is not None

@@ -143,29 +143,31 @@ class RoutingModel:
         else:
             emb = self._embeddings(texts)
         n = len(texts)
-        cat_p = self.category.predict_proba(texts, emb) if self.category else None
-        rel_p = self.relevance.predict_proba(texts, emb) if self.relevance else None
-        urg_p = self.urgency.predict_proba(texts, emb) if self.urgency else None
+        # confidences from the calibrated fold members, labels from the member refitted on all rows (see head)
+        cat_p, cat_l = self._probs(self.category, texts, emb)
+        rel_p, rel_l = self._probs(self.relevance, texts, emb)
+        urg_p, urg_l = self._probs(self.urgency, texts, emb)
         out = []
         for i in range(n):
             rel_ok, rel_conf = True, None
-            if rel_p is not None and self.relevance is not None:
+            if rel_p is not None and rel_l is not None and self.relevance is not None:
                 j = self.relevance.classes.index(RELEVANT)
-                rel_conf = float(rel_p[i, j])
-                rel_ok = rel_conf >= 0.5
-                rel_conf = rel_conf if rel_ok else 1.0 - rel_conf
+                rel_ok = bool(rel_l[i, j] >= 0.5)
+                rel_conf = float(rel_p[i, j]) if rel_ok else 1.0 - float(rel_p[i, j])
             category = department = None
             conf = cat_conf = None
             auto, threshold = False, None
             alternatives: list[Alternative] = []
             if cat_p is not None and self.category is not None:
-                department, conf, category, cat_conf, alternatives = self._route(cat_p[i], self.category.classes)
+                department, conf, category, cat_conf, alternatives = self._route(cat_p[i], self.category.classes,
+                                                                                  cat_l[i] if cat_l is not None
+                                                                                  else cat_p[i])
                 t = self.department_threshold(department)
                 threshold = None if math.isinf(t) else t
                 auto = rel_ok and conf >= t
             urgency, urg_conf, urg_source = self.taxonomy.default_urgency, None, "default"
-            if urg_p is not None and self.urgency is not None:
-                k = int(urg_p[i].argmax())
+            if urg_p is not None and urg_l is not None and self.urgency is not None:
+                k = int(urg_l[i].argmax())
                 urgency, urg_conf, urg_source = self.urgency.classes[k], float(urg_p[i, k]), "model"
             keyword = self.taxonomy.urgency_from_keywords(texts[i])
             if keyword and self.taxonomy.urgency_rank(keyword) > _rank(self.taxonomy, urgency):
@@ -175,15 +177,27 @@ class RoutingModel:
                                          alternatives))
         return out
 
-    def _route(self, probs: NDArray[np.float64], classes: list[str]
+    @staticmethod
+    def _probs(head: Head | None, texts: list[str], emb: NDArray[np.float64] | None
+               ) -> tuple[NDArray[np.float64] | None, NDArray[np.float64] | None]:
+        """(calibrated probabilities, probabilities whose arg-max is the label) of ``head``, or (None, None)."""
+        if head is None:
+            return None, None
+        calibrated = head.predict_proba(texts, emb)
+        return calibrated, (calibrated if head.full is None else head.label_proba(texts, emb))
+
+    def _route(self, probs: NDArray[np.float64], classes: list[str], label_probs: NDArray[np.float64]
                ) -> tuple[str, float, str, float, list[Alternative]]:
+        """Department and category by ``label_probs``; their confidences from the calibrated ``probs``."""
         dept_of = [self.taxonomy.department_of(c) for c in classes]
         totals: dict[str, float] = {}
-        for d, p in zip(dept_of, probs, strict=True):
+        votes: dict[str, float] = {}
+        for d, p, q in zip(dept_of, probs, label_probs, strict=True):
             totals[d] = totals.get(d, 0.0) + float(p)
-        department = max(totals, key=totals.__getitem__)
+            votes[d] = votes.get(d, 0.0) + float(q)
+        department = max(votes, key=votes.__getitem__)
         inside = [j for j, d in enumerate(dept_of) if d == department]
-        best = max(inside, key=lambda j: probs[j])
+        best = max(inside, key=lambda j: label_probs[j])
         top = np.argsort(-probs, kind="stable")[:3]
         alternatives = [Alternative(classes[j], dept_of[j], float(probs[j])) for j in top]
         return department, totals[department], classes[best], float(probs[best]), alternatives
@@ -261,7 +275,8 @@ def department_thresholds(tuning: Tuning, classes: list[str], taxonomy: Taxonomy
 
 def train(rows: Sequence[TrainingRow], embed: Embed | None, taxonomy: Taxonomy | None = None, *,
           tune_rows: Sequence[TrainingRow] | None = None, folds: int = 5, seed: int = 0,
-          target_precision: float = TARGET_PRECISION, embedding_model: str | None = None) -> RoutingModel:
+          target_precision: float = TARGET_PRECISION, embedding_model: str | None = None,
+          embedding_views: Sequence[int] | None = None) -> RoutingModel:
     """Train a routing model from past requests (and corrections: rows with a higher ``weight``).
 
     ``embed`` maps texts to sentence vectors (the platform's gateway); None trains on TF-IDF alone.
@@ -297,13 +312,15 @@ def train(rows: Sequence[TrainingRow], embed: Embed | None, taxonomy: Taxonomy |
             tune_part = ([r.text for r in tune_selected], None if tune_emb is None else tune_emb[tidx],
                          [label(r) for r in tune_selected])
         return fit_head([r.text for r in selected], None if emb is None else emb[idx],
-                        [label(r) for r in selected], [r.weight for r in selected], tune_part, folds, seed)
+                        [label(r) for r in selected], [r.weight for r in selected], tune_part, folds, seed,
+                        views=embedding_views)
 
     def rel_label(r: TrainingRow) -> str:
         return RELEVANT if r.relevant else IRRELEVANT
 
     info: dict[str, Any] = {"rows": len(rows), "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                             "embedding_model": embedding_model, "target_precision": target_precision,
+                            "embedding_views": list(embedding_views) if embedding_views else None,
                             "corrections": sum(1 for r in rows if r.weight != 1.0)}
     category = subset(cat_rows, lambda r: str(r.category),
                       [r for r in tune if r.category is not None and r.relevant is not False])
