@@ -297,8 +297,10 @@ def delete(runtime: Runtime, principal: Principal, packet_id: int) -> dict[str, 
     return {"deleted": packet_id}
 
 
-def _translate(runtime: Runtime, principal: Principal, german: str, lang: str) -> tuple[str | None, str | None]:
-    """The German letter in ``lang`` through a model cleared for personal data; (None, why) when none is."""
+def translate_letter(runtime: Runtime, principal: Principal, german: str, lang: str
+                     ) -> tuple[str | None, str | None]:
+    """The German letter in ``lang`` through a model cleared for personal data; (None, why) when none is, or when
+    the model's answer was cut off, withheld by a safeguard or empty (a half letter is worse than German)."""
     from rathaus.models.gateway import CallContext
     from rathaus.models.routing import allowed_models
     from rathaus.models.types import ChatMessage, ChatParams
@@ -313,8 +315,12 @@ def _translate(runtime: Runtime, principal: Principal, german: str, lang: str) -
                                                     "exactly. Answer with the translation only."),
                 ChatMessage(role="user", content=german)]
     outcome = runtime.gateway.chat(ctx, messages, params=ChatParams(temperature=0.0))
-    return outcome.text.strip(), ("Maschinell übersetzt; maßgeblich ist das deutsche Schreiben. / Machine "
-                                  "translation; the German letter is authoritative.")
+    translated = outcome.text.strip()
+    if not translated or outcome.replaced or outcome.finish_reason != "stop":
+        return None, ("Die maschinelle Übersetzung war unvollständig; das Schreiben liegt nur auf Deutsch vor. / "
+                      "The machine translation was incomplete; the letter is in German only.")
+    return translated, ("Maschinell übersetzt; maßgeblich ist das deutsche Schreiben. / Machine "
+                        "translation; the German letter is authoritative.")
 
 
 def letter(runtime: Runtime, principal: Principal, packet_id: int, lang: str | None = None) -> dict[str, Any]:
@@ -337,7 +343,7 @@ def letter(runtime: Runtime, principal: Principal, packet_id: int, lang: str | N
     if target == "en":
         text = applicant_letter(result, app_type, "en", name=name)
     elif target != "de":
-        translated, note = _translate(runtime, principal, german, target)
+        translated, note = translate_letter(runtime, principal, german, target)
         text = translated or german
         if translated is None:
             target = "de"
