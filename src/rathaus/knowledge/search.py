@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -155,43 +156,35 @@ def _context_fts(session: Session, query: str, ids: list[int], where: list[sa.Co
     weighted = sorted(idf.items(), key=lambda x: -x[1])[:MAX_QUERY_TERMS]
     if not weighted:
         return []
-    q = sa.select(
-        sa.func.unnest(sa.cast([t for t, _ in weighted], ARRAY(sa.Text))).label("lexeme"),
-        sa.func.unnest(sa.cast([w for _, w in weighted], ARRAY(sa.Float))).label("idf"),
-    ).subquery("q")
-    tsquery = sa.func.to_tsquery("simple", " | ".join(_quote(t) for t, _ in weighted))
-    lex = sa.func.unnest(Chunk.context_tsv).table_valued("lexeme", "positions", "weights").lateral("u")
-    score = sa.func.sum(q.c.idf).label("score")
-    stmt = (
-        sa.select(Chunk.id, score)
-        .select_from(Chunk)
-        .join(lex, sa.true())
-        .join(q, q.c.lexeme == lex.c.lexeme)
-        .where(*where, Chunk.context_tsv.op("@@")(tsquery))
-        .group_by(Chunk.id)
-        .order_by(sa.desc("score"), Chunk.id)
-        .limit(limit)
-    )
-    return [(r.id, float(r.score)) for r in session.execute(stmt)]
+    return _lexeme_rows(session, Chunk.context_tsv, weighted, [t for t, _ in weighted],
+                        lambda idf_, _tf: idf_, where, limit)
 
 
 def _bm25_rows(session: Session, weighted: list[tuple[str, float]], selective: list[str], avg_len: float,
                where: list[sa.ColumnElement[bool]], limit: int) -> list[tuple[int, float]]:
+    norm = BM25_K1 * (1 - BM25_B + BM25_B * Chunk.tokens / avg_len)
+    return _lexeme_rows(session, Chunk.tsv, weighted, selective,
+                        lambda idf_, tf: idf_ * tf * (BM25_K1 + 1) / (tf + norm), where, limit)
+
+
+def _lexeme_rows(session: Session, tsv: Any, weighted: list[tuple[str, float]], matching: list[str],
+                 term_score: Callable[[Any, Any], Any], where: list[sa.ColumnElement[bool]],
+                 limit: int) -> list[tuple[int, float]]:
+    """Chunks whose ``tsv`` matches any of ``matching``, ranked by the sum over the query's ``weighted`` lexemes
+    (lexeme, idf) of ``term_score(idf, term frequency)``."""
     q = sa.select(
         sa.func.unnest(sa.cast([t for t, _ in weighted], ARRAY(sa.Text))).label("lexeme"),
         sa.func.unnest(sa.cast([w for _, w in weighted], ARRAY(sa.Float))).label("idf"),
     ).subquery("q")
-    tsquery = sa.func.to_tsquery("simple", " | ".join(_quote(t) for t in selective))
-    lex = sa.func.unnest(Chunk.tsv).table_valued("lexeme", "positions", "weights").lateral("u")
-    tf = sa.func.cardinality(lex.c.positions)
-    norm = BM25_K1 * (1 - BM25_B + BM25_B * Chunk.tokens / avg_len)
-    score = sa.func.sum(q.c.idf * tf * (BM25_K1 + 1) / (tf + norm)).label("score")
+    tsquery = sa.func.to_tsquery("simple", " | ".join(_quote(t) for t in matching))
+    lex = sa.func.unnest(tsv).table_valued("lexeme", "positions", "weights").lateral("u")
+    score = sa.func.sum(term_score(q.c.idf, sa.func.cardinality(lex.c.positions))).label("score")
     stmt = (
         sa.select(Chunk.id, score)
         .select_from(Chunk)
         .join(lex, sa.true())
         .join(q, q.c.lexeme == lex.c.lexeme)
-        .where(*where, Chunk.tsv.op("@@")(tsquery))
+        .where(*where, tsv.op("@@")(tsquery))
         .group_by(Chunk.id)
         .order_by(sa.desc("score"), Chunk.id)
         .limit(limit)
