@@ -11,7 +11,11 @@ Two linear models, stacked by a logistic regression (all trained by ``rathaus.sa
   the mean, so it folds into one number per token id: the score is ``bias + (Σ token_score[id] + k · prior) /
   (n + k)``. Only the 128 k token scores are shipped, the embedding table is not needed at run time.
 
-The stacker maps both scores to a probability of "offensive".
+* ``lexicon``: log(1 + number of hits of the hand-written lexicon ``data/offensive_lexicon_de.txt``
+  (``rathaus.safety.guard.lexicon``), a feature that carries over between sources.
+
+The stacker maps the scores to a probability of "offensive" (models from before the lexicon have a
+three-number stack: nb, bag, bias).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from rathaus.safety.guard.features import char_ngrams, char_ngrams_of, model_text, word_ngrams, word_ngrams_of
+from rathaus.safety.guard.lexicon import lexicon_feature
 
 MODEL_FILE = "guard-de.npz"
 
@@ -93,7 +98,8 @@ class GuardModel:
         self.bag_bias = float(self.meta["bag_bias"])
         self.bag_prior_score = float(self.meta.get("bag_prior_score", 0.0))
         self.bag_prior_tokens = float(self.meta.get("bag_prior_tokens", 0))
-        self.stack = [float(x) for x in self.meta["stack"]]  # weight nb, weight bag, bias
+        stack = [float(x) for x in self.meta["stack"]]  # weights nb, bag[, lexicon], bias
+        self.stack = stack if len(stack) == 4 else [stack[0], stack[1], 0.0, stack[2]]
         self.threshold = float(self.meta["threshold"])
         self._sp: Any = None
         self._sp_lock = threading.Lock()
@@ -130,9 +136,11 @@ class GuardModel:
     # --- public -----------------------------------------------------------------------------------------
     def probability(self, text: str) -> float:
         """Probability-like score in [0, 1] that ``text`` is offensive."""
-        w_nb, w_bag, bias = self.stack
+        w_nb, w_bag, w_lexicon, bias = self.stack
         prepared = model_text(text)
         logit = w_nb * self.nb_score(text, prepared) + w_bag * self.bag_score(text, prepared) + bias
+        if w_lexicon:
+            logit += w_lexicon * lexicon_feature(prepared)
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
 
     def top_features(self, text: str, k: int = 5) -> list[str]:
