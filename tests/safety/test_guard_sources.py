@@ -3,6 +3,8 @@ sentences that name a group, the lexicon feature, the GermEval 2021 reader and t
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +13,16 @@ import pytest
 from rathaus.core.errors import BadRequest, NotFound
 from rathaus.safety.guard import check
 from rathaus.safety.guard.dataset import heldout_split, read_germeval2021
-from rathaus.safety.guard.features import model_text
+from rathaus.safety.guard.features import (
+    HASH_BUCKETS,
+    HASH_SEED,
+    bucket_of,
+    char_buckets_of,
+    char_ngrams_of,
+    model_text,
+)
 from rathaus.safety.guard.lexicon import lexicon_entries, lexicon_hits
-from rathaus.safety.guard.model import GuardModel, load_model, save_model
+from rathaus.safety.guard.model import GuardModel, default_model_path, load_model, save_model
 
 # hand-written; neither in a training file nor in bench/guard.py
 INSULTS = [
@@ -47,8 +56,8 @@ def test_insults_are_flagged(text: str) -> None:
 # Residual bias, measured when these sentences were written (after training, not used for it): this template
 # scores 0.30–0.31 with "Ärztin" or "verheiratet" in the slot, so the group word needs little to cross 0.39.
 # Strict: when a later model passes them, the marks must go.
-KNOWN_MISSES = {("behindert", NEUTRAL_TEMPLATES[0]): "0.40 at threshold 0.39 ('ist behindert' is also an insult)",
-                ("Türke", NEUTRAL_TEMPLATES[0]): "0.40 at threshold 0.39"}
+KNOWN_MISSES = {("behindert", NEUTRAL_TEMPLATES[0]): "0.395 at threshold 0.39 ('ist behindert' is also an insult)",
+                ("Türke", NEUTRAL_TEMPLATES[0]): "0.41 at threshold 0.39"}
 CASES = [pytest.param(group, template, marks=[pytest.mark.xfail(reason=KNOWN_MISSES[(group, template)], strict=True)]
                       if (group, template) in KNOWN_MISSES else [])
          for template in NEUTRAL_TEMPLATES for group in GROUPS]
@@ -89,12 +98,70 @@ def test_lexicon_counts_words_stems_and_phrases_but_no_group_names() -> None:
 
 
 def test_models_without_lexicon_weight_still_load(tmp_path: Path) -> None:
-    blocks = {name: (["ab"], np.ones(1), np.ones(1)) for name in ("char", "word")}
+    blocks = {name: (np.array([bucket_of(" ab")]), np.ones(1), np.ones(1)) for name in ("char", "word")}
     meta = {"nb_bias": 0.0, "bag_bias": 0.0, "stack": [1.0, 0.0, -2.0], "threshold": 0.5}
     save_model(tmp_path / "old.npz", blocks, np.zeros(128_010), meta)  # one score per USE token id
     model = GuardModel(tmp_path / "old.npz")
     assert model.stack == [1.0, 0.0, 0.0, -2.0]
+    assert model.nb_score("ab ab") > 0.0  # " ab" is a character bigram of "ab"
     assert 0.0 < model.probability("ab ab") < 1.0
+
+
+def test_models_with_string_vocabularies_still_load(tmp_path: Path) -> None:
+    """Files from before hashing stored the n-grams as UTF-8 text; they still load (nothing writes them)."""
+    meta = {"nb_bias": 0.0, "bag_bias": 0.0, "stack": [1.0, 0.0, 0.0, 0.0], "threshold": 0.5}
+    arrays = {"meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), "token_score": np.zeros(128_010)}
+    for name, terms in (("char", [" ab", "ab "]), ("word", ["ab", "ab ab"])):
+        arrays[f"{name}_terms"] = np.frombuffer("\n".join(terms).encode(), dtype=np.uint8)
+        arrays[f"{name}_idf"] = np.ones(2, dtype=np.float16)
+        arrays[f"{name}_weight"] = np.array([1.0, 2.0], dtype=np.float32)
+    np.savez(tmp_path / "strings.npz", **arrays)  # type: ignore[arg-type]
+    model = GuardModel(tmp_path / "strings.npz")
+    assert not model.hashed
+    # char: " ab" and "ab " twice each (one per word) → equal values 1/√2 → (1 + 2)/√2
+    char = 3 / np.sqrt(2)
+    word_values = np.array([1 + np.log(2), 1.0])  # "ab" ×2, "ab ab" ×1
+    word = float(word_values @ np.array([1.0, 2.0]) / np.linalg.norm(word_values))
+    assert model.nb_score("ab ab") == pytest.approx(char + word)
+    assert model.top_features("ab ab")[0] == "ab ab"
+
+
+def test_shipped_model_holds_no_text_of_the_training_data() -> None:
+    """GermEval 2021 may not be redistributed (docs/data-cards/germeval2021.md): the shipped file holds hash
+    buckets and numbers per bucket, no n-gram vocabulary, and its metadata no training text."""
+    with np.load(default_model_path(), allow_pickle=False) as z:
+        arrays = {name: z[name] for name in z.files}
+    assert not [name for name in arrays if name.endswith(("_terms", "_vocabulary", "_vocab"))]
+    textual = [name for name, a in arrays.items() if a.dtype.kind in "USOa" or a.dtype in (np.uint8, np.int8)]
+    assert textual == ["meta"], textual
+    for name in ("char", "word"):
+        buckets = arrays[f"{name}_buckets"]
+        assert buckets.dtype == np.uint32 and np.all(np.diff(buckets.astype(np.int64)) > 0)
+        assert arrays[f"{name}_idf"].shape == buckets.shape == arrays[f"{name}_weight"].shape
+        assert arrays[f"{name}_idf"].dtype.kind == arrays[f"{name}_weight"].dtype.kind == "f"
+        assert int(buckets[-1]) < HASH_BUCKETS
+    meta = json.loads(bytes(arrays["meta"]).decode("utf-8"))
+    allowed_text = {"name", "data", "features", "threshold_tuned_on", "hash_function"}
+    for key, value in meta.items():
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            assert isinstance(item, (int, float)) or key in allowed_text or key == "sources", (key, item)
+    assert meta["sources"] == ["germeval2018", "germeval2021"]
+    assert re.fullmatch(r"germeval2018: \d+ training examples \(held-out \d+ excluded\); "
+                        r"germeval2021: \d+ training examples \(held-out \d+ excluded\)", meta["data"])
+    assert meta["hash_function"] == "murmurhash3_32" and meta["hash_buckets"] == HASH_BUCKETS
+    assert re.fullmatch(r"out-of-fold scores of the training parts of germeval2018, germeval2021",
+                        meta["threshold_tuned_on"])
+    assert len(meta["features"]) < 200 and "hashed" in meta["features"]
+
+
+def test_bucket_is_scikit_learns_murmurhash3() -> None:
+    """The run-time hash (package murmurhash, fast to import) equals scikit-learn's murmurhash3_32."""
+    from sklearn.utils import murmurhash3_32
+
+    for gram in (" id", "idiot", "ein idiot", "ärger ", "💩", "@user", ""):
+        assert bucket_of(gram) == murmurhash3_32(gram, seed=HASH_SEED, positive=True) % HASH_BUCKETS
+    assert char_buckets_of("du idiot") == [bucket_of(g) for g in char_ngrams_of("du idiot")]
 
 
 def test_read_germeval2021(tmp_path: Path) -> None:

@@ -9,7 +9,9 @@ What it does, in this order:
 1. Reads each source and splits off its held-out 20 % (``rathaus.safety.guard.dataset.heldout_split``, seed 2018
    for GermEval 2018, seed 2021 for GermEval 2021). Nothing below ever sees those rows; ``bench/guard.py``
    evaluates on them.
-2. The n-gram vocabularies and idf are fitted once on the training texts (no labels). 5-fold cross-validation
+2. The n-grams are hashed into buckets (``rathaus.safety.guard.features.bucket_of``; the artefact holds bucket
+   numbers and numbers per bucket, no text of the training data), and min_df and idf per bucket are fitted once
+   on the training texts (no labels). 5-fold cross-validation
    (seed 0, stratified by source and label) on the training parts chooses the regularisation of both models from
    small grids and produces out-of-fold scores.
    Two hand-written neutral sets are added to every training fold and never to a validation fold, so all
@@ -49,7 +51,7 @@ from rathaus.safety.guard.dataset import (
     read_germeval,
     read_germeval2021,
 )
-from rathaus.safety.guard.features import char_ngrams, model_text, word_ngrams
+from rathaus.safety.guard.features import HASH_BUCKETS, HASH_SEED, char_buckets, model_text, word_buckets
 from rathaus.safety.guard.lexicon import lexicon_feature
 from rathaus.safety.guard.model import default_model_path, save_model, sentencepiece_model_path
 from rathaus.safety.guard.normalisation import normalise
@@ -103,13 +105,16 @@ def best_threshold(y: np.ndarray, probability: np.ndarray) -> tuple[float, float
 
 
 class NgramFeatures:
-    """The TF-IDF character and word n-gram vectorisers (fitted on texts only, no labels)."""
+    """The TF-IDF vectorisers of hashed character and word n-grams (fitted on texts only, no labels).
+
+    The analyzers return hash buckets (``rathaus.safety.guard.features``), so the vectorisers' "vocabulary" is a
+    set of bucket numbers: min_df, idf and the columns are per bucket, and no n-gram string is ever kept."""
 
     def __init__(self, texts: list[str]):
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        self.char = TfidfVectorizer(analyzer=char_ngrams, sublinear_tf=True, min_df=MIN_DF, dtype=np.float64)
-        self.word = TfidfVectorizer(analyzer=word_ngrams, sublinear_tf=True, min_df=MIN_DF, dtype=np.float64)
+        self.char = TfidfVectorizer(analyzer=char_buckets, sublinear_tf=True, min_df=MIN_DF, dtype=np.float64)
+        self.word = TfidfVectorizer(analyzer=word_buckets, sublinear_tf=True, min_df=MIN_DF, dtype=np.float64)
         self.matrix = self._stack(self.char.fit_transform(texts), self.word.fit_transform(texts))
 
     @staticmethod
@@ -151,13 +156,16 @@ class NbModel:
     def score_matrix(self, x: Any) -> np.ndarray:
         return self.lr.decision_function(x.multiply(self.ratio).tocsr())
 
-    def export(self) -> tuple[dict[str, tuple[list[str], np.ndarray, np.ndarray]], float]:
+    def export(self) -> tuple[dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], float]:
+        """Per block (bucket numbers, idf, weight) in column order, and the bias."""
         weight = self.lr.coef_.ravel() * self.ratio
         blocks, offset = {}, 0
         for name, vec in (("char", self.features.char), ("word", self.features.word)):
-            terms = list(vec.get_feature_names_out())
-            blocks[name] = (terms, vec.idf_, weight[offset:offset + len(terms)])
-            offset += len(terms)
+            buckets = np.empty(len(vec.vocabulary_), dtype=np.int64)
+            for bucket, column in vec.vocabulary_.items():
+                buckets[column] = bucket
+            blocks[name] = (buckets, vec.idf_, weight[offset:offset + len(buckets)])
+            offset += len(buckets)
         return blocks, float(self.lr.intercept_[0])
 
 
@@ -266,7 +274,7 @@ def identity_template_texts() -> list[str]:
 class TrainedGuard:
     """Everything ``save_model`` needs, plus the tuning figures."""
 
-    blocks: dict[str, tuple[list[str], np.ndarray, np.ndarray]]
+    blocks: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
     token_score: np.ndarray
     meta: dict[str, Any]
 
@@ -349,12 +357,12 @@ def train_guard(sources: Sequence[Source], extra_neutral: bool = True, nb_grid: 
         "split_seed": SPLIT_SEED, "split_seed_2021": SPLIT_SEED_2021, "heldout_fraction": HELDOUT_FRACTION,
         "cv_seed": CV_SEED, "folds": FOLDS,
         "train_examples": len(texts), "extra_neutral_examples": len(extra), "nb_c": nb_c, "bag_c": bag_c,
-        "min_df": MIN_DF,
+        "min_df": MIN_DF, "hash_function": "murmurhash3_32", "hash_buckets": HASH_BUCKETS, "hash_seed": HASH_SEED,
         "nb_bias": nb_bias, "bag_bias": bag_bias, "bag_prior_score": prior_score, "bag_prior_tokens": PRIOR_TOKENS,
         "threshold": threshold, "cv_macro_f1": round(cv_f1, 4),
         "threshold_tuned_on": "out-of-fold scores of the training parts of " + ", ".join(s.name for s in sources),
         "stack": [float(w) for w in stacker.coef_[0]] + [float(stacker.intercept_[0])],
-        "features": "char_wb 2-5 + word 1-2 TF-IDF (sublinear) NB-LR; USE SentencePiece mean embedding LR; "
+        "features": "hashed char_wb 2-5 + word 1-2 TF-IDF (sublinear) NB-LR; USE SentencePiece mean embedding LR; "
                     "lexicon hits log(1+n)",
     }
     _log(f"chosen nb C={nb_c}, bag C={bag_c}, threshold {threshold:.2f}, out-of-fold macro-F1 {cv_f1:.4f}")
