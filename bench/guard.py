@@ -1,16 +1,19 @@
-"""Content guard (issue 5): the shipped classifier vs a keyword list, on the held-out 20 % of GermEval 2018.
+"""Content guard (issues 5, 17): the shipped classifier vs a TF-IDF + logistic-regression baseline, in-sample and
+across sources (GermEval 2018 tweets, GermEval 2021 Facebook comments).
 
-    .venv/bin/python bench/guard.py [--data /work/shared/data/germeval2018/germeval2018.training.txt]
+    .venv/bin/python bench/guard.py [--data …/germeval2018.training.txt] [--data-2021 …/GermEval21_TrainData.csv]
 
 Measured in one run, one text at a time (as the gateway calls it):
-* macro-F1 (coarse OFFENSE/OTHER), precision/recall per class and ms per text of ``rathaus.safety.guard.check``
-  and of a hand-written keyword list (bench/data/guard_keywords_de.txt) matched after the same normalisation;
-* the threshold trade-off on the held-out part (table + docs/images/guard-thresholds.png); the default
-  threshold itself was chosen on cross-validation of the training part, never here;
-* the false-positive rate of both on the hand-written neutral mentions of protected groups;
-* recall on the held-out offensive texts after automatic dodges (zero-width characters, homoglyphs, spaced
-  letters), with and without the guard's normalisation;
-* a small hand-written English/Turkish set (tests/fixtures/guard_multilingual.tsv).
+* in-sample: the shipped model (trained on the training parts of both sources) on each source's held-out 20 %;
+* cross-dataset: the same recipe (grid fixed to the shipped model's choice, threshold from the out-of-fold scores
+  of the one training source) trained on GermEval 2018 only → all of GermEval 2021, and on GermEval 2021 only →
+  the held-out 20 % of GermEval 2018; ``cross_dataset_macro_f1`` is the lower of the two;
+* the baseline: TF-IDF word 1–2-grams + class-balanced logistic regression (threshold 0.5), same normalisation,
+  trained and tested on exactly the same parts, plus a hand-written keyword list (bench/data/guard_keywords_de.txt);
+* the threshold trade-off on the GermEval 2018 held-out part (table + docs/images/guard-thresholds.png); the
+  default threshold itself was chosen on out-of-fold scores of the training parts, never here;
+* identity terms in neutral templates (mean score and templates over the threshold, per term), the hand-written
+  neutral mentions of protected groups, recall after automatic dodges, a small English/Turkish set.
 """
 
 from __future__ import annotations
@@ -26,10 +29,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, SHARED_DATA, machine, require, table, write_result
 from rathaus.safety.guard import check, default_threshold, neutral_false_positive_rate, neutral_mentions, warm_up
-from rathaus.safety.guard.dataset import Example, heldout_split, read_germeval
+from rathaus.safety.guard.dataset import Example
 from rathaus.safety.guard.evaluate import Evaluation, evaluate, scores_to_evaluation
-from rathaus.safety.guard.model import default_model_path, load_model
+from rathaus.safety.guard.model import GuardModel, default_model_path, load_model
 from rathaus.safety.guard.normalisation import normalise
+from rathaus.safety.train_guard import Source, TokenTable, germeval2018, germeval2021, train_guard
 
 KEYWORDS = ROOT / "bench" / "data" / "guard_keywords_de.txt"
 MULTILINGUAL = ROOT / "tests" / "fixtures" / "guard_multilingual.tsv"
@@ -113,6 +117,104 @@ def plot(rows: list[dict[str, float]], default: float, path: Path) -> None:
     plt.close(fig)
 
 
+class TfidfBaseline:
+    """Baseline: TF-IDF word 1–2-grams (sublinear, min_df 2) + class-balanced logistic regression, threshold 0.5,
+    on the guard's normalised visible text."""
+
+    def __init__(self, examples: list[Example]):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        self.vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2)
+        x = self.vectorizer.fit_transform([normalise(e.text).visible for e in examples])
+        self.lr = LogisticRegression(max_iter=5000, class_weight="balanced").fit(x, [e.offensive for e in examples])
+
+    def predict(self, examples: list[Example]) -> list[bool]:
+        x = self.vectorizer.transform([normalise(e.text).visible for e in examples])
+        return [bool(p) for p in self.lr.predict_proba(x)[:, 1] >= 0.5]
+
+
+def part(source: Source, which: str) -> list[Example]:
+    return [source.examples[i] for i in (source.train if which == "train" else source.heldout)] if which != "all" \
+        else list(source.examples)
+
+
+def guard_scores(model: GuardModel, examples: list[Example]) -> list[float]:
+    return [check(e.text, model=model).score for e in examples]
+
+
+def cross_model(source: Source, shipped: GuardModel, table: TokenTable, directory: Path) -> GuardModel:
+    """The shipped recipe trained on one source only (grid fixed to the shipped model's choice)."""
+    trained = train_guard([source], nb_grid=(float(shipped.meta["nb_c"]),), bag_grid=(float(shipped.meta["bag_c"]),),
+                          table=table)
+    path = directory / f"guard-{source.name}.npz"
+    trained.save(path)
+    return GuardModel(path)
+
+
+def sources_section(args: argparse.Namespace, shipped: GuardModel, figures: dict[str, object]) -> None:
+    """In-sample and cross-dataset figures of the guard and the TF-IDF baseline (figures added to ``figures``)."""
+    import tempfile
+
+    g18 = germeval2018(require(args.data, "GermEval 2018 training file"))
+    g21 = germeval2021(require(args.data_2021, "GermEval 2021 training file"))
+    rows: list[tuple[str, ...]] = []
+
+    def record(key: str, label: str, system: str, gold: list[bool], predicted: list[bool]) -> Evaluation:
+        e = scores_to_evaluation(gold, predicted)
+        figures[f"{key}_macro_f1"] = e.macro_f1
+        figures[f"{key}_offense_precision"] = e.offense.precision
+        figures[f"{key}_offense_recall"] = e.offense.recall
+        rows.append((label, system, str(len(gold)), f"{e.macro_f1:.3f}", f"{e.offense.precision:.3f}",
+                     f"{e.offense.recall:.3f}"))
+        return e
+
+    tests = {"ho18": part(g18, "heldout"), "ho21": part(g21, "heldout"), "all21": part(g21, "all")}
+    gold = {name: [e.offensive for e in examples] for name, examples in tests.items()}
+    both = TfidfBaseline(part(g18, "train") + part(g21, "train"))
+    only18 = TfidfBaseline(part(g18, "train"))
+    only21 = TfidfBaseline(part(g21, "train"))
+    threshold = shipped.threshold
+    for name, label in (("ho18", "shipped model → 2018 held-out"), ("ho21", "shipped model → 2021 held-out")):
+        scores = guard_scores(shipped, tests[name])
+        record(f"rathaus_{name}", label, f"rathaus (threshold {threshold:.2f})", gold[name],
+               [s >= threshold for s in scores])
+        record(f"baseline_{name}", label, "TF-IDF + LR", gold[name], both.predict(tests[name]))
+    record("baseline18_ho18", "2018 only → 2018 held-out", "TF-IDF + LR", gold["ho18"], only18.predict(tests["ho18"]))
+
+    if args.no_cross:
+        print(table(rows, ("train → test", "system", "texts", "macro-F1", "P OFFENSE", "R OFFENSE")))
+        return
+    with tempfile.TemporaryDirectory(prefix="guard-bench-") as directory:
+        table_ = TokenTable()
+        for source, name, label, baseline in ((g18, "all21", "cross: 2018 only → all 2021", only18),
+                                              (g21, "ho18", "cross: 2021 only → 2018 held-out", only21)):
+            model = cross_model(source, shipped, table_, Path(directory))
+            scores = guard_scores(model, tests[name])
+            key = "cross_18_to_21" if source is g18 else "cross_21_to_18"
+            figures[f"{key}_threshold"] = model.threshold
+            record(f"rathaus_{key}", label, f"rathaus recipe (threshold {model.threshold:.2f})", gold[name],
+                   [s >= model.threshold for s in scores])
+            record(f"baseline_{key}", label, "TF-IDF + LR", gold[name], baseline.predict(tests[name]))
+            if source is g18:  # the same one-source model on the 2021 held-out part, next to the in-sample figure
+                ho = [s >= model.threshold for s in guard_scores(model, tests["ho21"])]
+                record("rathaus_cross_18_to_ho21", "cross: 2018 only → 2021 held-out", "rathaus recipe",
+                       gold["ho21"], ho)
+                record("baseline_cross_18_to_ho21", "cross: 2018 only → 2021 held-out", "TF-IDF + LR",
+                       gold["ho21"], only18.predict(tests["ho21"]))
+    for system in ("rathaus", "baseline"):
+        figures[f"{system}_cross_dataset_macro_f1"] = min(figures[f"{system}_cross_18_to_21_macro_f1"],  # type: ignore[type-var]
+                                                         figures[f"{system}_cross_21_to_18_macro_f1"])
+    figures["cross_dataset_macro_f1"] = figures["rathaus_cross_dataset_macro_f1"]
+    figures["cross_dataset_ratio"] = (figures["rathaus_cross_dataset_macro_f1"]  # type: ignore[operator]
+                                      / figures["baseline_cross_dataset_macro_f1"])
+    figures["heldout_2021_texts"] = len(tests["ho21"])
+    figures["all_2021_texts"] = len(tests["all21"])
+    print(table(rows, ("train → test", "system", "texts", "macro-F1", "P OFFENSE", "R OFFENSE")))
+    print(f"cross-dataset macro-F1 (lower direction): rathaus {figures['cross_dataset_macro_f1']:.3f}, "
+          f"TF-IDF + LR {figures['baseline_cross_dataset_macro_f1']:.3f}\n")
+
+
 def read_multilingual(path: Path) -> list[tuple[str, Example]]:
     rows = []
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -130,14 +232,16 @@ def class_row(name: str, e: Evaluation, cpu_ms: float) -> tuple[str, ...]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=SHARED_DATA / "germeval2018" / "germeval2018.training.txt")
+    ap.add_argument("--data-2021", type=Path,
+                    default=SHARED_DATA / "germeval2021-toxic" / "GermEval21_TrainData.csv")
+    ap.add_argument("--no-cross", action="store_true",
+                    help="skip training the one-source models (e.g. to measure an older model file in-sample only)")
     ap.add_argument("--model", type=Path, help="another model file (default: the shipped one)")
     ap.add_argument("--name", default="guard", help="result name: bench/results/NAME.json")
     args = ap.parse_args()
     if args.model:
         os.environ["RATHAUS_GUARD_MODEL"] = str(require(args.model, "model file"))
-    examples = read_germeval(require(args.data, "GermEval 2018 training file"))
-    _, heldout_idx = heldout_split(examples)
-    heldout = [examples[i] for i in heldout_idx]
+    heldout = part(germeval2018(require(args.data, "GermEval 2018 training file")), "heldout")
     gold = [e.offensive for e in heldout]
     texts = [e.text for e in heldout]
     default = default_threshold()
@@ -156,6 +260,8 @@ def main() -> None:
                 ("system", "macro-F1", "P OFFENSE", "R OFFENSE", "P OTHER", "R OTHER", "ms/text", "CPU ms/text")))
     ratio = ours.macro_f1 / baseline.macro_f1 if baseline.macro_f1 else float("inf")
     print(f"macro-F1 ratio rathaus / keywords: {ratio:.2f}\n")
+    figures: dict[str, object] = {}
+    sources_section(args, load_model(), figures)
 
     rows = []
     for t in sorted({*THRESHOLDS, default}):
@@ -191,7 +297,7 @@ def main() -> None:
           f"with the guard's normalisation {guard_recall:.3f} (undodged {clean_recall:.3f}); "
           f"keywords {keyword_dodged:.3f}")
 
-    figures: dict[str, object] = {
+    figures.update({
         "heldout_texts": len(heldout), "heldout_offense": sum(gold), "threshold": default,
         "rathaus_macro_f1": ours.macro_f1, "keywords_macro_f1": baseline.macro_f1, "macro_f1_ratio": ratio,
         "rathaus_ms_per_text": ours.ms_per_text, "keywords_ms_per_text": baseline.ms_per_text,
@@ -203,7 +309,9 @@ def main() -> None:
         "dodged_recall_keywords": keyword_dodged, "undodged_recall_rathaus": clean_recall,
         "model_bytes": default_model_path().stat().st_size,
         "model_cv_macro_f1": model.meta["cv_macro_f1"], **machine(),
-    }
+        "threshold_tuned_on": model.meta.get("threshold_tuned_on", "out-of-fold scores of the GermEval 2018 "
+                                                                   "training part"),
+    })
     for name, e in (("rathaus", ours), ("keywords", baseline)):
         for cls, f in (("offense", e.offense), ("other", e.other)):
             figures[f"{name}_{cls}_precision"] = f.precision
@@ -224,8 +332,10 @@ def main() -> None:
         identity_rows.append((identity, f"{mean:.2f}", f"{max(r.score for r in results):.2f}",
                               f"{flagged}/{len(results)}"))
         figures[f"identity_{identity.replace(' ', '_').lower()}_mean_score"] = mean
+        figures[f"identity_{identity.replace(' ', '_').lower()}_flagged"] = flagged
     figures["identity_templates_flagged"] = flagged_identities
     figures["identity_templates_total"] = len(IDENTITIES) * len(TEMPLATES)
+    figures["identity_terms_flagged"] = sum(int(r[3].split("/")[0]) > 0 for r in identity_rows)
     print(f"\nidentity terms in neutral templates ({len(TEMPLATES)} templates each): "
           f"{flagged_identities}/{len(IDENTITIES) * len(TEMPLATES)} flagged")
     print(table(identity_rows, ("identity", "mean score", "max score", "flagged")))

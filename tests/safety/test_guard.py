@@ -48,7 +48,7 @@ def test_shipped_model_is_small_numpy_and_documented() -> None:
     path = default_model_path()
     assert path.is_file() and path.stat().st_size < 3_000_000
     with np.load(path, allow_pickle=False) as z:  # loads without pickle
-        assert {"char_terms", "word_terms", "token_score", "meta"} <= set(z.files)
+        assert {"char_buckets", "word_buckets", "token_score", "meta"} <= set(z.files)
     model = load_model()
     assert model.meta["split_seed"] == 2018 and model.meta["heldout_fraction"] == 0.2
     assert 0.05 < model.threshold < 0.95

@@ -1,20 +1,30 @@
-"""Train the content guard from GermEval 2018 and write the shipped artefact (reproducible: same data → same file).
+"""Train the content guard from GermEval 2018 and GermEval 2021 and write the shipped artefact (same data → same file).
 
     python -m rathaus.safety.train_guard --data /work/shared/data/germeval2018/germeval2018.training.txt \\
+        --data-2021 /work/shared/data/germeval2021-toxic/GermEval21_TrainData.csv \\
         [--out src/rathaus/safety/models/guard-de.npz]
 
 What it does, in this order:
 
-1. Reads the file and splits off the held-out 20 % (``rathaus.safety.guard.dataset.heldout_split``, seed 2018).
-   Nothing below ever sees those rows; ``bench/guard.py`` evaluates on them.
-2. 5-fold cross-validation (seed 0) on the other 80 % chooses the regularisation of both models from small
-   grids and produces out-of-fold scores.
-   The hand-written neutral sentences of ``data/neutral_training_de.txt`` (OTHER; they counter the group-name
-   bias of GermEval, see that file) are added to every training fold and never to a validation fold, so all
-   validation figures are on GermEval tweets only. ``--no-extra-neutral`` leaves them out.
-3. A stacking logistic regression learns how to combine the two out-of-fold scores; the default threshold is
-   the one with the best out-of-fold macro-F1 (validation data, not the held-out part).
-4. Both models are refitted on the whole 80 % and written with the stacker and threshold to one ``.npz``.
+1. Reads each source and splits off its held-out 20 % (``rathaus.safety.guard.dataset.heldout_split``, seed 2018
+   for GermEval 2018, seed 2021 for GermEval 2021). Nothing below ever sees those rows; ``bench/guard.py``
+   evaluates on them.
+2. The n-grams are hashed into buckets (``rathaus.safety.guard.features.bucket_of``; the artefact holds bucket
+   numbers and numbers per bucket, no text of the training data), and min_df and idf per bucket are fitted once
+   on the training texts (no labels). 5-fold cross-validation
+   (seed 0, stratified by source and label) on the training parts chooses the regularisation of both models from
+   small grids and produces out-of-fold scores.
+   Two hand-written neutral sets are added to every training fold and never to a validation fold, so all
+   validation figures are on GermEval texts only: ``data/neutral_training_de.txt`` and the templates × identity
+   terms of ``data/identity_templates_de.txt`` (they counter the group-name bias of abuse data, Dixon et al.
+   2018). ``--no-extra-neutral`` leaves both out.
+3. A stacking logistic regression learns how to combine the two out-of-fold scores and the lexicon feature
+   (``rathaus.safety.guard.lexicon``); the default threshold is the one with the best out-of-fold macro-F1 on the
+   training parts of all sources together (the tuning split; never a held-out part).
+4. Both models are refitted on all training parts and written with the stacker and threshold to one ``.npz``.
+
+``train_guard`` (the function) is also what ``bench/guard.py`` uses to train the one-source models of its
+cross-dataset figures, with the grid fixed to the shipped model's choice.
 
 Needs scikit-learn (training only; prediction is plain numpy, see ``rathaus.safety.guard.model``).
 """
@@ -24,14 +34,25 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rathaus.safety.guard.dataset import HELDOUT_FRACTION, SPLIT_SEED, heldout_split, read_germeval
-from rathaus.safety.guard.features import char_ngrams, model_text, word_ngrams
+from rathaus.safety.guard.dataset import (
+    HELDOUT_FRACTION,
+    SPLIT_SEED,
+    SPLIT_SEED_2021,
+    Example,
+    heldout_split,
+    read_germeval,
+    read_germeval2021,
+)
+from rathaus.safety.guard.features import HASH_BUCKETS, HASH_SEED, char_buckets, model_text, word_buckets
+from rathaus.safety.guard.lexicon import lexicon_feature
 from rathaus.safety.guard.model import default_model_path, save_model, sentencepiece_model_path
 from rathaus.safety.guard.normalisation import normalise
 
@@ -42,6 +63,29 @@ BAG_C_GRID = (0.01, 0.02, 0.05)
 MIN_DF = 2
 PRIOR_TOKENS = 4
 NEUTRAL_TRAINING_FILE = "neutral_training_de.txt"
+IDENTITY_TEMPLATES_FILE = "identity_templates_de.txt"
+
+
+@dataclass
+class Source:
+    """One labelled data set with its fixed split: ``train`` and ``heldout`` are indices into ``examples``."""
+
+    name: str
+    examples: list[Example]
+    train: list[int]
+    heldout: list[int]
+
+
+def germeval2018(path: Path) -> Source:
+    examples = read_germeval(path)
+    train, heldout = heldout_split(examples, seed=SPLIT_SEED)
+    return Source("germeval2018", examples, train, heldout)
+
+
+def germeval2021(path: Path) -> Source:
+    examples = read_germeval2021(path)
+    train, heldout = heldout_split(examples, seed=SPLIT_SEED_2021)
+    return Source("germeval2021", examples, train, heldout)
 
 
 def macro_f1(y: np.ndarray, predicted: np.ndarray) -> float:
@@ -60,6 +104,29 @@ def best_threshold(y: np.ndarray, probability: np.ndarray) -> tuple[float, float
     return best
 
 
+class NgramFeatures:
+    """The TF-IDF vectorisers of hashed character and word n-grams (fitted on texts only, no labels).
+
+    The analyzers return hash buckets (``rathaus.safety.guard.features``), so the vectorisers' "vocabulary" is a
+    set of bucket numbers: min_df, idf and the columns are per bucket, and no n-gram string is ever kept."""
+
+    def __init__(self, texts: list[str]):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.char = TfidfVectorizer(analyzer=char_buckets, sublinear_tf=True, min_df=MIN_DF, dtype=np.float64)
+        self.word = TfidfVectorizer(analyzer=word_buckets, sublinear_tf=True, min_df=MIN_DF, dtype=np.float64)
+        self.matrix = self._stack(self.char.fit_transform(texts), self.word.fit_transform(texts))
+
+    @staticmethod
+    def _stack(*parts: Any) -> Any:
+        from scipy.sparse import hstack
+
+        return hstack(parts).tocsr()
+
+    def transform(self, texts: list[str]) -> Any:
+        return self._stack(self.char.transform(texts), self.word.transform(texts))
+
+
 class NbModel:
     """NB-weighted logistic regression on TF-IDF character and word n-grams (training side)."""
 
@@ -67,13 +134,14 @@ class NbModel:
         self.c = c
 
     def fit(self, texts: list[str], y: np.ndarray) -> NbModel:
-        from scipy.sparse import hstack
-        from sklearn.feature_extraction.text import TfidfVectorizer
+        features = NgramFeatures(texts)
+        return self.fit_matrix(features, features.matrix, y)
+
+    def fit_matrix(self, features: NgramFeatures, x: Any, y: np.ndarray) -> NbModel:
+        """Fit on rows ``x`` of an already vectorised matrix (cross-validation vectorises once)."""
         from sklearn.linear_model import LogisticRegression
 
-        self.char = TfidfVectorizer(analyzer=char_ngrams, sublinear_tf=True, min_df=MIN_DF, dtype=np.float64)
-        self.word = TfidfVectorizer(analyzer=word_ngrams, sublinear_tf=True, min_df=MIN_DF, dtype=np.float64)
-        x = hstack([self.char.fit_transform(texts), self.word.fit_transform(texts)]).tocsr()
+        self.features = features
         present = (x > 0).astype(np.float64)
         p = np.asarray(present[y == 1].sum(axis=0)).ravel() + 1.0
         q = np.asarray(present[y == 0].sum(axis=0)).ravel() + 1.0
@@ -83,18 +151,21 @@ class NbModel:
         return self
 
     def score(self, texts: list[str]) -> np.ndarray:
-        from scipy.sparse import hstack
+        return self.score_matrix(self.features.transform(texts))
 
-        x = hstack([self.char.transform(texts), self.word.transform(texts)]).tocsr()
+    def score_matrix(self, x: Any) -> np.ndarray:
         return self.lr.decision_function(x.multiply(self.ratio).tocsr())
 
-    def export(self) -> tuple[dict[str, tuple[list[str], np.ndarray, np.ndarray]], float]:
+    def export(self) -> tuple[dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], float]:
+        """Per block (bucket numbers, idf, weight) in column order, and the bias."""
         weight = self.lr.coef_.ravel() * self.ratio
         blocks, offset = {}, 0
-        for name, vec in (("char", self.char), ("word", self.word)):
-            terms = list(vec.get_feature_names_out())
-            blocks[name] = (terms, vec.idf_, weight[offset:offset + len(terms)])
-            offset += len(terms)
+        for name, vec in (("char", self.features.char), ("word", self.features.word)):
+            buckets = np.empty(len(vec.vocabulary_), dtype=np.int64)
+            for bucket, column in vec.vocabulary_.items():
+                buckets[column] = bucket
+            blocks[name] = (buckets, vec.idf_, weight[offset:offset + len(buckets)])
+            offset += len(buckets)
         return blocks, float(self.lr.intercept_[0])
 
 
@@ -166,102 +237,151 @@ class BagModel:
         return scores, bias, float(prior @ w)
 
 
-def _folds(y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+def _folds(strata: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     from sklearn.model_selection import StratifiedKFold
 
-    return list(StratifiedKFold(FOLDS, shuffle=True, random_state=CV_SEED).split(np.zeros(len(y)), y))
+    return list(StratifiedKFold(FOLDS, shuffle=True, random_state=CV_SEED).split(np.zeros(len(strata)), strata))
 
 
 def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def neutral_training_texts() -> list[str]:
-    """The hand-written neutral sentences added to training (see the header of the file for why)."""
-    content = (resources.files("rathaus.safety") / "data" / NEUTRAL_TRAINING_FILE).read_text(encoding="utf-8")
+def _data_lines(name: str) -> list[str]:
+    content = (resources.files("rathaus.safety") / "data" / name).read_text(encoding="utf-8")
     return [line.strip() for line in content.splitlines() if line.strip() and not line.startswith("#")]
 
 
-def train(data: Path, out: Path, extra_neutral: bool = True) -> dict[str, Any]:
-    """Train, choose on cross-validation, write the artefact; returns the validation figures (no test data)."""
+def neutral_training_texts() -> list[str]:
+    """The hand-written neutral sentences added to training (see the header of the file for why)."""
+    return _data_lines(NEUTRAL_TRAINING_FILE)
+
+
+def identity_template_texts() -> list[str]:
+    """Every template of ``identity_templates_de.txt`` with every identity term (neutral, label OTHER)."""
+    content = (resources.files("rathaus.safety") / "data" / IDENTITY_TEMPLATES_FILE).read_text(encoding="utf-8")
+    section, templates, terms = "", list[str](), list[str]()
+    for line in content.splitlines():
+        line = line.strip()
+        if line.startswith("##"):
+            section = line.lstrip("#").strip()
+        elif line and not line.startswith("#"):
+            (templates if section == "templates" else terms).append(line)
+    return [template.format(term) for template in templates for term in terms]
+
+
+@dataclass
+class TrainedGuard:
+    """Everything ``save_model`` needs, plus the tuning figures."""
+
+    blocks: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+    token_score: np.ndarray
+    meta: dict[str, Any]
+
+    def save(self, out: Path) -> None:
+        save_model(out, self.blocks, self.token_score, self.meta)
+
+
+def train_guard(sources: Sequence[Source], extra_neutral: bool = True, nb_grid: Sequence[float] = NB_C_GRID,
+                bag_grid: Sequence[float] = BAG_C_GRID, table: TokenTable | None = None) -> TrainedGuard:
+    """Train on the training parts of ``sources``; choose C and the threshold on out-of-fold scores."""
     from sklearn.linear_model import LogisticRegression
 
-    started = time.perf_counter()
-    examples = read_germeval(data)
-    train_idx, heldout_idx = heldout_split(examples)
-    texts = [normalise(examples[i].text).visible for i in train_idx]
-    y = np.array([examples[i].offensive for i in train_idx], dtype=np.int64)
-    folds = _folds(y)
-    extra = [normalise(t).visible for t in neutral_training_texts()] if extra_neutral else []
-    _log(f"{len(train_idx)} training / {len(heldout_idx)} held-out examples (held-out part not used); "
+    texts: list[str] = []
+    labels: list[int] = []
+    strata: list[int] = []
+    for number, source in enumerate(sources):
+        for i in source.train:
+            example = source.examples[i]
+            texts.append(normalise(example.text).visible)
+            labels.append(int(example.offensive))
+            strata.append(2 * number + int(example.offensive))
+    y = np.array(labels, dtype=np.int64)
+    folds = _folds(np.array(strata))
+    extra = ([normalise(t).visible for t in [*neutral_training_texts(), *identity_template_texts()]]
+             if extra_neutral else [])
+    _log(f"{len(texts)} training examples from {', '.join(s.name for s in sources)} (held-out parts not used); "
          f"{len(extra)} hand-written neutral sentences added to every training fold")
-    # rows 0 … n-1: GermEval training part (cross-validated); rows n …: extra neutral texts (always fitted)
+    # rows 0 … n-1: training parts (cross-validated); rows n …: extra neutral texts (always fitted)
     all_texts = texts + extra
     all_y = np.concatenate([y, np.zeros(len(extra), dtype=np.int64)])
     extra_idx = np.arange(len(texts), len(all_texts))
+    lexicon = np.array([lexicon_feature(model_text(t)) for t in texts])
 
-    table = TokenTable()
+    table = table or TokenTable()
     sums, counts = table.token_sums(all_texts)
     prior = sums[: len(texts)].sum(axis=0) / max(counts[: len(texts)].sum(), 1.0)  # corpus mean (no labels)
     embedded = shrunk_means(sums, counts, prior)
+    features = NgramFeatures(all_texts)  # vocabulary and idf from texts only (no labels)
+    matrix = features.matrix
 
-    def oof(make: Any, features: Any) -> np.ndarray:
+    def oof(make: Any) -> np.ndarray:
         scores = np.zeros(len(y))
         for fit_idx, val_idx in folds:
             fit_all = np.concatenate([fit_idx, extra_idx])
-            model = make().fit(features(fit_all), all_y[fit_all])
-            scores[val_idx] = model.score(features(val_idx))
+            scores[val_idx] = make(fit_all, val_idx)
         return scores
 
-    pick = lambda idx: [all_texts[i] for i in idx]  # noqa: E731
-    nb_runs = {c: oof(lambda c=c: NbModel(c), pick) for c in NB_C_GRID}
+    nb_runs = {c: oof(lambda fit, val, c=c: NbModel(c).fit_matrix(features, matrix[fit], all_y[fit])
+                      .score_matrix(matrix[val])) for c in nb_grid}
     for c, s in nb_runs.items():
         _log(f"nb C={c}: out-of-fold macro-F1 at 0 = {macro_f1(y, s > 0):.4f}")
-    bag_runs = {c: oof(lambda c=c: BagModel(c), lambda idx: embedded[idx]) for c in BAG_C_GRID}
+    bag_runs = {c: oof(lambda fit, val, c=c: BagModel(c).fit(embedded[fit], all_y[fit]).score(embedded[val]))
+                for c in bag_grid}
     for c, s in bag_runs.items():
         _log(f"bag C={c}: out-of-fold macro-F1 at 0 = {macro_f1(y, s > 0):.4f}")
 
     best: tuple[float, float, float, Any, float] | None = None
     for nb_c, nb_s in nb_runs.items():
         for bag_c, bag_s in bag_runs.items():
-            stacked = np.column_stack([nb_s, bag_s])
+            stacked = np.column_stack([nb_s, bag_s, lexicon])
             stacker = LogisticRegression(C=1.0, max_iter=1000).fit(stacked, y)
             probability = stacker.predict_proba(stacked)[:, 1]
             threshold, f1 = best_threshold(y, probability)
-            _log(f"stack nb C={nb_c} + bag C={bag_c}: out-of-fold macro-F1 {f1:.4f} at threshold {threshold:.2f}")
+            _log(f"stack nb C={nb_c} + bag C={bag_c} + lexicon: out-of-fold macro-F1 {f1:.4f} at threshold "
+                 f"{threshold:.2f}")
             if best is None or f1 > best[2]:
                 best = (nb_c, bag_c, f1, stacker, threshold)
     assert best is not None
     nb_c, bag_c, cv_f1, stacker, threshold = best
 
-    nb = NbModel(nb_c).fit(all_texts, all_y)
+    nb = NbModel(nb_c).fit_matrix(features, matrix, all_y)
     bag = BagModel(bag_c).fit(embedded, all_y)
     blocks, nb_bias = nb.export()
     token_score, bag_bias, prior_score = bag.export(table, prior)
     meta = {
-        "name": "guard-de", "data": "GermEval 2018 training split (CC BY 4.0), 80 % (held-out 20 % excluded)",
-        "split_seed": SPLIT_SEED, "heldout_fraction": HELDOUT_FRACTION, "cv_seed": CV_SEED, "folds": FOLDS,
-        "train_examples": len(train_idx), "extra_neutral_examples": len(extra), "nb_c": nb_c, "bag_c": bag_c,
-        "min_df": MIN_DF,
+        "name": "guard-de",
+        "data": "; ".join(f"{s.name}: {len(s.train)} training examples (held-out {len(s.heldout)} excluded)"
+                          for s in sources),
+        "sources": [s.name for s in sources],
+        "split_seed": SPLIT_SEED, "split_seed_2021": SPLIT_SEED_2021, "heldout_fraction": HELDOUT_FRACTION,
+        "cv_seed": CV_SEED, "folds": FOLDS,
+        "train_examples": len(texts), "extra_neutral_examples": len(extra), "nb_c": nb_c, "bag_c": bag_c,
+        "min_df": MIN_DF, "hash_function": "murmurhash3_32", "hash_buckets": HASH_BUCKETS, "hash_seed": HASH_SEED,
         "nb_bias": nb_bias, "bag_bias": bag_bias, "bag_prior_score": prior_score, "bag_prior_tokens": PRIOR_TOKENS,
         "threshold": threshold, "cv_macro_f1": round(cv_f1, 4),
-        "stack": [float(stacker.coef_[0][0]), float(stacker.coef_[0][1]), float(stacker.intercept_[0])],
-        "features": "char_wb 2-5 + word 1-2 TF-IDF (sublinear) NB-LR; USE SentencePiece mean embedding LR",
+        "threshold_tuned_on": "out-of-fold scores of the training parts of " + ", ".join(s.name for s in sources),
+        "stack": [float(w) for w in stacker.coef_[0]] + [float(stacker.intercept_[0])],
+        "features": "hashed char_wb 2-5 + word 1-2 TF-IDF (sublinear) NB-LR; USE SentencePiece mean embedding LR; "
+                    "lexicon hits log(1+n)",
     }
-    save_model(out, blocks, token_score, meta)
-    _log(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) in {time.perf_counter() - started:.0f} s; "
-         f"chosen nb C={nb_c}, bag C={bag_c}, threshold {threshold:.2f}, out-of-fold macro-F1 {cv_f1:.4f}")
-    return meta
+    _log(f"chosen nb C={nb_c}, bag C={bag_c}, threshold {threshold:.2f}, out-of-fold macro-F1 {cv_f1:.4f}")
+    return TrainedGuard(blocks, token_score, meta)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="germeval2018.training.txt")
+    parser.add_argument("--data-2021", type=Path, help="GermEval21_TrainData.csv (leave out: GermEval 2018 only)")
     parser.add_argument("--out", type=Path, default=default_model_path(), help="artefact to write (.npz)")
     parser.add_argument("--no-extra-neutral", action="store_true",
-                        help=f"GermEval only, without the hand-written {NEUTRAL_TRAINING_FILE}")
+                        help=f"GermEval only, without {NEUTRAL_TRAINING_FILE} and {IDENTITY_TEMPLATES_FILE}")
     args = parser.parse_args(argv)
-    train(args.data, args.out, extra_neutral=not args.no_extra_neutral)
+    started = time.perf_counter()
+    sources = [germeval2018(args.data)] + ([germeval2021(args.data_2021)] if args.data_2021 else [])
+    trained = train_guard(sources, extra_neutral=not args.no_extra_neutral)
+    trained.save(args.out)
+    _log(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB) in {time.perf_counter() - started:.0f} s")
     return 0
 
 

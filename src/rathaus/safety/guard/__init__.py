@@ -103,14 +103,15 @@ def _threshold(model: GuardModel, threshold: float | None) -> float:
     return float(threshold)
 
 
-def check(text: str, threshold: float | None = None) -> GuardResult:
-    """Classify one text (plain, HTML or Markdown); ``threshold`` defaults to the model's validated one."""
+def check(text: str, threshold: float | None = None, model: GuardModel | None = None) -> GuardResult:
+    """Classify one text (plain, HTML or Markdown); ``threshold`` defaults to the model's validated one,
+    ``model`` to the shipped one (benchmarks pass models trained on one source only)."""
     if not isinstance(text, str):
         raise BadRequest(f"text must be a string, not {type(text).__name__}")
     if len(text) > MAX_CHARS:
         raise PayloadTooLarge(f"text has {len(text):,} characters; the guard checks at most {MAX_CHARS:,} "
                               f"(split it and check the parts)")
-    model = load_model()
+    model = model or load_model()
     limit = _threshold(model, threshold)
     normalised = normalise(text)
     reasons = list(normalised.changes)

