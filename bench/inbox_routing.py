@@ -98,7 +98,8 @@ def embedder_of(name: str) -> Callable[[list[str]], np.ndarray]:
     embedder = build_provider(spec, Settings(_env_file=None))
 
     def embed(texts: list[str]) -> np.ndarray:
-        return np.asarray(embedder.embed(texts, purpose="passage").vectors, dtype=np.float32)  # type: ignore[union-attr]
+        # as rathaus.inbox.learning.embedder: "query" (e5's prefix for classification; USE has none)
+        return np.asarray(embedder.embed(texts, purpose="query").vectors, dtype=np.float32)  # type: ignore[union-attr]
     return embed
 
 

@@ -67,7 +67,9 @@ def embedder(runtime: Runtime, model: str | None = None,
 
     def one(name: str | None, texts: list[str]) -> np.ndarray:
         ctx = CallContext(principal=service_principal(runtime), data_class=data_class, use_case="inbox:routing")
-        out = np.asarray(runtime.gateway.embed(ctx, [t[:4000] for t in texts], model=name, purpose="passage").vectors,
+        # "query": e5's prefix for symmetric tasks such as classification and similarity (its model card); USE
+        # has no prefixes
+        out = np.asarray(runtime.gateway.embed(ctx, [t[:4000] for t in texts], model=name, purpose="query").vectors,
                          dtype=np.float64)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.where(norms > 0, norms, 1.0) if len(names) > 1 else out
