@@ -300,7 +300,9 @@ def test_one_pass_with_noise_is_not_valid_but_two_passes_combined_are() -> None:
     assert (result.surname, result.given_names) == ("CHONG", "KA KEONG")
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+# derandomized: the same 300 examples in every run (a random run found the two limits handled above); before
+# changing the repair, explore without derandomize and with many more examples
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.filter_too_much])
 @given(mrz_args, st.data())
 def test_noisy_fillers_are_read_back_and_a_wrong_digit_stays_wrong(args: dict, data: st.DataObject) -> None:
     """The tail of fillers in line 2 of a TD1 card read with look-alike letters and miscounted: the true MRZ comes
@@ -310,6 +312,9 @@ def test_noisy_fillers_are_read_back_and_a_wrong_digit_stays_wrong(args: dict, d
     # composite cannot tell them apart (C = 12 at weights 7 and 3: 120 ≡ 0)
     assume(not re.search(r"<<[KSECXLG]", "<<" + args["optional"]))
     lines = make_mrz(**args)
+    # the same limit in line 1's optional data (positions 16-30): a K (value 20) read as '<' (0) changes no check
+    # digit at any weight, so a genuine K after fillers cannot be told from noise (found by this test in CI)
+    assume(not re.search(r"<[KSECXLG]", lines[0][15:]))
     assume("<" in lines[0] or sum(c.isdigit() for c in lines[0]) > 8)  # else line 1 does not look like an MRZ line
     noise = data.draw(st.text("<<<<SEK", min_size=2, max_size=7).filter(lambda t: 2 * t.count("<") >= len(t)))
     # 11 fillers read as 5–13 characters (a line of 32 or more would be nearer the 36 of TD2: a known limit)

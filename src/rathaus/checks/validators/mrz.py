@@ -126,7 +126,9 @@ def check_digit(text: str) -> int:
 @dataclass
 class MrzResult:
     """A parsed MRZ. Dates are ISO (None when the digits are not a date); each ``*_check`` tells whether that
-    check digit matches (None: the format has no such digit). ``valid``: every check digit of the format matches."""
+    check digit matches (None: the format has no such digit). ``valid``: every check digit of the format matches and
+    both dates are dates (an unknown day written as ``<<``, which ICAO allows, is therefore not valid: a person
+    looks)."""
 
     format: MrzFormat
     lines: tuple[str, ...]  # as used, after corrections
@@ -372,7 +374,9 @@ def parse_mrz(lines: Sequence[str] | str, *, today: date | None = None, correct:
         optional_data_2=get("optional_data_2").strip("<") if fmt == "TD1" else "",
         document_number_check=results["document_number"], birth_date_check=results["birth_date"],
         expiry_date_check=results["expiry_date"], personal_number_check=results.get("personal_number"),
-        composite_check=results.get("composite"), valid=all(results.values()), german_id_card=german_id,
+        # dates that are no dates fail too: '<' counts as 0 in a check digit, so a misread date can still "match"
+        composite_check=results.get("composite"), valid=all(results.values()) and birth is not None
+        and expiry is not None, german_id_card=german_id,
         corrections=corrections, messages=messages,
     )
 
