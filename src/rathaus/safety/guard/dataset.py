@@ -32,15 +32,20 @@ class Example:
     fine: str
 
 
-def read_germeval(path: Path) -> list[Example]:
-    """Read a GermEval 2018 file (no quoting: quotes are part of the tweets); one readable error per problem."""
-    path = Path(path)
+def _read_text(path: Path, encoding: str) -> str:
+    """The file's text, or one readable error (missing, not UTF-8)."""
     if not path.is_file():
         raise NotFound(f"no such file: {path}")
     try:
-        content = path.read_bytes().decode("utf-8")
+        return path.read_bytes().decode(encoding)
     except UnicodeDecodeError as exc:
         raise BadRequest(f"{path.name}: not UTF-8 (byte {exc.start})") from None
+
+
+def read_germeval(path: Path) -> list[Example]:
+    """Read a GermEval 2018 file (no quoting: quotes are part of the tweets); one readable error per problem."""
+    path = Path(path)
+    content = _read_text(path, "utf-8")
     examples: list[Example] = []
     for number, line in enumerate(content.splitlines(), 1):
         if not line.strip():
@@ -61,12 +66,7 @@ def read_germeval(path: Path) -> list[Example]:
 def read_germeval2021(path: Path) -> list[Example]:
     """Read the GermEval 2021 CSV (``comment_text``, ``Sub1_Toxic`` 0/1); toxic counts as offensive."""
     path = Path(path)
-    if not path.is_file():
-        raise NotFound(f"no such file: {path}")
-    try:
-        content = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BadRequest(f"{path.name}: not UTF-8 (byte {exc.start})") from None
+    content = _read_text(path, "utf-8-sig")
     reader = csv.DictReader(io.StringIO(content))
     if not {"comment_text", "Sub1_Toxic"} <= set(reader.fieldnames or ()):
         raise BadRequest(f"{path.name}: expected the columns comment_text and Sub1_Toxic (GermEval 2021)")
