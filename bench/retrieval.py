@@ -18,12 +18,20 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SHARED_DATA, bm25_scores, machine, percentile, replicate_collection, require, table, write_result
+from common import (
+    SHARED_DATA,
+    bm25_scores,
+    ingest_jsonl,
+    machine,
+    percentile,
+    replicate_collection,
+    require,
+    table,
+    write_result,
+)
 from rathaus.core.auth import local_principal
 from rathaus.core.settings import Settings
-from rathaus.knowledge import collections
 from rathaus.knowledge.evaluate import evaluate_retrieval
-from rathaus.knowledge.ingest import Ingestor, sources_from_jsonl
 from rathaus.knowledge.search import search
 from rathaus.runtime import Runtime
 
@@ -45,13 +53,7 @@ def main() -> None:
     figures: dict[str, object] = {"passages": len(passages), "questions": len(questions), **machine()}
     with Runtime(settings) as rt:
         principal = local_principal(settings)
-        with rt.db.session() as session:
-            collections.create(session, principal, "mlqa", embedding_model=rt.catalog.defaults.embedding)
-        sources, problems = sources_from_jsonl(passages_file)
-        t0 = time.perf_counter()
-        report = Ingestor(rt, principal, "mlqa").run(sources, failures=problems)
-        figures["ingest_s"] = time.perf_counter() - t0
-        figures["chunks"] = report.counts["chunks"]
+        figures["ingest_s"], figures["chunks"] = ingest_jsonl(rt, principal, "mlqa", passages_file)
         figures["passages_per_s"] = len(passages) / figures["ingest_s"]  # type: ignore[operator]
 
         rows = []

@@ -37,6 +37,7 @@ from common import (
     SHARED_DATA,
     TOKEN,
     bm25_scores,
+    ingest_jsonl,
     machine,
     percentile,
     replicate_collection,
@@ -46,9 +47,7 @@ from common import (
 )
 from rathaus.core.auth import local_principal
 from rathaus.core.settings import Settings
-from rathaus.knowledge import collections
 from rathaus.knowledge.evaluate import evaluate_retrieval
-from rathaus.knowledge.ingest import Ingestor, sources_from_jsonl
 from rathaus.knowledge.search import FUSION_WEIGHTS, fuse, search
 from rathaus.runtime import Runtime
 
@@ -171,13 +170,7 @@ def main() -> None:
     with Runtime(settings) as rt:
         principal = local_principal(settings)
         figures["embedder"] = rt.catalog.defaults.embedding
-        with rt.db.session() as session:
-            collections.create(session, principal, "faq", embedding_model=rt.catalog.defaults.embedding)
-        sources, problems = sources_from_jsonl(passages_file)
-        t0 = time.perf_counter()
-        report = Ingestor(rt, principal, "faq").run(sources, failures=problems)
-        figures["ingest_s"] = time.perf_counter() - t0
-        figures["chunks"] = report.counts["chunks"]
+        figures["ingest_s"], figures["chunks"] = ingest_jsonl(rt, principal, "faq", passages_file)
 
         def product(mode: str, weights: dict[str, float] | None = None) -> dict[str, dict[str, float]]:
             out = {}
