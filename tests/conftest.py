@@ -64,6 +64,14 @@ def wait_for(check: Callable[[], Any], timeout: float = 30, what: str = "conditi
     raise AssertionError(f"{what} not reached within {timeout} s")
 
 
+def wait_for_a_fresh_rate_window(seconds_needed: float = 15, window_seconds: int = 60) -> None:
+    """Rate limits count in fixed windows (core.ratelimit): a test that counts requests up to a limit starts early
+    in a window, so that the window cannot turn over between its requests and reset the count."""
+    left = window_seconds - time.time() % window_seconds
+    if left < seconds_needed:
+        time.sleep(left + 0.05)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

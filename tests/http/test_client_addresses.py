@@ -17,7 +17,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
-from conftest import free_port
+from conftest import free_port, wait_for_a_fresh_rate_window
 from rathaus.app import create_app
 from rathaus.commands import run as run_command
 from rathaus.core import ratelimit
@@ -50,6 +50,7 @@ def limited_runtime(make_settings: Callable[..., Settings]) -> Iterator[Callable
     made: list[Runtime] = []
 
     def make(**overrides: Any) -> Runtime:
+        wait_for_a_fresh_rate_window()
         rt = Runtime(make_settings(**{"widget_client_limit_per_minute": 3, **overrides}))
         made.append(rt)
         return rt

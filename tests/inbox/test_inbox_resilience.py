@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from conftest import free_port, wait_for
+from conftest import free_port, wait_for, wait_for_a_fresh_rate_window
 from rathaus.core import capability
 from rathaus.core.settings import Settings
 from rathaus.inbox import processing
@@ -230,6 +230,7 @@ def test_the_citizens_contact_form(make_settings: Callable[..., Settings]) -> No
     with TestClient(create_app(rt)) as client:
         assert client.get("/kontakt").status_code == 404
     rt.close()
+    wait_for_a_fresh_rate_window(window_seconds=3600)
     rt = Runtime(make_settings(inbox_public_form=True, inbox_form_limit_per_hour=3))
     try:
         with TestClient(create_app(rt)) as client:
