@@ -121,16 +121,18 @@ def replicate_collection(engine: Any, collection: str, target_chunks: int) -> in
         return int(conn.exec_driver_sql("SELECT count(*) FROM kb_chunks").scalar_one())
 
 
-def ingest_jsonl(rt: Any, principal: Any, collection: str, passages_file: Path) -> tuple[float, int]:
-    """A new public collection ``collection`` filled from a JSONL file through the platform's ingestion;
-    (seconds the ingestion took, chunks stored)."""
+def ingest_jsonl(rt: Any, principal: Any, collection: str, passages_file: Path,
+                 embedding_model: str | None = None) -> tuple[float, int]:
+    """A new public collection ``collection`` filled from a JSONL file through the platform's ingestion, its
+    vectors from ``embedding_model`` (default: the catalogue's default); (seconds the ingestion took, chunks)."""
     import time
 
     from rathaus.knowledge import collections
     from rathaus.knowledge.ingest import Ingestor, sources_from_jsonl
 
     with rt.db.session() as session:
-        collections.create(session, principal, collection, embedding_model=rt.catalog.defaults.embedding)
+        collections.create(session, principal, collection,
+                           embedding_model=embedding_model or rt.catalog.defaults.embedding)
     sources, problems = sources_from_jsonl(passages_file)
     t0 = time.perf_counter()
     report = Ingestor(rt, principal, collection).run(sources, failures=problems)

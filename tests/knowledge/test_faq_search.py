@@ -11,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from rathaus.core.auth import Principal
-from rathaus.knowledge import collections, search
+from rathaus.core.errors import BadRequest
+from rathaus.knowledge import collections, embedders, search
 from rathaus.knowledge.ingest import Ingestor, sources_from_jsonl
 from rathaus.runtime import Runtime
 
@@ -84,3 +85,47 @@ def test_body_only_weights_leave_the_title_lists_out_of_the_ranking(faq: Runtime
     assert shipped[0].external_id == "trauung"
     expected = sum(1 / (60 + r) for name, r in plain[0].ranks.items() if name in ("fts", "vector"))
     assert plain[0].score == pytest.approx(expected)  # the context lists' ranks carry no weight
+
+
+# --- an embedder per collection -------------------------------------------------------------------------------
+def _ingest(runtime: Runtime, name: str, tmp_path: Path, embedding_model: str) -> None:
+    records = tmp_path / f"{name}.jsonl"
+    records.write_text("\n".join(json.dumps({"id": i, "title": t, "text": a}, ensure_ascii=False)
+                                 for i, t, a in FAQ), encoding="utf-8")
+    with runtime.db.session() as s:
+        collections.create(s, ADMIN, name, embedding_model=embedders.check_embedder(runtime, embedding_model))
+    sources, problems = sources_from_jsonl(records)
+    assert Ingestor(runtime, ADMIN, name).run(sources, failures=problems).counts["added"] == len(FAQ)
+
+
+def test_a_collection_keeps_its_own_embedder_and_questions_are_embedded_with_it(faq: Runtime,
+                                                                                  tmp_path: Path) -> None:
+    _ingest(faq, "faq-e5", tmp_path, "local-e5")
+    with faq.db.engine.connect() as conn:
+        model, dims, tail = conn.execute(sa.text(
+            "SELECT k.embedding_model, vector_dims(c.embedding), (c.embedding::real[])[385:512] "
+            "FROM kb_chunks c JOIN kb_collections k ON k.id = c.collection_id WHERE k.name = 'faq-e5' LIMIT 1")).one()
+    assert model == "local-e5" and dims == 512 and set(tail) == {0.0}  # 384 numbers, zero-padded
+    for question, entry in [("Was zahlt man fürs Heiraten?", "trauung"),
+                            ("Wann holen die den Biomüll ab?", "biotonne")]:
+        hits = search(faq, ADMIN, question, collection_names=["faq-e5"], k=3, mode="vector").hits
+        assert hits[0].external_id == entry and hits[0].vector_score is not None and hits[0].vector_score > 0.8
+    # both collections at once: each is searched with its own question vector, both answer, metering adds up
+    one = search(faq, ADMIN, "Was zahlt man fürs Heiraten?", collection_names=["faq"], k=10)
+    both = search(faq, ADMIN, "Was zahlt man fürs Heiraten?", collection_names=["faq", "faq-e5"], k=10)
+    assert {h.collection for h in both.hits[:2]} == {"faq", "faq-e5"}
+    assert {h.external_id for h in both.hits[:2]} == {"trauung"}
+    assert one.embedding_metrics and both.embedding_metrics
+    assert both.embedding_metrics["prompt_tokens"] > one.embedding_metrics["prompt_tokens"]
+
+
+def test_an_unusable_embedder_is_refused_with_its_reason_and_nothing_is_created(runtime: Runtime) -> None:
+    cases = {"no-such-model": "no embedding model named 'no-such-model'",
+             "local-chat": "is a chat model, not an embedding model"}
+    for name, reason in cases.items():
+        with pytest.raises(BadRequest, match=reason):
+            embedders.check_embedder(runtime, name)
+    assert embedders.check_embedder(runtime, None) == runtime.catalog.defaults.embedding
+    assert embedders.fitted([[1.0, 2.0]])[0][:3] == [1.0, 2.0, 0.0]
+    with pytest.raises(BadRequest, match="at most 512"):
+        embedders.fitted([[0.1] * 513])

@@ -69,6 +69,13 @@ def test_bad_collection_requests(oidc_client: TestClient, issuer: Issuer) -> Non
     conflict = oidc_client.post("/api/v1/collections", headers=admin, json={"name": "dup"})
     assert conflict.status_code == 409 and conflict.headers["content-type"].startswith("application/problem+json")
     assert oidc_client.post("/api/v1/collections/dup/ingest", headers=admin, json={}).status_code == 400
+    chat_embedder = oidc_client.post("/api/v1/collections", headers=admin,
+                                     json={"name": "mit-chat", "embedding_model": "local-chat"})
+    assert chat_embedder.status_code == 400 and "is a chat model" in chat_embedder.json()["detail"]
+    assert oidc_client.get("/api/v1/collections/mit-chat", headers=admin).status_code == 404  # nothing created
+    chosen = oidc_client.post("/api/v1/collections", headers=admin,
+                              json={"name": "mit-e5", "embedding_model": "local-e5"})
+    assert chosen.status_code == 201 and chosen.json()["embedding_model"] == "local-e5"
     assert oidc_client.get("/api/v1/search", params={"q": ""}, headers=admin).status_code == 422
 
 
@@ -90,7 +97,8 @@ def test_cli_kb_lifecycle_ask_and_eval(make_settings, tmp_path: Path) -> None:
     (folder / "hund.md").write_text("# Hundesteuer\n\nJeder Hund muss innerhalb von zwei Wochen angemeldet werden.")
     records = tmp_path / "q.jsonl"
     records.write_text('{"id": "q1", "question": "Wo beantrage ich den Reisepass?", "passage_id": "x"}\n')
-    assert cli(settings, "kb", "create", "info", "--title", "Bürgerinfo").returncode == 0
+    created = cli(settings, "kb", "create", "info", "--title", "Bürgerinfo")
+    assert created.returncode == 0 and "embedder: local-embed" in created.stdout
     ingest = cli(settings, "kb", "ingest", "info", str(folder))
     assert ingest.returncode == 0 and "2 added" in ingest.stdout
     again = cli(settings, "kb", "ingest", "info", str(folder))
@@ -110,6 +118,9 @@ def test_cli_kb_lifecycle_ask_and_eval(make_settings, tmp_path: Path) -> None:
     assert evaluated.returncode == 0 and "MRR@10" in evaluated.stdout
     asked = cli(settings, "ask", "Wie heißt die Hauptstadt von Frankreich?", "--assistant", "ki-roadmap")
     assert asked.returncode == 0 and "115" in asked.stdout  # empty sample collection here: abstains with contact
+    no_model = cli(settings, "kb", "create", "other", "--embedder", "nope")
+    assert no_model.returncode == 1 and no_model.stderr.strip().startswith(
+        "rathaus: no embedding model named 'nope' in the model catalogue (available: local-e5, local-embed")
     bad = cli(settings, "kb", "ingest", "nope", str(folder))
     assert bad.returncode == 1 and bad.stderr.strip() == "rathaus: no collection named 'nope'"
     empty = cli(settings, "ask", "   ")

@@ -27,9 +27,12 @@ def kb_create(
     url: Annotated[list[str] | None, typer.Option(help="Web page to re-read on refresh (repeatable).")] = None,
     sitemap: Annotated[str | None, typer.Option(help="Sitemap to re-read on refresh.")] = None,
     refresh_hours: Annotated[int | None, typer.Option(help="Re-read web sources every N hours.")] = None,
+    embedder: Annotated[str | None, typer.Option(
+        help="Embedding model from the catalogue (default: the catalogue's default; fixed for the collection).")
+    ] = None,
 ) -> None:
     """Create a collection with its access rule."""
-    from rathaus.knowledge import collections
+    from rathaus.knowledge import collections, embedders
 
     try:
         dc = DataClass.parse(data_class)
@@ -39,8 +42,9 @@ def kb_create(
     with open_runtime() as rt, rt.db.session() as session:
         c = collections.create(session, cli_principal(rt.settings), name, title=title, visibility=visibility,  # type: ignore[arg-type]
                                departments=department, roles=role, data_class=dc, sources=sources,
-                               refresh_hours=refresh_hours, embedding_model=rt.catalog.defaults.embedding)
-        console.print(f"collection {c.name} created ({c.visibility}; departments: {', '.join(c.departments) or '–'})")
+                               refresh_hours=refresh_hours, embedding_model=embedders.check_embedder(rt, embedder))
+        console.print(f"collection {c.name} created ({c.visibility}; departments: {', '.join(c.departments) or '–'}; "
+                      f"embedder: {c.embedding_model})")
 
 
 @kb_app.command("ingest")

@@ -49,6 +49,7 @@ class CollectionStatus:
     last_ingest: dict[str, Any] | None
     refresh_hours: int | None
     sources: dict[str, Any]
+    embedding_model: str
 
 
 def create(session: Session, principal: Principal, name: str, *, title: str | None = None,
@@ -151,4 +152,5 @@ def status(session: Session, collection: Collection) -> CollectionStatus:
         departments=list(collection.departments), roles=list(collection.roles), data_class=collection.data_class,
         documents=int(documents), chunks=int(chunks), pages=int(pages or 0), languages=languages, last_ingest=last,
         refresh_hours=collection.refresh_hours, sources=dict(collection.sources),
+        embedding_model=collection.embedding_model,
     )

@@ -18,6 +18,7 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Session
 from rathaus.core.auth import Principal
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import BadRequest
-from rathaus.knowledge import collections
+from rathaus.knowledge import collections, embedders
 from rathaus.knowledge.schema import Chunk, Collection, Document, Lexeme
 from rathaus.models.gateway import CallContext
 
@@ -44,6 +45,8 @@ RRF_K = 60
 # official-faq-de's questions (bench/retrieval_faq.py); collections without titles (MLQA) have no
 # context lists, so their ranking is the body's fusion as before.
 FUSION_WEIGHTS: dict[str, float] = {"fts": 1.0, "vector": 1.0, "context_vector": 6.0, "context_fts": 1.0}
+# Where an embedder's vectors deserve other weights (chosen the same way, with a collection of that embedder).
+FUSION_WEIGHTS_BY_EMBEDDER: dict[str, dict[str, float]] = {}
 EXACT_SCAN_LIMIT = 2_000  # chunks in scope; below this an exact scan is cheap (~12 ms) and never misses
 MAX_QUERY_CHARS = 2000
 
@@ -210,6 +213,14 @@ def _vector(session: Session, vector: list[float], where: list[sa.ColumnElement[
     return [(r.id, float(r.sim)) for r in session.execute(stmt)]
 
 
+def fusion_weights(embedders_in_scope: list[str]) -> dict[str, float]:
+    """The fusion weights for a search whose collections use these embedders: the embedder's own where it has
+    them and is the only one in scope, otherwise ``FUSION_WEIGHTS``."""
+    if len(embedders_in_scope) == 1:
+        return FUSION_WEIGHTS_BY_EMBEDDER.get(embedders_in_scope[0], FUSION_WEIGHTS)
+    return FUSION_WEIGHTS
+
+
 def fuse(ranked: dict[str, list[tuple[int, float]]], weights: dict[str, float] | None = None
          ) -> list[tuple[int, float]]:
     """Reciprocal-rank fusion; ties go to the better vector rank, then the lower id (deterministic)."""
@@ -243,36 +254,64 @@ def search(runtime: Runtime, principal: Principal, query: str, *, collection_nam
         scope = _scope(session, principal, collection_names)
         ids = [c.id for c in scope]
         names = {c.id: c.name for c in scope}
+        by_embedder: dict[str, list[int]] = {}
+        for c in scope:
+            by_embedder.setdefault(embedders.embedder_of(runtime, c.embedding_model), []).append(c.id)
     if not ids:
         return SearchResult([], [])
-    metrics = None
-    vector: list[float] | None = None
+    vectors: dict[str, list[float]] = {}  # the question embedded by each embedder the collections in scope use
+    metered: list[dict[str, Any]] = []
     if mode in ("hybrid", "vector"):
         ctx = CallContext(principal=metering_principal or principal, data_class=data_class, use_case=use_case)
-        outcome = runtime.gateway.embed(ctx, [query], purpose="query")
-        vector, metrics = outcome.vectors[0], outcome.metrics.as_dict()
+        for model in by_embedder:
+            outcome = runtime.gateway.embed(ctx, [query], model=model, purpose="query")
+            vectors[model] = embedders.fitted(outcome.vectors)[0]
+            metered.append(outcome.metrics.as_dict())
     with runtime.db.session() as session:
         where = _filters(ids, language, modified_after, modified_before)
         ranked: dict[str, list[tuple[int, float]]] = {}
         if mode in ("hybrid", "fts"):
             ranked["fts"] = _fts(session, query, ids, where, candidates)
-        if vector is not None:
-            size = session.scalar(sa.select(sa.func.sum(Collection.chunk_count)).where(Collection.id.in_(ids))) or 0
-            ranked["vector"] = _vector(session, vector, where, candidates, exact=size <= EXACT_SCAN_LIMIT)
-            if len(ranked["vector"]) < min(candidates, size):  # the index's filtered scan came up short
-                ranked["vector"] = _vector(session, vector, where, candidates, exact=True)
-            if mode == "hybrid":  # chunks without a context are simply absent from these two lists
-                ranked["context_vector"] = _vector(session, vector, where, candidates,
-                                                   exact=size <= EXACT_SCAN_LIMIT, column=Chunk.context_embedding)
+        if vectors:
+            columns = {"vector": Chunk.embedding}
+            if mode == "hybrid":  # chunks without a context are simply absent from the context lists
+                columns["context_vector"] = Chunk.context_embedding
+            for list_name, column in columns.items():
+                ranked[list_name] = _interleave([
+                    _vector_in(session, vectors[model], group, language, modified_after, modified_before,
+                               candidates, column)
+                    for model, group in by_embedder.items()])
+            if mode == "hybrid":
                 ranked["context_fts"] = _context_fts(session, query, ids, where, candidates)
         if mode != "hybrid":
             fused = [(cid, s) for cid, s in ranked[mode][:k]]
-        elif rescore and vector is not None:
-            fused = _rescore(session, ranked, vector)[:k]
+        elif rescore and len(vectors) == 1:
+            fused = _rescore(session, ranked, next(iter(vectors.values())))[:k]
         else:
-            fused = fuse(ranked, FUSION_WEIGHTS if weights is None else weights)[:k]
+            fused = fuse(ranked, fusion_weights(list(by_embedder)) if weights is None else weights)[:k]
         hits = _load_hits(session, fused, ranked, names)
-    return SearchResult(hits, [names[i] for i in ids], metrics)
+    return SearchResult(hits, [names[i] for i in ids], embedders.summed_metrics(metered))
+
+
+def _vector_in(session: Session, vector: list[float], ids: list[int], language: str | None,
+               modified_after: dt.datetime | None, modified_before: dt.datetime | None, candidates: int,
+               column: Any) -> list[tuple[int, float]]:
+    """The nearest chunks of the collections ``ids`` (all embedded by one model) to ``vector``: the HNSW
+    index for large scopes, an exact scan for small ones or when the index's filtered scan came up short."""
+    where = _filters(ids, language, modified_after, modified_before)
+    size = session.scalar(sa.select(sa.func.sum(Collection.chunk_count)).where(Collection.id.in_(ids))) or 0
+    found = _vector(session, vector, where, candidates, exact=size <= EXACT_SCAN_LIMIT, column=column)
+    if column is Chunk.embedding and len(found) < min(candidates, size):
+        found = _vector(session, vector, where, candidates, exact=True, column=column)
+    return found
+
+
+def _interleave(lists: list[list[tuple[int, float]]]) -> list[tuple[int, float]]:
+    """One ranked list from the lists of collections with different embedders, whose similarities are not
+    comparable: their first places, then their second places, … (one list: unchanged)."""
+    if len(lists) == 1:
+        return lists[0]
+    return [item for rank in zip_longest(*lists) for item in rank if item is not None]
 
 
 RESCORE_VECTOR_WEIGHT = 0.6
