@@ -253,7 +253,7 @@ def test_scheduled_refresh_obeys_the_policy(runtime: Runtime, internal: Internal
 
     admin = Principal(id="admin", kind="user", department="IT", roles=frozenset({"admin"}))
     with runtime.db.session() as s:
-        collections.create(s, admin, "web", embedding_model="x", sources={"urls": [internal.url()]},
+        collections.create(s, admin, "web", sources={"urls": [internal.url()]},
                            refresh_hours=24)
     report = refresh_collection(runtime, admin, "web")
     assert [(i.source, i.status, i.detail) for i in report.items] == [
@@ -273,7 +273,7 @@ def test_refresh_keeps_documents_of_a_site_that_is_no_longer_allowed(make_settin
     before = make_settings(outbound_allow=["127.0.0.1", "intranet.stadt.example"])
     with Runtime(before) as rt:
         with rt.db.session() as s:
-            collections.create(s, admin, "web", embedding_model="x", sources={"urls": urls, "delay_seconds": 0},
+            collections.create(s, admin, "web", sources={"urls": urls, "delay_seconds": 0},
                                refresh_hours=24)
         assert refresh_collection(rt, admin, "web").counts["added"] == 2
     after = make_settings(database_name=before.database_name, outbound_allow=["intranet.stadt.example"])

@@ -23,7 +23,7 @@ def load_sample_inbox(runtime: Runtime, folder: Path) -> dict[str, object]:
     (folder / "oeffnungszeiten.md").write_text(OPENING_HOURS, encoding="utf-8")
     editor = Principal(id="kb", kind="user", department="buergerbuero", roles=frozenset({"admin"}))
     with runtime.db.session() as s:
-        collections.create(s, editor, "buergerbuero", visibility="public", embedding_model="x")
+        collections.create(s, editor, "buergerbuero", visibility="public")
     sources, _ = sources_from_paths([folder])
     Ingestor(runtime, editor, "buergerbuero").run(sources)
     return ensure_samples(runtime, ADMIN)

@@ -84,7 +84,7 @@ def site() -> Iterator[Site]:
 def test_sitemap_ingest_and_refresh(runtime: Runtime, site: Site) -> None:
     sitemap = f"http://127.0.0.1:{site.port}/sitemap.xml"
     with runtime.db.session() as s:
-        collections.create(s, ADMIN, "web", embedding_model="x", sources={"sitemap": sitemap}, refresh_hours=24)
+        collections.create(s, ADMIN, "web", sources={"sitemap": sitemap}, refresh_hours=24)
     crawler = Crawler(delay_seconds=0.0, outbound=LOCAL)
     first = refresh_collection(runtime, ADMIN, "web", crawler=crawler)
     assert first.counts["added"] == 2
@@ -111,7 +111,7 @@ def test_sitemap_ingest_and_refresh(runtime: Runtime, site: Site) -> None:
 def test_scheduler_refreshes_due_collections(runtime: Runtime, site: Site) -> None:
     sitemap = f"http://127.0.0.1:{site.port}/sitemap.xml"
     with runtime.db.session() as s:
-        collections.create(s, ADMIN, "web", embedding_model="x", sources={"sitemap": sitemap, "delay_seconds": 0},
+        collections.create(s, ADMIN, "web", sources={"sitemap": sitemap, "delay_seconds": 0},
                            refresh_hours=24)
     assert due_collections(runtime) == ["web"]  # never refreshed
     later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=25)

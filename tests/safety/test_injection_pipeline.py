@@ -55,7 +55,7 @@ def suite_runtime(pg_data_dir: Path, models_file: Path, tmp_path_factory: pytest
     rt = Runtime(settings)
     principal = local_principal(settings)
     with rt.db.session() as s:
-        collections.create(s, principal, "injection-suite", embedding_model="x")
+        collections.create(s, principal, "injection-suite")
     sources, problems = sources_from_paths([SUITE / c["file"] for c in CASES])
     assert not problems
     report = Ingestor(rt, principal, "injection-suite").run(sources)
