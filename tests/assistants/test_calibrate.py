@@ -76,6 +76,8 @@ def test_thresholds_calibrated_on_a_collection_steer_the_real_answerer(
         away = collect(rt, assistant, OFF_TOPIC)
         assert [s.cited[0] for s in signals] == ["ausweis", "hund", "sperrmuell"]  # the best quote, right entry
         assert [s.gold for s in signals] == ["ausweis", "hund", "sperrmuell"] and all(s.gold is None for s in away)
+        fused = assistant.model_copy(update={"rescore": False})  # the hybrid's fused ranks, titles included
+        assert [s.cited[0] for s in collect(rt, fused, QUESTIONS)] == ["ausweis", "hund", "sperrmuell"]
         on_topic = min(min(s.passage_similarity for s in signals), min(s.evidence_similarity for s in signals))
         assert on_topic > max(s.evidence_similarity for s in away)  # the topics are told apart
         result = calibrate(signals, away, max_wrong=0.0, min_off_topic_abstention=1.0)

@@ -221,7 +221,7 @@ class Answerer:
         min_passage, min_evidence = self.thresholds
         result = search(self.runtime, self.reader, question, collection_names=self._collections(), k=8,
                         data_class=self.data_class, use_case=f"assistant:{self.assistant.name}",
-                        metering_principal=self.payer, rescore=True)
+                        metering_principal=self.payer, rescore=self.assistant.rescore)
         if result.embedding_metrics:
             self._metrics.append(result.embedding_metrics)
         grounds = Grounds(hits=result.hits,

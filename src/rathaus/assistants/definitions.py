@@ -68,6 +68,11 @@ class Assistant(BaseModel):
         default=None, ge=-1, le=1,
         description="Abstain when the best sentence is less similar to the question (cosine); default: the "
                     "platform's (MIN_EVIDENCE_SIMILARITY). `rathaus eval thresholds` picks it from labelled questions.")
+    rescore: bool = Field(
+        default=True,
+        description="Rank passages by exact cosine and BM25 of their text (best on long passages); false: by "
+                    "the hybrid search's fused ranks, which also match document titles (best on FAQ entries "
+                    "whose title is the question, bench/answers_faq.py)")
     safeguards: SafetyPolicy = Field(default_factory=SafetyPolicy)
     rate_limit_per_minute: int | None = Field(
         default=None, ge=1, le=10_000,
