@@ -94,6 +94,23 @@ class Answer:
         return asdict(self)
 
 
+@dataclass
+class Grounds:
+    """What an answer rests on before the model phrases it (``Answerer.grounds``)."""
+
+    hits: list[Hit]
+    passage_similarity: float  # the best cosine similarity of the top 3 passages
+    evidence: list[ev.Evidence] = field(default_factory=list)
+    injected: list[ev.Removed] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    abstain: str | None = None
+
+    @property
+    def evidence_similarity(self) -> float:
+        """Cosine similarity of the best sentence (-1 without any)."""
+        return self.evidence[0].similarity if self.evidence else -1.0
+
+
 def script_of(text: str) -> set[str]:
     scripts = set()
     for ch in text:
@@ -153,27 +170,11 @@ class Answerer:
         lang = question_language(question, self.assistant)
         answer_id = str(uuid.uuid4())
         yield {"type": "start", "answer_id": answer_id, "language": lang, "assistant": self.assistant.name}
-        result = search(self.runtime, self.reader, question, collection_names=self._collections(), k=8,
-                        data_class=self.data_class, use_case=f"assistant:{self.assistant.name}",
-                        metering_principal=self.payer, rescore=True)
-        if result.embedding_metrics:
-            self._metrics.append(result.embedding_metrics)
-        hits = result.hits
-        top_similarity = max((h.vector_score or 0.0 for h in hits[:3]), default=0.0)
-        threshold = self.assistant.min_similarity or MIN_PASSAGE_SIMILARITY
-        if not hits or top_similarity < threshold:
-            yield self._final(answer_id, lang, question, abstain="no passage close enough to the question", t0=t0)
+        grounds = self.grounds(question, lang)
+        if grounds.abstain is not None:
+            yield self._final(answer_id, lang, question, abstain=grounds.abstain, t0=t0, injected=grounds.injected)
             return
-        chosen, injected = self._evidence(question, hits, lang)
-        if not chosen or chosen[0].similarity < MIN_EVIDENCE_SIMILARITY:
-            yield self._final(answer_id, lang, question, abstain="no sentence answers the question", t0=t0,
-                              injected=injected)
-            return
-        citations = self._citations(chosen)
-        if not citations:
-            yield self._final(answer_id, lang, question, abstain="no quote could be verified in its source", t0=t0,
-                              injected=injected)
-            return
+        citations, injected = grounds.citations, grounds.injected
         yield {"type": "sources", "citations": [asdict(c) for c in citations]}
         mode = self._mode(lang, citations[0])
         if mode == "quote":  # same language: the verified quote itself is the answer
@@ -202,6 +203,42 @@ class Answerer:
             return
         yield self._final(answer_id, lang, question, text=text, citations=citations, phrasing=phrasing, t0=t0,
                           injected=injected)
+
+    @property
+    def thresholds(self) -> tuple[float, float]:
+        """(passage, evidence): the least cosine similarity of the best of the top 3 passages and of the best
+        sentence below which the assistant abstains; the assistant's own values (``min_similarity``,
+        ``min_evidence_similarity``, e.g. from ``rathaus.assistants.calibrate``) or the platform's."""
+        a = self.assistant
+        return (a.min_similarity if a.min_similarity is not None else MIN_PASSAGE_SIMILARITY,
+                a.min_evidence_similarity if a.min_evidence_similarity is not None else MIN_EVIDENCE_SIMILARITY)
+
+    def grounds(self, question: str, lang: str | None = None, *, complete: bool = False) -> Grounds:
+        """Retrieval, evidence and verified quotes for a question, and the reason to abstain (if any) under
+        this assistant's thresholds. Stops at the first gate that fails unless ``complete`` (calibration needs
+        every similarity of every question)."""
+        lang = lang or question_language(question, self.assistant)
+        min_passage, min_evidence = self.thresholds
+        result = search(self.runtime, self.reader, question, collection_names=self._collections(), k=8,
+                        data_class=self.data_class, use_case=f"assistant:{self.assistant.name}",
+                        metering_principal=self.payer, rescore=self.assistant.rescore)
+        if result.embedding_metrics:
+            self._metrics.append(result.embedding_metrics)
+        grounds = Grounds(hits=result.hits,
+                          passage_similarity=max((h.vector_score or 0.0 for h in result.hits[:3]), default=0.0))
+        if not grounds.hits or grounds.passage_similarity < min_passage:
+            grounds.abstain = "no passage close enough to the question"
+            if not grounds.hits or not complete:
+                return grounds
+        grounds.evidence, grounds.injected = self._evidence(question, grounds.hits, lang)
+        if grounds.abstain is None and (not grounds.evidence or grounds.evidence_similarity < min_evidence):
+            grounds.abstain = "no sentence answers the question"
+            if not complete:
+                return grounds
+        grounds.citations = self._citations(grounds.evidence)
+        if grounds.abstain is None and not grounds.citations:
+            grounds.abstain = "no quote could be verified in its source"
+        return grounds
 
     def _mode(self, lang: str, best: Citation) -> str:
         """quote: show the quote (same language); translate it for other languages; rephrase only where the

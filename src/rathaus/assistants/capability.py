@@ -13,6 +13,7 @@ CAPABILITY = Capability(
         Command("assistants", "rathaus.commands.assistants:assistants_app"),
         Command("ask", "rathaus.commands.assistants:ask"),
         Command("eval answers", "rathaus.commands.assistants:eval_answers"),
+        Command("eval thresholds", "rathaus.commands.assistants:eval_thresholds"),
     ),
     routers=(
         "rathaus.api.routers.assistants:router",

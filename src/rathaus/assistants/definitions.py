@@ -59,7 +59,20 @@ class Assistant(BaseModel):
     max_sources: int = Field(default=3, ge=1, le=8)
     max_answer_tokens: int = Field(default=120, ge=16, le=1024)
     rephrase: bool = Field(default=False, description="Let the model answer in its own words (strong models only)")
-    min_similarity: float | None = Field(default=None, ge=-1, le=1)
+    min_similarity: float | None = Field(
+        default=None, ge=-1, le=1,
+        description="Abstain when the best of the top 3 passages is less similar to the question (cosine); "
+                    "default: the platform's (rathaus.assistants.answer.MIN_PASSAGE_SIMILARITY). "
+                    "`rathaus eval thresholds` picks it from labelled questions.")
+    min_evidence_similarity: float | None = Field(
+        default=None, ge=-1, le=1,
+        description="Abstain when the best sentence is less similar to the question (cosine); default: the "
+                    "platform's (MIN_EVIDENCE_SIMILARITY). `rathaus eval thresholds` picks it from labelled questions.")
+    rescore: bool = Field(
+        default=True,
+        description="Rank passages by exact cosine and BM25 of their text (best on long passages); false: by "
+                    "the hybrid search's fused ranks, which also match document titles (best on FAQ entries "
+                    "whose title is the question, bench/answers_faq.py)")
     safeguards: SafetyPolicy = Field(default_factory=SafetyPolicy)
     rate_limit_per_minute: int | None = Field(
         default=None, ge=1, le=10_000,

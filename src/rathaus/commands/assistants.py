@@ -74,3 +74,43 @@ def eval_answers(
                   f"({r.gold_share_answered:.1%} of the answered); model phrasing kept in "
                   f"{r.model_phrasing_share:.1%}; "
                   f"p50 {r.p50_s:.1f} s, p95 {r.p95_s:.1f} s per answer")
+
+
+def eval_thresholds(
+    questions: Path,
+    assistant: Annotated[str, typer.Option("--assistant", "-a")],
+    off_topic: Annotated[Path | None, typer.Option(
+        "--off-topic", help="JSON Lines {question} the assistant should turn away.")] = None,
+    max_wrong: Annotated[float, typer.Option(
+        min=0, max=1, help="Share of questions that may be answered from other entries only.")] = 0.05,
+    min_off_topic_abstention: Annotated[float, typer.Option(
+        min=0, max=1, help="Share of the off-topic questions that must be turned away.")] = 0.0,
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions of each file.")] = None,
+) -> None:
+    """Answer thresholds for an assistant from records {question, passage_id} (passage_id = the external id
+    of the entry that answers it): the most answers from the right entry with at most --max-wrong answered
+    from other entries. Prints the lines for the assistant's YAML file."""
+    from rathaus.assistants.answer import MIN_EVIDENCE_SIMILARITY, MIN_PASSAGE_SIMILARITY
+    from rathaus.assistants.calibrate import calibrate, collect, measure
+    from rathaus.assistants.definitions import get_assistant, load_assistants
+
+    records = read_records(questions, ("question", "passage_id"))[:limit]
+    away_records = read_records(off_topic, ("question",))[:limit] if off_topic else []
+    definition = get_assistant(load_assistants(), assistant)
+    with open_runtime() as rt, progress_bar() as progress:
+        task = progress.add_task(f"asking {assistant}", total=len(records) + len(away_records), item="")
+        signals = collect(rt, definition, records, progress=lambda i: progress.update(task, completed=i))
+        away = collect(rt, definition, away_records,
+                       progress=lambda i: progress.update(task, completed=len(records) + i))
+    result = calibrate(signals, away, max_wrong=max_wrong, min_off_topic_abstention=min_off_topic_abstention)
+    current = measure(signals, away, definition.min_similarity if definition.min_similarity is not None
+                      else MIN_PASSAGE_SIMILARITY, definition.min_evidence_similarity
+                      if definition.min_evidence_similarity is not None else MIN_EVIDENCE_SIMILARITY)
+    table = Table(title=f"{assistant}: {len(records)} questions, {len(away_records)} off-topic")
+    for col in ("thresholds", "right entry", "wrong entry", "abstained", "off-topic abstained"):
+        table.add_column(col)
+    for label, o in (("current", current), ("calibrated", result.outcomes)):
+        table.add_row(label, f"{o.right_share:.1%}", f"{o.wrong_share:.1%}", f"{o.abstention_rate:.1%}",
+                      "–" if o.off_topic_abstention_rate is None else f"{o.off_topic_abstention_rate:.1%}")
+    console.print(table)
+    typer.echo(result.yaml(), nl=False)
