@@ -15,18 +15,19 @@ from rathaus.core.errors import BadRequest
 
 # --- PII (issue 5) -----------------------------------------------------------------------------------
 def eval_pii(
-    file: Annotated[Path, typer.Argument(help="GermEval 2014 file: index<TAB>token<TAB>tag, '#' comment lines.")],
+    file: Annotated[Path, typer.Argument(help="GermEval 2014 file (index<TAB>token<TAB>tag, '#' comment lines) "
+                                              "or a folder: all its NER-de-*.tsv files.")],
     part: Annotated[str, typer.Option(help="all | test | validation | train (rathaus' hash split)")] = "all",
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N sentences.")] = None,
     high_recall: Annotated[bool, typer.Option(help="The tagger's high-recall operating point.")] = False,
 ) -> None:
     """Precision, recall and F1 of person (PER) and place (LOC) detection, exact and partial span match."""
     from rathaus.safety.pii.evaluate import evaluate_detector, rathaus_finder
-    from rathaus.safety.pii.germeval import read_germeval
+    from rathaus.safety.pii.germeval import read_corpus
 
     if part not in ("all", "test", "validation", "train"):
         raise BadRequest(f"--part must be all, test, validation or train, not {part!r}")
-    sentences = read_germeval(file)
+    sentences = read_corpus(file)
     if part != "all":
         sentences = [s for s in sentences if s.part == part]
     sentences = sentences[:limit]

@@ -22,10 +22,11 @@ from rathaus.safety.pii.tokens import sentences
 
 # placeholder-shaped text ("[PERSON_1]") is never personal data: it was generated here or typed as such
 PLACEHOLDER = re.compile(r"\[([A-Z][A-Z_]{0,30}?)_(\d{1,7})\]")
-# words the tagger must not take for a name or place on their own (contact labels, units)
+# words the tagger must not take for a name or place on their own (contact labels, units, greetings)
 NOT_ENTITIES = frozenset({
     "tel", "telefon", "fax", "mobil", "handy", "mail", "e-mail", "email", "iban", "bic", "nr", "str", "hausnr",
-    "plz", "ort", "datum", "uhr", "euro", "eur", "name", "vorname", "nachname",
+    "plz", "ort", "datum", "uhr", "euro", "eur", "name", "vorname", "nachname", "hallo", "liebe", "lieber", "moin",
+    "servus", "hi", "hey", "grüß", "gruß", "grüße",
 })
 MAX_CHARS = 100_000  # ~25 pages; worst case ~7 s on one core (the tagger's Python feature extraction dominates)
 _TAGGER_KINDS = {"PER": k.PERSON, "LOC": k.ORT}

@@ -7,10 +7,13 @@ the same first and last token; partial match needs an overlap of at least one to
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+from rathaus.core.errors import BadRequest
 from rathaus.safety.pii import kinds as k
 from rathaus.safety.pii.germeval import Scores, Sentence, score, spans_from_tags
 
@@ -61,3 +64,66 @@ def rathaus_finder(text: str, high_recall: bool = False) -> list[tuple[str, int,
     from rathaus.safety.pii.detection import detect
 
     return [(TYPE_OF_KIND[s.kind], s.start, s.end) for s in detect(text, {k.PERSON, k.ORT}, high_recall=high_recall)]
+
+
+@dataclass(frozen=True)
+class LetterScores:
+    """Person names in short letters and e-mails: exact character spans, and overlap for recall."""
+
+    texts: int
+    gold: int
+    predicted: int
+    exact: int
+    overlapped: int  # gold names overlapped by a found PERSON span
+    missed: tuple[str, ...]  # gold names not found exactly (for the report; synthetic data only)
+    false: tuple[str, ...]  # found spans that are no gold name
+
+    @property
+    def recall(self) -> float:
+        return self.exact / self.gold if self.gold else 0.0
+
+    @property
+    def precision(self) -> float:
+        return self.exact / self.predicted if self.predicted else 0.0
+
+    @property
+    def partial_recall(self) -> float:
+        return self.overlapped / self.gold if self.gold else 0.0
+
+
+def read_letters(path: Path) -> list[tuple[str, set[tuple[int, int]]]]:
+    """The hand-checked letter set: JSON lines ``{"text": …, "persons": [{"start", "end", "text"}]}``."""
+    if not path.is_file():
+        raise BadRequest(f"no such file: {path}")
+    cases = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            text = row["text"]
+            spans = {(int(p["start"]), int(p["end"])) for p in row["persons"]}
+        except (ValueError, KeyError, TypeError) as exc:
+            raise BadRequest(f"{path.name}:{number}: expected {{'text', 'persons': [{{start, end}}]}} "
+                             f"({type(exc).__name__}: {exc})") from None
+        for start, end in spans:
+            if not 0 <= start < end <= len(text):
+                raise BadRequest(f"{path.name}:{number}: span {start}–{end} outside the text")
+        cases.append((text, spans))
+    return cases
+
+
+def evaluate_letters(cases: list[tuple[str, set[tuple[int, int]]]],
+                     find: Callable[[str], list[tuple[str, int, int]]]) -> LetterScores:
+    gold_n = predicted_n = exact = overlapped = 0
+    missed: list[str] = []
+    false: list[str] = []
+    for text, gold in cases:
+        found = {(s, e) for typ, s, e in find(text) if typ == "PER"}
+        gold_n += len(gold)
+        predicted_n += len(found)
+        exact += len(gold & found)
+        overlapped += sum(any(s < e2 and s2 < e for s2, e2 in found) for s, e in gold)
+        missed.extend(text[s:e] for s, e in sorted(gold - found))
+        false.extend(text[s:e] for s, e in sorted(found - gold))
+    return LetterScores(len(cases), gold_n, predicted_n, exact, overlapped, tuple(missed), tuple(false))

@@ -2,7 +2,8 @@
 
 The same function serves training (GermEval tokens) and tagging (our tokenizer), so both see the same
 features. Features are plain strings (binary indicator features in CRFsuite); the word classifier's probabilities
-(rathaus.safety.pii.wordclass) enter as four bins each.
+(rathaus.safety.pii.wordclass) enter as four bins each, the spelling classifier's (rathaus.safety.pii.spelling)
+as five bins for the word and its neighbours.
 """
 
 from __future__ import annotations
@@ -74,12 +75,21 @@ def _class_bins(probs: np.ndarray | None) -> tuple[str, str] | None:
     return f"nm={min(int(probs[0] * 4), 3)}", f"npl={min(int(probs[1] * 4), 3)}"
 
 
+def _spelling_bins(probs: np.ndarray | None) -> tuple[str, str] | None:
+    if probs is None:
+        return None
+    return f"cn={min(int(probs[0] * 5), 4)}", f"cpl={min(int(probs[1] * 5), 4)}"
+
+
 def sentence_features(
-    words: list[str], lex: Lexicon, classes: Mapping[str, np.ndarray] | None = None
+    words: list[str], lex: Lexicon, classes: Mapping[str, np.ndarray] | None = None,
+    spellings: Mapping[str, np.ndarray] | None = None,
 ) -> list[list[str]]:
-    """Features per token; ``classes`` are the word classifier's probabilities for capitalised words."""
+    """Features per token; ``classes`` and ``spellings`` are the word and spelling classifiers' probabilities
+    for capitalised words."""
     n = len(words)
     bins = [_class_bins(classes.get(w)) if classes else None for w in words]
+    spelt = [_spelling_bins(spellings.get(w)) if spellings else None for w in words]
     lower = [w.lower().rstrip(".") or w for w in words]
     flags = [_word_class(w, lex) for w in words]
     title = [w[:1].isupper() for w in words]
@@ -113,6 +123,8 @@ def sentence_features(
             f.extend("tc=" + c for c in flags[i])
         if own := bins[i]:
             f.extend(own)
+        if letters := spelt[i]:
+            f.extend(letters)
         for d in (-2, -1, 1, 2):
             j = i + d
             if 0 <= j < n:
@@ -122,6 +134,8 @@ def sentence_features(
                     f.extend(f"{d}c=" + c for c in flags[j])
                     if near := bins[j]:
                         f.append(f"{d}" + near[0])
+                    if near_letters := spelt[j]:
+                        f.append(f"{d}" + near_letters[0])
                     if title[j]:
                         f.append(f"{d}title")
                     if lower[j] in CUES:

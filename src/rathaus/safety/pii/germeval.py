@@ -4,8 +4,14 @@ Format: one token per line ``index<TAB>token<TAB>outer tag<TAB>inner tag`` (BIO 
 OTH and their -deriv/-part variants), a ``#`` comment line before each sentence, blank lines between
 sentences. Only the outer tag is used; -deriv/-part tags count as outside (``deutsche`` is not a place).
 
-Split: a sentence's bucket is ``sha256(tokens joined by U+001F) mod 100``. Buckets 0–29 are the held-out
-TEST part (never used for training or tuning), 30–44 the VALIDATION part (tuning), 45–99 TRAIN.
+Split: a sentence's bucket is ``sha256(tokens joined by U+001F) mod 100``, the same rule for every file.
+Buckets 0–19 are the held-out TEST (report) part, never used for training or tuning; 20–34 the VALIDATION
+(tuning) part: feature and setting choices and the decision thresholds are picked there; 35–99 TRAIN.
+A sentence that occurs in two files falls into the same part in both.
+
+The corpus (``read_corpus``) is every ``NER-de-*.tsv`` of the data folder: the dev split (2,200
+sentences) and the first half of the official test release (``NER-de-test-part-a.tsv``, 2,550); the
+second half of the test release is kept aside by the maintainers and is not here.
 """
 
 from __future__ import annotations
@@ -17,8 +23,9 @@ from pathlib import Path
 
 from rathaus.core.errors import BadRequest
 
-TEST_BUCKETS = range(0, 30)
-VALIDATION_BUCKETS = range(30, 45)
+TEST_BUCKETS = range(0, 20)
+VALIDATION_BUCKETS = range(20, 35)
+CORPUS_GLOB = "NER-de-*.tsv"
 ENTITY_TYPES = ("PER", "LOC", "ORG", "OTH")
 
 
@@ -28,6 +35,7 @@ class Sentence:
     tokens: list[str]
     tags: list[str]  # BIO over ENTITY_TYPES, everything else "O"
     comment: str = ""
+    source: str = ""  # file name
 
     @property
     def bucket(self) -> int:
@@ -66,7 +74,7 @@ def read_germeval(path: Path) -> list[Sentence]:
     def close() -> None:
         nonlocal tokens, tags, comment
         if tokens:
-            sentences.append(Sentence(len(sentences), tokens, tags, comment))
+            sentences.append(Sentence(len(sentences), tokens, tags, comment, path.name))
         tokens, tags, comment = [], [], ""
 
     for number, line in enumerate(text.splitlines(), 1):
@@ -86,6 +94,16 @@ def read_germeval(path: Path) -> list[Sentence]:
     if not sentences:
         raise BadRequest(f"{path.name}: no sentences (GermEval 2014 format expected)")
     return sentences
+
+
+def read_corpus(path: Path) -> list[Sentence]:
+    """All sentences of a GermEval file, or of every ``NER-de-*.tsv`` in a folder (sorted by name)."""
+    if path.is_dir():
+        files = sorted(path.glob(CORPUS_GLOB))
+        if not files:
+            raise BadRequest(f"{path}: no {CORPUS_GLOB} files (GermEval 2014 NER data expected)")
+        return [s for f in files for s in read_germeval(f)]
+    return read_germeval(path)
 
 
 def spans_from_tags(tags: list[str]) -> set[tuple[str, int, int]]:

@@ -4,7 +4,7 @@
   "Dr. Papadopoulos", "Familie Nowak";
 - greetings with a known first name: "Liebe Anna", "Hallo Mehmet";
 - form fields: "Name: …", "Antragstellerin: …", "Ansprechpartner: …";
-- the line after "Mit freundlichen Grüßen" or "gez.";
+- the line after "Mit freundlichen Grüßen" or "gez.", and e-mail headers ("Von: Oleksandr Bondarenko");
 - a known first name followed by a known last name ("Ayşe Demir", "Jan Kowalski").
 
 The span covers the name only (titles and salutations stay in the text, which keeps answers polite).
@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from rathaus.safety.pii.lexicon import PARTICLES, Lexicon, words
 from rathaus.safety.pii.tokens import Token
 
-HONORIFICS = words("herr herrn frau hr fr frl fräulein familie fam mr mrs ms")
+HONORIFICS = words("herr herrn frau hr fr frl fräulein familie fam eheleute eheleuten mr mrs ms")
 ACADEMIC = words(
     "dr prof dipl ing med jur rer nat phil pol oec habil h c mag msc bsc mba ll m dres professor professorin doktor"
 )
@@ -37,12 +37,18 @@ FIELDS = words(
     "erziehungsberechtigter vertreter vertreterin bevollmächtigte bevollmächtigter unterzeichner unterzeichnerin "
     "verfasser verfasserin"
 )
+# e-mail header fields: "Von: Oleksandr Bondarenko", "An: …" (only with the colon)
+HEADERS = words("von an cc bcc from to absender empfänger")
+# particles that are also German articles or prepositions: they start a name only after "von" ("von der Leyen"),
+# never right after a salutation ("Herr der Lage", "Frau zur Linden"-like phrases are rare, "Herr der Lage" is not)
+ARTICLE_PARTICLES = words("der den zur zum")
 # capitalised words that follow a cue but are not names
 NOT_NAMES = words(
     "sie ihr ihre ihnen ich wir er es der die das den dem des ein eine einen einem und oder mit von vom zu zur zum im "
     "in am an auf für bitte danke vielen herzlichen gruß grüße grüßen kollegen kolleginnen damen herren alle allen "
     "team mitarbeiter mitarbeiterin leserin leser bürgerin bürger kunde kundin antrag bescheid hallo guten tag morgen "
-    "abend"
+    "abend bürgerinnen leserinnen kundinnen kunden mitarbeiterinnen mitarbeitende eltern nachbarn nachbarinnen "
+    "mitglieder anwohner anwohnerinnen anwesende teilnehmende teilnehmer teilnehmerinnen eheleute"
 )
 
 
@@ -60,10 +66,28 @@ def _skip(tokens: list[Token], i: int, words: frozenset[str]) -> int:
     return i
 
 
-def _name_run(tokens: list[Token], i: int, lex: Lexicon, text: str, max_words: int = 4) -> int:
-    """End (exclusive token index) of a name starting at ``i``, 0 words when ``tokens[i]`` is not a name."""
-    if i + 1 < len(tokens) and tokens[i].text.lower() in PARTICLES and _is_name_word(tokens[i + 1]):
-        end = i + 2  # "Herr von Brunn", "Frau de Vries"
+def _is_first(lex: Lexicon, word: str) -> bool:
+    """A known first name, also hyphenated ones whose parts are all known ("Jan-Hendrik", "Anna-Lena")."""
+    if lex.is_first(word):
+        return True
+    parts = word.split("-")
+    return len(parts) > 1 and all(p and lex.is_first(p) for p in parts)
+
+
+def _line_start(tokens: list[Token], i: int, text: str) -> bool:
+    before = text[tokens[i - 1].end : tokens[i].start] if i > 0 else ""
+    return i == 0 or "\n" in before
+
+
+def _name_run(tokens: list[Token], i: int, lex: Lexicon, text: str, max_words: int = 4,
+              whole_line: bool = False) -> int:
+    """End (exclusive token index) of a name starting at ``i``, 0 words when ``tokens[i]`` is not a name.
+
+    ``whole_line``: the cue says the rest of the line is a name (signature after a closing, an e-mail header),
+    so every further name-like word on the line joins it, known or not ("Oleksandr Bondarenko")."""
+    low = tokens[i].text.lower() if i < len(tokens) else ""
+    if i + 1 < len(tokens) and low in PARTICLES and low not in ARTICLE_PARTICLES and _is_name_word(tokens[i + 1]):
+        end = i + 2  # "Herr von Brunn", "Frau de Vries" (not "Herr der Lage")
     elif i < len(tokens) and _is_name_word(tokens[i]):
         end = i + 1
     else:
@@ -75,7 +99,8 @@ def _name_run(tokens: list[Token], i: int, lex: Lexicon, text: str, max_words: i
             continue
         previous = tokens[end - 1].text
         if _is_name_word(token) and (
-            lex.is_first(previous)
+            whole_line
+            or _is_first(lex, previous)
             or lex.is_last(token.text)
             or lex.is_first(token.text)
             or previous.lower() in PARTICLES
@@ -121,6 +146,12 @@ def cue_persons(tokens: list[Token], lex: Lexicon, text: str) -> Iterator[tuple[
             end = _name_run(tokens, i + 2, lex, text)
             if end > i + 2:
                 found = (i + 2, end, 0.9, "cue:field")
+        elif low in HEADERS and i + 1 < n and tokens[i + 1].text == ":" and _line_start(tokens, i, text):
+            j = _skip(tokens, i + 2, _SALUTATION_SKIP)
+            end = _name_run(tokens, j, lex, text, max_words=4, whole_line=True)
+            if end > j:
+                found = (j, end, 0.9, "cue:header")
+            resume = max(resume, j)
         elif low in CLOSINGS:
             j = i + 1
             while j < n and tokens[j].text in ",.:":
@@ -128,7 +159,7 @@ def cue_persons(tokens: list[Token], lex: Lexicon, text: str) -> Iterator[tuple[
             resume = max(resume, j)
             if j < n and (low == "gez" or "\n" in text[tokens[i].end : tokens[j].start]):
                 j = _skip(tokens, j, _SALUTATION_SKIP)
-                end = _name_run(tokens, j, lex, text, max_words=3)
+                end = _name_run(tokens, j, lex, text, max_words=3, whole_line=low != "gez")
                 if end > j:
                     found = (j, end, 0.85, "cue:closing")
                 resume = max(resume, j)

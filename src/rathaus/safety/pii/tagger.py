@@ -19,6 +19,7 @@ import numpy as np
 
 from rathaus.safety.pii.features import sentence_features
 from rathaus.safety.pii.lexicon import MODELS, Lexicon, load_lexicon
+from rathaus.safety.pii.spelling import SpellingClassifier, default_spelling
 from rathaus.safety.pii.wordclass import WordClassifier, default_classifier
 
 MODEL_FILE = MODELS / "pii-crf.crfsuite"
@@ -37,7 +38,7 @@ class NameTagger:
     """Tags PER and LOC spans in token lists. Thread-safe (one CRFsuite tagger per thread)."""
 
     def __init__(self, model: Path = MODEL_FILE, meta: Path = META_FILE, lexicon: Lexicon | None = None,
-                 classifier: WordClassifier | None = None):
+                 classifier: WordClassifier | None = None, spelling: SpellingClassifier | None = None):
         if not model.is_file():
             raise FileNotFoundError(f"PII tagger model missing: {model} (python -m rathaus.safety.train_pii)")
         self.model = model
@@ -46,6 +47,7 @@ class NameTagger:
         self.thresholds_high_recall: dict[str, float] = self.meta.get("thresholds_high_recall", self.thresholds)
         self.lexicon = lexicon or load_lexicon()
         self._classifier = classifier
+        self._spelling = spelling
         self._local = threading.local()
 
     @property
@@ -53,6 +55,12 @@ class NameTagger:
         if self._classifier is None:
             self._classifier = default_classifier()
         return self._classifier
+
+    @property
+    def spelling(self) -> SpellingClassifier:
+        if self._spelling is None:
+            self._spelling = default_spelling()
+        return self._spelling
 
     def _tagger(self):
         tagger = getattr(self._local, "tagger", None)
@@ -74,7 +82,7 @@ class NameTagger:
             classes = self.classifier.probabilities(words)
         tagger = self._tagger()
         labels = self._local.labels
-        tagger.set(sentence_features(words, self.lexicon, classes))
+        tagger.set(sentence_features(words, self.lexicon, classes, self.spelling.probabilities(words)))
         limits = thresholds or self.thresholds
         spans: list[TaggedSpan] = []
         taken = [False] * len(words)
