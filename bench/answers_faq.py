@@ -1,6 +1,7 @@
 """Citizen answers on the official FAQ (official-faq-de, issue 17): right entry, wrong entry or abstention.
 
     .venv/bin/python bench/answers_faq.py [--data DIR] [--limit N] [--off-topic 100] [--max-wrong 0.05]
+                                          [--embedder multilingual-e5-small] [--out answers_faq_e5]
 
 The 390 FAQ entries are ingested as in bench/retrieval_faq.py (same helper, same collection); its 118
 colloquial questions are split into the same halves (seed 17). A citizen assistant over the collection
@@ -61,6 +62,10 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="only N questions per half (quick runs)")
     ap.add_argument("--off-topic", type=int, default=100, help="MASSIVE-de utterances per split")
     ap.add_argument("--max-wrong", type=float, default=0.05)
+    ap.add_argument("--out", default="answers_faq", help="results file name in bench/results (without .json)")
+    ap.add_argument("--embedder", default=None,
+                    help="the collection's embedding model (default: the catalogue's default; e.g. "
+                         "multilingual-e5-small, as bench/retrieval_faq.py's e5 collection)")
     args = ap.parse_args()
     faq = require(args.data / "official-faq-de", "official-faq-de")
     passages_file = require(faq / "passages.jsonl", "passages.jsonl")
@@ -78,8 +83,9 @@ def main() -> None:
     settings = Settings(_env_file=None, data_dir=work, database_name="bench_" + uuid.uuid4().hex[:6])
     with Runtime(settings) as rt:
         principal = local_principal(settings)
-        figures["embedder"] = rt.catalog.defaults.embedding
-        figures["ingest_s"], figures["chunks"] = ingest_jsonl(rt, principal, "faq", passages_file)
+        figures["embedder"] = args.embedder or rt.catalog.defaults.embedding
+        figures["ingest_s"], figures["chunks"] = ingest_jsonl(rt, principal, "faq", passages_file,
+                                                              embedding_model=args.embedder)
         with rt.db.engine.connect() as conn:
             entry = {r[0]: r[1] for r in conn.execute(sa.text("SELECT id, external_id FROM kb_documents"))}
         rt.gateway.warm_up()
@@ -186,7 +192,7 @@ def main() -> None:
     print("\ntrade-off: calibrated on tune + MASSIVE dev, predicted on report + MASSIVE test")
     print(table(trade, ("ranking", "wrong at most", "thresholds", "tune right / wrong", "report right / wrong",
                         "off-topic abstained")))
-    print(f"written: {write_result('answers_faq', figures)}")
+    print(f"written: {write_result(args.out, figures)}")
 
 
 if __name__ == "__main__":
