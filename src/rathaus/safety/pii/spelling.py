@@ -13,20 +13,16 @@ from __future__ import annotations
 
 import functools
 import random
-import threading
-from collections import OrderedDict
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 from rathaus.safety.pii.lexicon import MODELS, Lexicon
-from rathaus.safety.pii.wordclass import softmax, wants_class
+from rathaus.safety.pii.wordclass import CachedWordProbabilities, softmax
 
 SPELLING_FILE = MODELS / "pii-spelling.npz"
 N_FEATURES = 2**16
 NGRAMS = (2, 5)
-CACHE_SIZE = 50_000
 
 
 @functools.cache
@@ -37,32 +33,19 @@ def _vectorizer():
                              norm="l2", lowercase=True)
 
 
-class SpellingClassifier:
+class SpellingClassifier(CachedWordProbabilities):
     """P(person), P(place), P(noun) from the letters of capitalised words. Thread-safe."""
 
     def __init__(self, path: Path = SPELLING_FILE):
         if not path.is_file():
             raise FileNotFoundError(f"PII spelling model missing: {path} (python -m rathaus.safety.train_pii)")
+        super().__init__()
         data = np.load(path)
         self.w = data["w"].astype(np.float32)  # (N_FEATURES, 3)
         self.b = data["b"].astype(np.float32)
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
 
-    def probabilities(self, words: Iterable[str]) -> dict[str, np.ndarray]:
-        wanted = {w for w in words if wants_class(w)}
-        with self._lock:
-            missing = sorted(w for w in wanted if w not in self._cache)
-        found: dict[str, np.ndarray] = {}
-        if missing:
-            x = _vectorizer().transform(missing)
-            found = dict(zip(missing, softmax(np.asarray(x @ self.w) + self.b), strict=True))
-        with self._lock:
-            for word, probs in found.items():
-                self._cache[word] = probs
-            while len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
-            return {w: found[w] if w in found else self._cache[w] for w in wanted}
+    def _compute(self, words: list[str]) -> np.ndarray:
+        return softmax(np.asarray(_vectorizer().transform(words) @ self.w) + self.b)
 
 
 @functools.cache

@@ -15,6 +15,7 @@ import random
 import threading
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -53,28 +54,39 @@ def embed(words: list[str]) -> np.ndarray:
         return np.asarray(_encoder().encode(words), dtype=np.float32)
 
 
-class WordClassifier:
-    def __init__(self, path: Path = WORDCLASS_FILE):
-        data = np.load(path)
-        self.w, self.b = data["w"], data["b"]
+class CachedWordProbabilities:
+    """P(person), P(place), P(noun) per capitalised word, remembered for the ``CACHE_SIZE`` latest words;
+    subclasses compute them for the words not cached (``_compute``, one batch). Thread-safe."""
+
+    def __init__(self) -> None:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _forward(self, vectors: np.ndarray) -> np.ndarray:
-        return softmax(vectors @ self.w + self.b)
+    def _compute(self, words: list[str]) -> np.ndarray:
+        raise NotImplementedError
 
-    def probabilities(self, words: list[str]) -> dict[str, np.ndarray]:
+    def probabilities(self, words: Iterable[str]) -> dict[str, np.ndarray]:
         """P(person), P(place), P(noun) for each capitalised word (one batch for the words not cached)."""
         wanted = {w for w in words if wants_class(w)}
         with self._lock:
             missing = sorted(w for w in wanted if w not in self._cache)
-        found = dict(zip(missing, self._forward(embed(missing)), strict=True)) if missing else {}
+        found = dict(zip(missing, self._compute(missing), strict=True)) if missing else {}
         with self._lock:
             for word, probs in found.items():
                 self._cache[word] = probs
             while len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
             return {w: found[w] if w in found else self._cache[w] for w in wanted}
+
+
+class WordClassifier(CachedWordProbabilities):
+    def __init__(self, path: Path = WORDCLASS_FILE):
+        super().__init__()
+        data = np.load(path)
+        self.w, self.b = data["w"], data["b"]
+
+    def _compute(self, words: list[str]) -> np.ndarray:
+        return softmax(embed(words) @ self.w + self.b)
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
