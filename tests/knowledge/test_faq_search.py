@@ -129,3 +129,12 @@ def test_an_unusable_embedder_is_refused_with_its_reason_and_nothing_is_created(
     assert embedders.fitted([[1.0, 2.0]])[0][:3] == [1.0, 2.0, 0.0]
     with pytest.raises(BadRequest, match="at most 512"):
         embedders.fitted([[0.1] * 513])
+
+
+def test_fusion_weights_follow_the_embedder_only_when_it_is_the_only_one() -> None:
+    from rathaus.knowledge.search import FUSION_WEIGHTS, FUSION_WEIGHTS_BY_EMBEDDER, fusion_weights
+
+    e5 = FUSION_WEIGHTS_BY_EMBEDDER["multilingual-e5-small"]
+    assert fusion_weights(["multilingual-e5-small"]) == e5 and e5["vector"] > FUSION_WEIGHTS["vector"]
+    assert fusion_weights(["multilingual-use"]) == FUSION_WEIGHTS
+    assert fusion_weights(["multilingual-e5-small", "multilingual-use"]) == FUSION_WEIGHTS
