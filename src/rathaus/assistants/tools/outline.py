@@ -81,6 +81,24 @@ def parse_outline(markdown: str) -> tuple[str | None, list[Node]]:
     return topic, roots
 
 
+def drop_repeated(roots: list[Node]) -> tuple[list[Node], int]:
+    """Siblings that repeat an earlier sibling's text removed (a small model can loop, writing the same branch
+    again and again); returns (nodes, how many were removed, with their sub-items)."""
+    seen: set[str] = set()
+    kept: list[Node] = []
+    removed = 0
+    for node in roots:
+        key = " ".join(re.findall(r"\w+", node.text.casefold()))
+        if key in seen:
+            removed += node.count()
+            continue
+        seen.add(key)
+        node.children, below = drop_repeated(node.children)
+        removed += below
+        kept.append(node)
+    return kept, removed
+
+
 def outline_ok(roots: list[Node]) -> bool:
     return len(roots) >= 3 and max((r.depth() for r in roots), default=0) >= 2
 
