@@ -18,7 +18,14 @@ from rathaus.assistants.tools.brainstorm import brainstorm
 from rathaus.assistants.tools.draft import draft, salutation_for
 from rathaus.assistants.tools.gender_fair import gender_fair
 from rathaus.assistants.tools.numbers import check_numbers, extract_numbers, mark_unverified
-from rathaus.assistants.tools.outline import Node, mermaid_mindmap, outline_ok, parse_outline, restructure
+from rathaus.assistants.tools.outline import (
+    Node,
+    drop_repeated,
+    mermaid_mindmap,
+    outline_ok,
+    parse_outline,
+    restructure,
+)
 from rathaus.assistants.tools.simplify import accept_rewrite, rule_simplify, simplify
 from rathaus.assistants.tools.summarise import _main_clause, parse_summary, summarise
 from rathaus.assistants.tools.text import drop_unfinished
@@ -310,6 +317,20 @@ def test_translate_checks_and_retries() -> None:
     assert "write only in English" in retry
 
 
+def test_translate_reads_12_hour_times_and_drops_an_echoed_hint() -> None:
+    """Found by bench/writing_tools.py: "3:30 PM" for "15:30 Uhr" was reported as a missing and an invented
+    number, and the retry's hint came back at the end of a translation."""
+    source = "Die Lesung beginnt am 9. Oktober 2027 um 15:30 Uhr, der Eintritt kostet 5 Euro."
+    english = "The reading starts on October 9, 2027 at 3:30 PM; admission costs 5 euros."
+    check = check_translation(source, english, "en")
+    assert check["ok"] and check["missing_numbers"] == [] and check["unverified_numbers"] == []
+    assert not check_translation(source, english.replace("PM", "AM"), "en")["ok"]  # 3:30 in the morning
+    echoed = english.replace("5 euros", "6 euros") + "\nNote: keep these numbers / behalte diese Zahlen: 5"
+    rt = fake(echoed, english + " Hinweis: behalte diese Zahlen: 5")
+    result = translate(rt, CTX, source, target="en")
+    assert result.text == english and result.rounds == 2 and not result.fallback
+
+
 def test_translate_wrong_script_is_a_fallback_with_a_warning() -> None:
     result = translate(fake("The city council decided on 04.10.2024."), CTX, SOURCE, target="uk")
     assert result.fallback and result.checks["script"] == "CYRILLIC" and result.checks["script_share"] == 0.0
@@ -468,6 +489,9 @@ def test_brainstorm_with_a_repeated_branch_is_flagged() -> None:
     result = brainstorm(fake("# Digitale Terminvergabe\n" + branch * 5), CTX, "Digitale Terminvergabe")
     assert result.checks["repeated_items_removed"] == 12 and "repeated items removed" in result.checks["restructured"]
     assert result.text.count("Online buchen") == 1 and result.fallback and not result.checks["parsed_as_outline"]
+    _, roots = parse_outline("# Bäume\n- Pflege\n  - Pflege\n  - Gießen\n- Pflanzung\n  - Gießen\n  - Standorte")
+    roots, removed = drop_repeated(roots)  # a sub-item equal to its parent, and one repeated in another branch
+    assert removed == 2 and [[c.text for c in r.children] for r in roots] == [["Gießen"], ["Standorte"]]
 
 
 # --- bad input ---------------------------------------------------------------------------------------

@@ -81,10 +81,11 @@ def parse_outline(markdown: str) -> tuple[str | None, list[Node]]:
     return topic, roots
 
 
-def drop_repeated(roots: list[Node]) -> tuple[list[Node], int]:
-    """Siblings that repeat an earlier sibling's text removed (a small model can loop, writing the same branch
-    again and again); returns (nodes, how many were removed, with their sub-items)."""
-    seen: set[str] = set()
+def drop_repeated(roots: list[Node], seen: set[str] | None = None) -> tuple[list[Node], int]:
+    """Items that repeat an earlier item of the outline removed (a small model can loop, writing the same branch
+    or sub-item again and again, or a sub-item equal to its parent); returns (nodes, how many were removed,
+    with their sub-items). ``seen`` holds the texts met so far, shared down the tree."""
+    seen = set() if seen is None else seen
     kept: list[Node] = []
     removed = 0
     for node in roots:
@@ -93,7 +94,7 @@ def drop_repeated(roots: list[Node]) -> tuple[list[Node], int]:
             removed += node.count()
             continue
         seen.add(key)
-        node.children, below = drop_repeated(node.children)
+        node.children, below = drop_repeated(node.children, seen)
         removed += below
         kept.append(node)
     return kept, removed
