@@ -53,6 +53,40 @@ def write_result(name: str, figures: dict[str, Any]) -> Path:
     return path
 
 
+def bench_settings(prefix: str = "rathaus-bench-", **overrides: Any) -> Any:
+    """Settings for a benchmark: a fresh data directory and database, the shipped model catalogue."""
+    import tempfile
+    import uuid
+
+    from rathaus.core.settings import Settings
+
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    return Settings(_env_file=None, data_dir=work, database_name="bench_" + uuid.uuid4().hex[:6], **overrides)
+
+
+def progress(items: Any, desc: str = "") -> Any:
+    """``items`` with a tqdm progress bar when tqdm is installed."""
+    try:
+        from tqdm import tqdm
+    except ImportError:  # the progress bar is optional
+        return items
+    return tqdm(items, desc=desc)
+
+
+def read_dump(path: Path | None) -> list[dict[str, Any]]:
+    """The records of a JSONL dump written by :func:`append_dump` (none when there is no file)."""
+    if path is None or not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def append_dump(path: Path | None, record: dict[str, Any]) -> None:
+    """One record appended to a JSONL dump (a run can be resumed from it)."""
+    if path is not None:
+        with path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
 def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True))  # noqa: E731

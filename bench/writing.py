@@ -19,18 +19,26 @@ consecutive paragraphs merged up to 200 words; the passages are then taken evenl
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 from statistics import mean
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SHARED_SEEDS, machine, median, require, table, write_result
+from common import (
+    SHARED_SEEDS,
+    append_dump,
+    bench_settings,
+    machine,
+    median,
+    progress,
+    read_dump,
+    require,
+    table,
+    write_result,
+)
 from rathaus.assistants.tools.numbers import check_numbers
 from rathaus.assistants.tools.simplify import rule_simplify, simplify
 from rathaus.assistants.tools.summarise import lead_sentences, summarise
@@ -139,22 +147,14 @@ def main() -> None:
 
     from rathaus.core.auth import local_principal
     from rathaus.core.classification import DataClass
-    from rathaus.core.settings import Settings
     from rathaus.models.catalog import load_catalog
     from rathaus.models.gateway import CallContext
     from rathaus.runtime import Runtime
 
-    try:
-        from tqdm import tqdm
-    except ImportError:  # progress bar is optional
-        def tqdm(items: Any, **_: Any) -> Any:  # type: ignore[no-redef]
-            return items
-
-    work = Path(tempfile.mkdtemp(prefix="rathaus-bench-"))
-    settings = Settings(_env_file=None, data_dir=work, database_name="bench_" + uuid.uuid4().hex[:6])
+    settings = bench_settings()
     rows: list[dict[str, Any]] = []
     if args.resume and args.dump and args.dump.exists():
-        done = [json.loads(line) for line in args.dump.read_text(encoding="utf-8").splitlines() if line.strip()]
+        done = read_dump(args.dump)
         texts = {text for _, text in chosen}
         rows = [{k: v for k, v in d.items() if k not in DUMP_ONLY} for d in done if d["text"] in texts]
         chosen = [(name, text) for name, text in chosen if text not in {d["text"] for d in done}]
@@ -164,7 +164,7 @@ def main() -> None:
             ctx = CallContext(principal=local_principal(settings), data_class=DataClass.INTERN,
                               use_case="bench:writing")
             rt.gateway.warm_up()
-            for name, text in tqdm(chosen, desc="passages"):
+            for name, text in progress(chosen, desc="passages"):
                 row: dict[str, Any] = {"source": name, "words": len(rd.words_of(text))}
                 t0 = time.perf_counter()
                 summary = summarise(rt, ctx, text, length="mittel")
@@ -192,11 +192,8 @@ def main() -> None:
                     rewritten=simple.checks["sentences_rewritten"], rejected=simple.checks["rewrites_rejected"],
                 )
                 rows.append(row)
-                if args.dump:
-                    with args.dump.open("a", encoding="utf-8") as out:
-                        out.write(json.dumps({**row, "text": text, "summary": summary.text, "simple": simple.text,
-                                              "summary_checks": summary.checks, "simplify_checks": simple.checks},
-                                             ensure_ascii=False) + "\n")
+                append_dump(args.dump, {**row, "text": text, "summary": summary.text, "simple": simple.text,
+                                        "summary_checks": summary.checks, "simplify_checks": simple.checks})
 
     n = len(rows)
     with_numbers = [r for r in rows if r["source_numbers"]]

@@ -14,6 +14,7 @@ from rathaus.assistants.tools.calls import Calls, ToolResult
 from rathaus.assistants.tools.options import ToolOptions
 from rathaus.assistants.tools.outline import (
     Node,
+    drop_repeated,
     mermaid_mindmap,
     outline_ok,
     parse_outline,
@@ -59,10 +60,12 @@ def brainstorm(runtime: Any, ctx: Any, text: str, *, model: str | None = None) -
     if finish == "length":
         raw = drop_unfinished(raw)
     topic, roots = parse_outline(clean_output(raw))
-    parsed_ok = outline_ok(roots)
-    steps: list[str] = []
-    if not parsed_ok:
-        topic, roots, steps = restructure(topic, roots)
+    roots, repeated = drop_repeated(roots)
+    parsed_ok = outline_ok(roots) and not repeated
+    steps: list[str] = ["repeated items removed"] if repeated else []
+    if not outline_ok(roots):
+        topic, roots, more = restructure(topic, roots)
+        steps += more
     fallback = not parsed_ok
     if not outline_ok(roots) and sum(r.count() for r in roots) < 3:
         roots = [Node(name, [Node(c) for c in children]) for name, children in TEMPLATE_BRANCHES]
@@ -75,7 +78,8 @@ def brainstorm(runtime: Any, ctx: Any, text: str, *, model: str | None = None) -
     markdown = render_outline(topic, roots)
     checks = {"has_heading": "heading added" not in steps, "top_level_items": len(roots), "depth": depth,
               "items": sum(r.count() for r in roots), "is_outline": outline_ok(roots),
-              "parsed_as_outline": parsed_ok, "restructured": steps}
+              "parsed_as_outline": parsed_ok, "restructured": steps,
+              "repeated_items_removed": repeated}
     if truncated:
         markdown += "\n\n> Hinweis: Die Beschreibung war für das Modell zu lang; genutzt wurde nur der Anfang."
     extra = {"mermaid": mermaid_mindmap(topic, roots), "topic": topic, "model": calls.name,

@@ -15,7 +15,7 @@ from pydantic import BeforeValidator
 
 from rathaus.assistants.tools.calls import SEED, Calls, ToolResult
 from rathaus.assistants.tools.gender_fair import gender_fair
-from rathaus.assistants.tools.numbers import extract_numbers
+from rathaus.assistants.tools.numbers import check_numbers, extract_numbers, mark_unverified
 from rathaus.assistants.tools.options import Choice, ToolOptions
 from rathaus.assistants.tools.text import (
     BULLET,
@@ -98,16 +98,18 @@ def key_words(point: str) -> set[str]:
 
 
 def point_covered(point: str, draft: str) -> bool:
+    """A point is covered when the draft has all its numbers and dates (in any spelling: "12.03.2027" for
+    "12. März 2027") and enough of its key words (half; with numbers, which are strong evidence, 30 %)."""
     keys = key_words(point)
     if not keys:
         return True
+    point_numbers = extract_numbers(point)
+    if point_numbers and check_numbers(point, draft)["missing_numbers"]:
+        return False  # a wrong or missing date is no coverage, however many words match
     stems = {stem(w) for w in WORD_RE.findall(draft)}
-    numbers = {n.raw for n in extract_numbers(draft)}
-    hits = sum((k in stems) or (k in numbers) for k in keys)
-    point_numbers = {n.raw for n in extract_numbers(point)}
-    if point_numbers and point_numbers <= numbers:  # its numbers and dates are strong evidence
-        return hits / len(keys) >= 0.3
-    return hits / len(keys) >= 0.5
+    number_keys = {n.raw for n in point_numbers}  # all in the draft (checked above)
+    hits = sum(k in stems for k in keys - number_keys) + len(number_keys & keys)
+    return hits / len(keys) >= (0.3 if point_numbers else 0.5)
 
 
 def check_structure(draft: str) -> dict[str, bool]:
@@ -148,6 +150,11 @@ def repair_draft(draft: str, salutation: str, points: list[str]) -> tuple[str, l
         lines += ["", "Mit freundlichen Grüßen"]
         repairs.append("closing")
     else:  # after the closing only a short signature (name, unit) may follow
+        placeholders = [i for i in range(close_i + 1, len(lines)) if _PLACEHOLDER.match(lines[i])]
+        for i in reversed(placeholders):  # "[Dein Name]", "<Name>": the model's template, not a signature
+            lines.pop(i)
+        if placeholders:
+            repairs.append("placeholder removed")
         signature = [line for line in lines[close_i + 1:] if line.strip()]
         if len(signature) > 3 or any(len(line.split()) > 6 or line.rstrip().endswith((".", "!", "?", ":"))
                                      for line in signature):
@@ -157,6 +164,7 @@ def repair_draft(draft: str, salutation: str, points: list[str]) -> tuple[str, l
     return text, repairs
 
 
+_PLACEHOLDER = re.compile(r"^\s*[\[<][^\]>]*[\]>]\s*$")
 _ECHO = re.compile(r"^\s*(?:achte darauf|form:|<text|hinweis:|note:|schreibe (?:einen|eine))", re.IGNORECASE)
 
 
@@ -200,16 +208,26 @@ def draft(runtime: Any, ctx: Any, text: str, *, model: str | None = None, kind: 
             raw = drop_unfinished(raw)
         return dedupe_sentences(clean_output(raw))[0]
 
+    def invented(answer: str) -> list[str]:  # numbers and dates of the answer that are neither in the request
+        return list(check_numbers(f"{source}\n{recipient or ''}", answer)["unverified_numbers"])  # nor recipient
+
     raw = ask()
     structure = check_structure(raw)
     missing = [p for p in points if not point_covered(p, raw)]
+    unverified = invented(raw)
     retried = False
-    if missing and raw:
+    if (missing or unverified) and raw:
         retried = True
-        again = ask("\n\nAchte darauf, dass diese Punkte vorkommen: " + "; ".join(missing), seed=SEED + 1)
-        still = [p for p in points if not point_covered(p, again)]
-        if len(still) < len(missing):
-            raw, missing, structure = again, still, check_structure(again)
+        notes = []
+        if missing:
+            notes.append("Achte darauf, dass diese Punkte vorkommen: " + "; ".join(missing))
+        if unverified:
+            notes.append("Diese Zahlen oder Daten stehen nicht in den Punkten, verwende sie nicht: "
+                         + ", ".join(unverified))
+        again = ask("\n\n" + "\n".join(notes), seed=SEED + 1)
+        still, still_unverified = [p for p in points if not point_covered(p, again)], invented(again)
+        if len(still) + len(still_unverified) < len(missing) + len(unverified):
+            raw, missing, unverified, structure = again, still, still_unverified, check_structure(again)
     body = raw or ""
     text_out, repairs = repair_draft(body, salutation, points)
     if missing:
@@ -217,10 +235,14 @@ def draft(runtime: Any, ctx: Any, text: str, *, model: str | None = None, kind: 
             text_out, "Ergänzend weisen wir auf folgende Punkte hin:\n\n" + "\n".join(f"- {p}" for p in missing))
         repairs.append("points appended")
     text_out, replaced, flagged = gender_fair(text_out)
+    unverified = invented(text_out)
+    if unverified:  # marked in the text ("11. März 2027 ⚠") and listed below it, never silently shown
+        text_out = mark_unverified(text_out, unverified)
     covered = [p for p in points if point_covered(p, text_out)]
     checks = {**structure, "points": len(points), "points_covered": round(len(covered) / len(points), 4),
-              "points_missing_in_model_text": missing, "salutation": salutation, "repairs": repairs,
-              "gender_fair": {"replaced": replaced, "flagged": flagged}, "retried": retried}
-    fallback = any(r in ("subject", "salutation", "closing", "points appended") for r in repairs) or not raw
+              "points_missing_in_model_text": missing, "unverified_numbers": unverified, "salutation": salutation,
+              "repairs": repairs, "gender_fair": {"replaced": replaced, "flagged": flagged}, "retried": retried}
+    fallback = (any(r in ("subject", "salutation", "closing", "points appended") for r in repairs) or not raw
+                or bool(unverified))
     extra = {"kind": kind, "recipient": recipient, "model": calls.name}
     return calls.result(ToolResult(text_out, checks, calls.rounds, calls.metrics, fallback, extra))

@@ -58,7 +58,11 @@ def _number_values(raw: str, following: str) -> set[str]:
     values: set[Decimal] = set()
     try:
         if ":" in s:
-            return {"T:" + ":".join(str(int(p)) for p in s.split(":"))}
+            parts = [int(p) for p in s.split(":")]
+            half = re.match(r"\s*([ap])\.?\s?m\b", following, re.IGNORECASE)  # "3:30 PM" is 15:30
+            if half and 1 <= parts[0] <= 12:
+                parts[0] = parts[0] % 12 + (12 if half.group(1).lower() == "p" else 0)
+            return {"T:" + ":".join(str(p) for p in parts)}
         if re.fullmatch(r"\d{1,3}(?:\.\d{3})+", s):
             values.add(Decimal(s.replace(".", "")))
             if s.count(".") == 1:

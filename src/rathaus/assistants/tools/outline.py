@@ -81,6 +81,25 @@ def parse_outline(markdown: str) -> tuple[str | None, list[Node]]:
     return topic, roots
 
 
+def drop_repeated(roots: list[Node], seen: set[str] | None = None) -> tuple[list[Node], int]:
+    """Items that repeat an earlier item of the outline removed (a small model can loop, writing the same branch
+    or sub-item again and again, or a sub-item equal to its parent); returns (nodes, how many were removed,
+    with their sub-items). ``seen`` holds the texts met so far, shared down the tree."""
+    seen = set() if seen is None else seen
+    kept: list[Node] = []
+    removed = 0
+    for node in roots:
+        key = " ".join(re.findall(r"\w+", node.text.casefold()))
+        if key in seen:
+            removed += node.count()
+            continue
+        seen.add(key)
+        node.children, below = drop_repeated(node.children, seen)
+        removed += below
+        kept.append(node)
+    return kept, removed
+
+
 def outline_ok(roots: list[Node]) -> bool:
     return len(roots) >= 3 and max((r.depth() for r in roots), default=0) >= 2
 

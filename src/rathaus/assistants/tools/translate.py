@@ -46,6 +46,9 @@ LANGUAGES: dict[str, tuple[str, str, str, str]] = {
 # output tokens per input token (the model's tokenizer spends more tokens on non-Latin scripts)
 _EXPANSION = {"LATIN": 1.5, "CYRILLIC": 2.2, "ARABIC": 2.2, "GREEK": 3.0}
 _DETECTED_OK = {"hr": {"hr", "bs", "sr"}, "uk": {"uk"}, "ru": {"ru"}}
+# the retry's hint echoed at the end of the answer ("Hinweis: behalte diese Zahlen: 1, 30")
+_ECHOED_NOTE = re.compile(r"(?:^|\s)(?:Note|Hinweis|Примітка|Примечание|Not)\s*:\s*(?:keep|behalte|write only|"
+                          r"schreibe nur)[^\n]*$", re.IGNORECASE)
 MIN_SCRIPT_SHARE = 0.85
 MAX_COPY_SHARE = 0.5
 
@@ -167,7 +170,7 @@ def translate(runtime: Any, ctx: Any, text: str, *, model: str | None = None, ta
                                      temperature=TEMPERATURE + 0.2 * attempt, seed=SEED + attempt)
             if finish == "length":
                 raw = drop_unfinished(raw)
-            out, _ = dedupe_sentences(clean_output(raw))
+            out, _ = dedupe_sentences(_ECHOED_NOTE.sub("", clean_output(raw)).strip())
             check = check_translation(chunk, out, target)
             if best_check is None or _score(check) > _score(best_check):
                 best_text, best_check = out, check
