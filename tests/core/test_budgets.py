@@ -5,6 +5,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
+import pytest
+
 from rathaus.core import budgets
 from rathaus.core.auth import Principal
 from rathaus.core.classification import DataClass
@@ -37,6 +39,13 @@ def fire(rt: Runtime, department: str, n: int) -> tuple[int, int]:
 
 def per_request(rt: Runtime) -> int:
     return rt.gateway.provider(rt.catalog.get("local-chat")).count_tokens(MESSAGES) + PARAMS["max_tokens"]
+
+
+@pytest.fixture(autouse=True)
+def _room_for_every_call(runtime: Runtime) -> None:
+    """These tests are about budgets under concurrency: every admitted call may wait as long as it takes (the
+    model's own queue limits are tested in tests/models/test_admission.py and tests/http/test_model_busy.py)."""
+    runtime.gateway.admission.gate("local-chat", 1, 100, 600)
 
 
 def test_token_budget_is_never_exceeded(runtime: Runtime) -> None:

@@ -19,7 +19,11 @@ from browser import sign_in as sign_in_as
 from browser import sql as site_sql
 from conftest import MODEL_CACHE, pdf_bytes
 from oidc_provider import OidcProvider
+from rathaus.core.auth import local_principal
+from rathaus.core.classification import DataClass
 from rathaus.core.settings import Settings
+from rathaus.models.gateway import CallContext
+from rathaus.models.types import ChatMessage, ChatParams
 from rathaus.runtime import Runtime
 
 USERS = {
@@ -162,6 +166,31 @@ def test_two_tabs_and_other_users_get_clear_messages(site: dict[str, Any]) -> No
     other = sign_in(site, "berta", f"/chat/{cid}")
     assert other.locator("h1").inner_text() == "Nicht gefunden"
     assert "Sag Hallo" not in other.content()
+
+
+def test_busy_model_shows_a_countdown_and_the_same_turn_is_sent_again(site: dict[str, Any]) -> None:
+    """Issue 19: while another call holds the model and no place is left in its queue, the page says so, counts
+    down the Retry-After and sends the same turn again – once, with nothing stored twice."""
+    runtime: Runtime = site["runtime"]
+    gate = runtime.gateway.admission.gate("local-chat", 1, 8, 30)
+    saved_queue, gate.max_queue = gate.max_queue, 0
+    ctx = CallContext(principal=local_principal(runtime.settings), data_class=DataClass.INTERN, use_case="test")
+    held = [runtime.gateway.chat_stream(ctx, [ChatMessage("user", "Zähle bis drei.")], params=ChatParams(max_tokens=4))]
+    try:
+        page = sign_in(site, "anna")
+        page.fill("#prompt", "Sag Grüß Gott.")
+        page.click("#send")
+        page.wait_for_selector("#alert:has-text('ausgelastet – neuer Versuch in')", timeout=LONG)
+        assert page.input_value("#prompt") == "Sag Grüß Gott."  # nothing typed is lost while it waits
+        held.clear()  # the other call ends (a prepared stream dropped unread): its slot is free for the retry
+        page.wait_for_selector("#alert", state="hidden", timeout=LONG)  # the countdown ran out: sent again
+        answer_done(page)
+        cid = chat_id(page)
+    finally:
+        held.clear()
+        gate.max_queue = saved_queue
+    roles = [r[0] for r in sql(site, "SELECT role FROM chat_messages WHERE chat_id = :id ORDER BY seq", id=cid)]
+    assert roles == ["user", "assistant"]  # the refused attempt left nothing behind
 
 
 def test_upload_pdf_cited_answer_then_delete_removes_everything(site: dict[str, Any], tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from rathaus.models.types import ChatMessage, ChatParams, Role, StreamDelta
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from rathaus.models.admission import Slot
     from rathaus.runtime import Runtime
 
 Action = Literal["send", "regenerate", "edit"]
@@ -52,6 +53,28 @@ class Turn:
                 raise BadRequest("die Nachricht ist leer / the message is empty")
             if len(content) > MAX_MESSAGE_CHARS:
                 raise BadRequest(f"die Nachricht ist zu lang ({len(content)} Zeichen, höchstens {MAX_MESSAGE_CHARS})")
+        slot = self._admit(chat_id)  # before anything is stored: a busy model (429) changes nothing
+        try:
+            self._store(chat_id, content, version, edit_seq)
+            self._prepared = self._prepare(slot)
+        except BaseException:
+            if slot is not None:
+                slot.release()
+            raise
+
+    def _admit(self, chat_id: str) -> Slot | None:
+        """A slot of the chat model for a plain chat turn (tools and document answers take theirs per call)."""
+        with self.runtime.db.session() as session:
+            chat = chats.get(session, self.principal, chat_id)
+            if chat.mode != "chat" or _collection_name(session, chat):
+                return None
+            ctx = CallContext(principal=self.principal, data_class=DataClass.parse(chat.data_class), use_case="chat")
+            model = chat.model
+        return self.runtime.gateway.admit(ctx, model)
+
+    def _store(self, chat_id: str, content: str, version: int | None, edit_seq: int | None) -> None:
+        """The user's message (sent, edited or to be answered again), and what the turn needs to know."""
+        runtime, principal, action = self.runtime, self.principal, self.action
         with runtime.db.session() as session:
             chat = chats.get(session, principal, chat_id, lock=True)
             chats.check_version(chat, version)
@@ -85,7 +108,6 @@ class Turn:
             self.history = [ChatMessage(cast(Role, m.role), m.content) for m in chats.messages(session, chat)
                             if m.role in ("user", "assistant") and m.status != "error"]
             self.question = content
-        self._prepared = self._prepare()
 
     # --- preparation (errors here become HTTP problems) --------------------------------------------
     def _ctx(self) -> CallContext:
@@ -93,12 +115,12 @@ class Turn:
         return CallContext(principal=self.principal, data_class=self.data_class, use_case=use_case,
                            policy=self.policy)
 
-    def _prepare(self) -> Any:
+    def _prepare(self, slot: Slot | None) -> Any:
         if self.mode != "chat" or self.collection:
             return None  # tools and document answers prepare their own model calls
         messages = self._fit([ChatMessage("system", self.system), *self.history])
         return self.runtime.gateway.chat_stream(self._ctx(), messages, model=self.model,
-                                                params=ChatParams(temperature=0.3, top_p=0.9))
+                                                params=ChatParams(temperature=0.3, top_p=0.9), slot=slot)
 
     def _fit(self, messages: list[ChatMessage]) -> list[ChatMessage]:
         """Keep the system prompt and as many recent messages as fit the model's context."""

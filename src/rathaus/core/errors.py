@@ -94,6 +94,12 @@ class BudgetExhausted(RathausError):
     status, code, title = 429, "budget-exhausted", "Monthly budget exhausted"
 
 
+class ModelBusy(RathausError):
+    """Every slot of a model is taken and its queue is full, or the wait was too long (rathaus.models.admission)."""
+
+    status, code, title = 429, "model-busy", "Model busy"
+
+
 class ModelUnavailable(RathausError):
     status, code, title = 503, "model-unavailable", "Model unavailable"
 

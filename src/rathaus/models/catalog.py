@@ -43,6 +43,15 @@ class ModelSpec(BaseModel):
     azure: AzureOptions | None = None
     timeout_seconds: float = Field(default=120.0, gt=0, le=3600)
 
+    # fair use of a scarce chat model (rathaus.models.admission)
+    max_concurrency: int | None = Field(
+        default=None, ge=1, le=1024,
+        description="Chat calls at once; default 1 for an embedded model (one llama.cpp instance), 16 for a server.")
+    max_queue: int = Field(default=16, ge=0, le=100_000,
+                           description="Chat calls that may wait for a slot; more get 429 with Retry-After.")
+    queue_timeout_seconds: float = Field(default=30.0, gt=0, le=600,
+                                         description="Longest wait for a slot before 429 with Retry-After.")
+
     # facts used by routing and metering
     context_length: int = Field(default=4096, ge=16, le=2_000_000)
     max_output_tokens: int = Field(default=1024, ge=1, le=200_000)
@@ -64,6 +73,13 @@ class ModelSpec(BaseModel):
         if isinstance(value, list):
             return [DataClass.parse(v) if isinstance(v, str) else v for v in value]
         return value
+
+    @property
+    def concurrency(self) -> int:
+        """Chat calls at once: as configured, else 1 in-process (llama.cpp answers one at a time), else 16."""
+        if self.max_concurrency is not None:
+            return self.max_concurrency
+        return 1 if self.provider == "embedded" else 16
 
     @model_validator(mode="after")
     def _provider_fields(self) -> ModelSpec:

@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Generator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
@@ -24,6 +25,7 @@ from rathaus.core.db import Database
 from rathaus.core.errors import BadRequest, BudgetExhausted, ContextLengthExceeded, RathausError, UpstreamError
 from rathaus.core.observability import MODEL_COST_EUR, MODEL_ENERGY_WH, MODEL_LATENCY, MODEL_REQUESTS, MODEL_TOKENS
 from rathaus.core.settings import Settings
+from rathaus.models.admission import Admission, ModelBusy, Slot
 from rathaus.models.catalog import Catalog, ModelSpec
 from rathaus.models.providers import build_provider
 from rathaus.models.routing import Route, resolve
@@ -109,6 +111,7 @@ class PreparedCall:
     texts: list[str] = field(default_factory=list)  # embeddings: the input texts
     params: ChatParams = field(default_factory=ChatParams)
     safety: RequestSafety | None = None  # chat only
+    slot: Slot | None = None  # chat only: the model's slot (rathaus.models.admission), released when it is done
     t0: float = 0.0  # perf_counter when the model was called (see start()); latency is measured from here
 
     @property
@@ -173,6 +176,8 @@ class PreparedStream:
             raise UpstreamError(f"model {spec.name!r} failed while answering: {type(exc).__name__}") from exc
         finally:
             source.close()
+            if call.slot is not None:  # the client may have gone away: the next caller gets the model now
+                call.slot.release()
             if end is None:  # cancelled or failed: meter what was produced
                 end = StreamEnd(call.prompt_tokens, len(parts), status, time.process_time() - cpu0)
             outcome = gw._finish(call, "chat.stream", status, output="".join(parts), prompt_tokens=end.prompt_tokens,
@@ -192,6 +197,7 @@ class Gateway:
         self._providers_lock = threading.Lock()
         self.audit = audit.AuditConfig.from_settings(settings)
         self.audit_key = self.audit.key
+        self.admission = Admission()
 
     # --- providers ---------------------------------------------------------------------------------
     def provider(self, spec: ModelSpec) -> ChatProvider | EmbeddingProvider:
@@ -249,14 +255,35 @@ class Gateway:
             raise
 
     def _prepare(self, ctx: CallContext, model: str | None, messages: list[ChatMessage],
-                 params: ChatParams | None) -> PreparedCall:
-        """Route, budget precheck, safeguards, context length and budget reservation of one chat call."""
+                 params: ChatParams | None, slot: Slot | None = None) -> PreparedCall:
+        """Route, budget precheck, safeguards, context length, budget reservation and a slot of the model (unless
+        given: :meth:`admit`) of one chat call."""
         if not messages:
             raise BadRequest("at least one message is needed")
         route = self.route(ctx, model, "chat")
         spec = route.spec
         self._budget(ctx, spec.name, "chat", budgets.precheck)
         safety, messages = self._safeguard(ctx, route, messages)
+        try:
+            call = self._checked(ctx, route, safety, messages, params)
+        except BaseException:
+            if slot is not None:
+                slot.release()
+            raise
+        if slot is None:
+            try:
+                slot = self._admit(ctx, spec)
+            except ModelBusy:  # nothing was spent: the reservation goes back to the department's budget
+                with self.db.session() as session:
+                    budgets.settle(session, call.reservation, Decimal(0), 0)
+                raise
+        call.slot = slot
+        return call
+
+    def _checked(self, ctx: CallContext, route: Route, safety: RequestSafety, messages: list[ChatMessage],
+                 params: ChatParams | None) -> PreparedCall:
+        """Context length and budget reservation of an admitted chat call."""
+        spec = route.spec
         provider = self.chat_provider(spec)
         prompt_tokens = provider.count_tokens(messages)
         room = spec.context_length - prompt_tokens
@@ -281,6 +308,20 @@ class Gateway:
         reservation = self._budget(ctx, spec.name, "chat", budgets.reserve, max_eur, prompt_tokens + params.max_tokens)
         return PreparedCall(ctx, route, reservation, prompt_tokens, messages=messages, params=params, safety=safety)
 
+    def admit(self, ctx: CallContext, model: str | None = None) -> Slot:
+        """A slot of the chat model this context routes to, taken before anything is stored, so that a busy model
+        (429) changes nothing; pass it to :meth:`chat_stream`."""
+        return self._admit(ctx, self.route(ctx, model, "chat").spec)
+
+    def _admit(self, ctx: CallContext, spec: ModelSpec) -> Slot:
+        """A slot of the model, in turn with other departments; a refusal (429) is audited like every other."""
+        gate = self.admission.gate(spec.name, spec.concurrency, spec.max_queue, spec.queue_timeout_seconds)
+        try:
+            return gate.acquire(ctx.principal.department)
+        except ModelBusy as exc:
+            self._refused(ctx, spec.name, "chat", exc)
+            raise
+
     def _budget(self, ctx: CallContext, model: str, kind: str, step: Callable[..., _T], *args: Any) -> _T:
         """A budget step (precheck or reservation) whose refusal is audited like every other refusal."""
         try:
@@ -296,7 +337,8 @@ class Gateway:
         assert call.safety is not None  # set by _prepare
         call.start()
         try:
-            result = self.chat_provider(call.route.spec).chat(call.messages, call.params)
+            with call.slot or nullcontext():
+                result = self.chat_provider(call.route.spec).chat(call.messages, call.params)
         except Exception:
             self._finish(call, "chat", "error", output="", prompt_tokens=call.prompt_tokens, completion_tokens=0,
                          finish_reason="error", cpu_seconds=None)
@@ -310,8 +352,10 @@ class Gateway:
         return outcome
 
     def chat_stream(self, ctx: CallContext, messages: list[ChatMessage], model: str | None = None,
-                    params: ChatParams | None = None) -> PreparedStream:
-        return PreparedStream(self, self._prepare(ctx, model, messages, params))
+                    params: ChatParams | None = None, slot: Slot | None = None) -> PreparedStream:
+        """A checked stream holding a slot of the model (``slot`` from :meth:`admit`, else taken here: 429 when
+        the model is busy); the slot is freed when the stream ends, is closed, or is dropped unread."""
+        return PreparedStream(self, self._prepare(ctx, model, messages, params, slot))
 
     # --- embeddings --------------------------------------------------------------------------------
     def embed(self, ctx: CallContext, texts: list[str], model: str | None = None,

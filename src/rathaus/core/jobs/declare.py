@@ -21,7 +21,7 @@ import httpx
 import sqlalchemy.exc
 
 from rathaus.core.cron import OFF, valid_cron
-from rathaus.core.errors import DatabaseUnavailable
+from rathaus.core.errors import DatabaseUnavailable, ModelBusy
 
 __all__ = ["OFF", "TRANSIENT_ERRORS", "Job", "Transient", "owned_by_rathaus", "schedule", "valid_cron"]
 
@@ -32,9 +32,9 @@ class Transient(Exception):
 
 #: errors after which a job is retried: the database or a web site away for a moment, time-outs
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    Transient, DatabaseUnavailable, sqlalchemy.exc.OperationalError, ConnectionError, TimeoutError,
+    Transient, DatabaseUnavailable, ModelBusy, sqlalchemy.exc.OperationalError, ConnectionError, TimeoutError,
     httpx.TransportError,
-)
+)  # ModelBusy: interactive users hold the model's slots now; the job tries again later
 
 
 @dataclass(frozen=True)

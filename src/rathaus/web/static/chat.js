@@ -245,7 +245,20 @@
     if (!busy) refreshRegenerate(); else for (const b of list.querySelectorAll(".regenerate")) b.remove();
   }
 
-  async function turn(action, content, editSeq) {
+  // A busy model answers 429 with Retry-After and stores nothing, so the same turn can simply be sent again.
+  const BUSY_RETRIES = 3;
+  function waitBusy(seconds) {
+    return new Promise((resolve) => {
+      let left = seconds;
+      const tick = () => {
+        showAlert(t.model_busy.replace("{n}", String(left)));
+        if (left-- <= 0) { showAlert(""); resolve(); } else setTimeout(tick, 1000);
+      };
+      tick();
+    });
+  }
+
+  async function turn(action, content, editSeq, busyRetries = 0) {
     if (state.busy) return;
     showAlert("");
     if (action !== "regenerate" && !(content || "").trim()) { showAlert(t.empty_prompt); prompt.focus(); return; }
@@ -276,8 +289,14 @@
         const problem = await resp.json().catch(() => ({ detail: resp.statusText }));
         li.remove(); if (userLi) userLi.remove(); say("");
         for (const r of removed) list.append(r);  // nothing was changed on the server
-        showAlert(resp.status === 409 ? t.conflict : (problem.detail || problem.title), resp.status === 409);
         if (action === "send") prompt.value = content;
+        if (resp.status === 429 && problem.retry_after && busyRetries < BUSY_RETRIES) {
+          ended = true; setBusy(false);
+          await waitBusy(Math.min(Number(resp.headers.get("Retry-After")) || problem.retry_after, 60));
+          return await turn(action, content, editSeq, busyRetries + 1);  // runs to its end before this turn's finally
+        }
+        showAlert(resp.status === 409 ? t.conflict : resp.status === 429 && problem.retry_after
+          ? t.model_busy_gave_up : (problem.detail || problem.title), resp.status === 409);
         return;
       }
       if (action === "send") prompt.value = "";
