@@ -99,7 +99,8 @@ def test_samples_fill_the_register_and_gaps_are_listed(rt: Runtime) -> None:
     assert load_samples(rt) == []  # a second start keeps what is there
     cards = cards_by_id(rt, figures_too=False)
     assert cards["assistant:buergerservice"].complete and cards["assistant:buergerservice"].public
-    assert cards["library"].missing[: len(REQUIRED)] == list(REQUIRED) and not cards["library"].public
+    assert cards["model:local-embed"].missing[: len(REQUIRED)] == list(REQUIRED)  # nobody entered anything
+    assert not cards["model:local-embed"].public
     # the high-risk sample lacks only what this installation must configure
     assert cards["assistant:auslaenderbehoerde"].missing == [
         "organisation_address (RATHAUS_GOVERNANCE_ORGANISATION_ADDRESS)"]
@@ -137,7 +138,8 @@ def test_dutch_export_is_valid_against_the_schema_and_skips_incomplete_cards(rt:
     data = dutch_standard.export(cards, "Stadt Beispiel")
     ids = [a["source_id"] for a in data["algorithms"]]
     assert "assistant:buergerservice" in ids and "inbox" in ids and "checks" in ids
-    assert "library" not in ids and "model:local-chat" not in ids  # no entry / never public
+    assert "model:local-chat" not in ids  # never public
+    assert "library" in ids and "assistant:wirtschaft" in ids
     assert {i["id"] for i in data["incomplete"]} == {"assistant:auslaenderbehoerde"}
     validator = jsonschema.Draft202012Validator(dutch_standard.schema())
     for rec in data["algorithms"]:
@@ -317,3 +319,11 @@ def test_cli_set_history_export_and_bad_files(rt: Runtime, tmp_path: Path) -> No
     listed = json.loads(run("list", "--json").stdout)
     assert {x["id"]: x["complete"] for x in listed}["traffic"] is True
     one_line_error(run("export", "--format", "pdf"), "pdf")
+    html = run("export", "--format", "html")
+    assert html.returncode == 0 and 'data-system="traffic"' in html.stdout and "<style>" in html.stdout
+    annex = run("export", "--format", "annex8")
+    assert annex.returncode == 0, annex.stderr
+    assert json.loads(annex.stdout)["incomplete"][0]["id"] == "assistant:auslaenderbehoerde"
+    assert "unvollständig / incomplete: assistant:auslaenderbehoerde" in annex.stderr
+    shown = json.loads(run("show", "traffic").stdout)
+    assert shown["entry"]["legal_basis"] == "§ 1" and shown["audit_log"]["ok"] is True

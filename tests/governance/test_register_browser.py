@@ -37,9 +37,9 @@ def test_public_page_and_entry_form_in_the_browser(make_settings: Callable[..., 
 
             # the overview and the form (local mode: the operator is admin and auditor)
             page.goto(url + "/register/manage")
-            assert page.locator("tr[data-system='library']").inner_text().count("nein") == 2
+            assert page.locator("tr[data-system='model:local-embed']").inner_text().count("nein") == 2
             assert axe_violations(page) == []
-            page.goto(url + "/register/manage/library")
+            page.goto(url + "/register/manage/model:local-embed")
             assert axe_violations(page) == []
             page.fill("#f-purpose-de", "Empfiehlt Medien aus dem Bestand.")
             page.fill("#f-owner_department", "Stadtbibliothek")
@@ -53,7 +53,7 @@ def test_public_page_and_entry_form_in_the_browser(make_settings: Callable[..., 
             page.wait_for_selector("#entry-status:has-text('contact')")
         with runtime.db.engine.connect() as conn:
             rows = conn.execute(sa.text("SELECT version, source, changes FROM register_entry_changes "
-                                        "WHERE system_id = 'library'")).all()
+                                        "WHERE system_id = 'model:local-embed'")).all()
         assert [(r.version, r.source) for r in rows] == [(1, "form")]
         assert rows[0].changes["contact"] == [None, "bibliothek@stadt.example"]
         assert rows[0].changes["purpose"][1]["de"] == "Empfiehlt Medien aus dem Bestand."

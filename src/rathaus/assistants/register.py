@@ -48,7 +48,7 @@ def own_assistant(a: Any, catalog: Catalog) -> SystemFacts:
         safeguards=("AI Act screening before publishing", *safeguard_names(custom.policy(a) or SafetyPolicy())),
         annex_iii=area, annex_iii_confirmed=(a.confirmed_by is not None) if area else None,
         confirmed_by=a.confirmed_by, confirmed_at=a.confirmed_at.isoformat() if a.confirmed_at else None,
-        use_cases=("chat",), public=False,
+        public=False,  # no use_cases: its calls are metered as "chat" with the workspace's, not separable
     )
 
 

@@ -15,11 +15,8 @@ CAPABILITY = Capability(
     tables=("rathaus.governance.schema", "rathaus.governance.register.tables"),
     migrations="rathaus.governance.migrations",
     settings="rathaus.governance.settings:GovernanceSettings",
-    pages=(
-        Page("/register", "KI-Register", "AI register", order=80),
-        Page("/register/manage", "KI-Register pflegen", "Maintain AI register",
-             roles=("oversight", "auditor", "admin"), order=81),
-    ),
+    # the public page /register stands alone (no sign-in, no navigation); the overview links to it
+    pages=(Page("/register/manage", "KI-Register", "AI register", roles=("oversight", "auditor", "admin"), order=80),),
     jobs=(
         Job("governance.bias_eval", "rathaus.governance.jobs:evaluate_bias", lock="governance.bias_eval",
             description="Geschlechter-Bias eines Modells messen (GG-BBQ) / gender-bias evaluation of a model"),
