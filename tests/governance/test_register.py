@@ -190,6 +190,10 @@ def test_bad_input_is_one_readable_line_and_stores_nothing(rt: Runtime) -> None:
         parse_yaml("id: inbox\ncontact: call us\n")
     with pytest.raises(InvalidEntry, match=r"staff_council_approval"):
         parse_yaml("id: inbox\nstaff_council_approval: someday\n")
+    with pytest.raises(InvalidEntry, match="NUL"):
+        parse_yaml('id: inbox\nlegal_basis: "a\\0b"\n')
+    with pytest.raises(InvalidEntry, match=r"categories\.0: Input should be 'Organisatie en bedrijfsvoering'"):
+        parse_yaml("id: inbox\ncategories: [Fußball]\n")
     with pytest.raises(BadRequest, match="expected a mapping"):
         parse_yaml("- just a string\n")
     with rt.db.session() as s, pytest.raises(NotFound, match="no AI system 'assistant:nope'"):

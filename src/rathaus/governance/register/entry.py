@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rathaus.core.errors import BadRequest, RathausError
 
@@ -22,7 +22,22 @@ class InvalidEntry(RathausError):
 
 
 Status = Literal["in-development", "in-use", "retired"]
+#: the themes of the Dutch algorithm register (field ``category``), its permitted values
+Category = Literal["Organisatie en bedrijfsvoering", "Cultuur en recreatie", "Economie", "Overheidsfinanciën", "Wonen",
+                   "Internationaal", "Migratie en integratie", "Natuur en milieu", "Onderwijs en wetenschap",
+                   "Openbare orde en veiligheid", "Recht", "Ruimte en infrastructuur", "Sociale zekerheid", "Verkeer",
+                   "Werk", "Zorg en gezondheid"]
 TEXT = 2500  # the Dutch register's limit of a text field
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 class Texts(BaseModel):
@@ -52,13 +67,20 @@ class RegisterEntry(BaseModel):
     staff_council_approval: dt.date | None = Field(default=None, description="Zustimmung Personalrat / GPR")
     begin_date: str | None = Field(default=None, pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")
     impactful: bool = Field(default=False, description="affects citizens' rights or decisions about them")
-    categories: list[str] = Field(default_factory=list, max_length=3, description="Dutch register themes")
+    categories: list[Category] = Field(default_factory=list, max_length=3, description="Dutch register themes")
     provider: str = Field(default="", max_length=200, description="external supplier; empty: built in-house")
     proportionality: str = Field(default="", max_length=TEXT)
     fria_summary: str = Field(default="", max_length=TEXT, description="fundamental-rights impact assessment")
     dpia_summary: str = Field(default="", max_length=TEXT, description="data-protection impact assessment")
     instructions_url: str = Field(default="", max_length=500)
     eu_database_url: str = Field(default="", max_length=500)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if _has_nul(data):
+            raise ValueError("text must not contain NUL characters")
+        return data
 
     @field_validator("contact")
     @classmethod
