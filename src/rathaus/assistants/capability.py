@@ -9,6 +9,7 @@ CAPABILITY = Capability(
     settings="rathaus.assistants.settings:AssistantsSettings",
     strings="rathaus.assistants.strings:STRINGS",
     description="employee assistant with writing tools, citizen assistants with sources, own assistants",
+    register="rathaus.assistants.register:system_facts",
     commands=(
         Command("assistants", "rathaus.commands.assistants:assistants_app"),
         Command("ask", "rathaus.commands.assistants:ask"),

@@ -6,6 +6,7 @@ CAPABILITY = Capability(
     name="checks",
     title="Antragsprüfung / application checks",
     description="completeness and correctness of application packets, and a guided application dialogue",
+    register="rathaus.checks.register:system_facts",
     settings="rathaus.checks.settings:ChecksSettings",
     commands=(Command("checks", "rathaus.commands.checks:checks_app"),),
     # packets: API and the case workers' page /pruefung; the guided application: JSON API and the citizens'

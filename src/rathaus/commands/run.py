@@ -84,6 +84,15 @@ def up(host: HostOpt = None, port: PortOpt = None) -> None:
                           "checked (synthetisch / synthetic)")
         except Exception as exc:  # the rest of rathaus works without the checks demo
             console.print(f"Beispielanträge nicht geladen / sample applications not loaded: {type(exc).__name__}")
+        try:
+            from rathaus.governance.register import load_samples as load_register_samples
+
+            with console.status("KI-Register / AI register samples"):
+                register_done = load_register_samples(runtime)
+            console.print(f"KI-Register / AI register: {len(register_done)} neue Beispieleinträge / new sample "
+                          "entries (/register)")
+        except Exception as exc:  # the rest of rathaus works without the register samples
+            console.print(f"KI-Register-Beispiele nicht geladen / register samples not loaded: {type(exc).__name__}")
         worker.start()
         url = f"http://{host}:{port}/"
         console.print(f"[bold]rathaus[/] läuft / is running: [link]{url}[/link]  (Strg+C / Ctrl+C beendet)")

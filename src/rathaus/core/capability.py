@@ -2,9 +2,9 @@
 
 A capability (knowledge bases, assistants, traffic counts, library, governance, safety evaluations, and the
 platform itself) declares in one :class:`Capability` value what it brings: CLI commands, API routers, tables and
-migrations, background jobs, web pages with their navigation entries, UI strings and its settings section. The CLI,
-the app factory, Alembic, the job runner, the settings and the web navigation iterate over :func:`capabilities` –
-nothing else lists them.
+migrations, background jobs, web pages with their navigation entries, UI strings, its settings section and the
+facts of the AI systems it runs (for the register, rathaus.core.system_facts). The CLI, the app factory, Alembic,
+the job runner, the settings and the web navigation iterate over :func:`capabilities` – nothing else lists them.
 
 Declarations name code by import path (``"rathaus.commands.traffic:traffic_app"``), like Python entry points:
 declaring is cheap, the code is imported only by the part that uses it, and a declaration never makes a lower
@@ -29,14 +29,17 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from sqlalchemy import MetaData
+from sqlalchemy.orm import Session
 
 from rathaus.core.errors import ConfigError
 from rathaus.core.jobs.declare import Job
 from rathaus.core.schema import Base
 from rathaus.core.settings import SettingsSection
+from rathaus.core.system_facts import ModelUse, SystemFacts
 
-__all__ = ["BUILTIN", "Capability", "Command", "Job", "Page", "capabilities", "find_job", "get", "jobs", "load",
-           "load_tables", "migration_locations", "nav_pages", "reload", "settings_sections", "ui_strings"]
+__all__ = ["BUILTIN", "Capability", "Command", "Job", "ModelUse", "Page", "SystemFacts", "capabilities", "find_job",
+           "get", "jobs", "load", "load_tables", "migration_locations", "nav_pages", "reload", "settings_sections",
+           "system_facts", "ui_strings"]
 
 ENTRY_POINT_GROUP = "rathaus.capabilities"
 ENV_VARIABLE = "RATHAUS_CAPABILITIES"
@@ -97,6 +100,7 @@ class Capability:
     strings: str | None = None  # "module:attr" of {"de": {...}, "en": {...}} merged into the UI texts
     settings: str | None = None  # "module:attr" of a SettingsSection subclass: the capability's settings
     description: str = ""
+    register: str | None = None  # "module:attr" of (runtime, session) -> list[SystemFacts]: its AI systems
 
 
 def load(target: str) -> Any:
@@ -207,3 +211,19 @@ def ui_strings() -> dict[str, dict[str, str]]:
                 for key, value in texts.items():
                     target.setdefault(key, value)
     return merged
+
+
+def system_facts(runtime: Any, session: Session) -> list[SystemFacts]:
+    """Every capability's AI systems (``Capability.register``), in the order of the capabilities; an id named
+    twice is a configuration error."""
+    found: dict[str, SystemFacts] = {}
+    for cap in capabilities():
+        if not cap.register:
+            continue
+        for facts in load(cap.register)(runtime, session):
+            if not isinstance(facts, SystemFacts):
+                raise ConfigError(f"{cap.register!r} returned {type(facts).__name__}, not SystemFacts")
+            if facts.id in found:
+                raise ConfigError(f"two capabilities describe the AI system {facts.id!r}")
+            found[facts.id] = facts
+    return list(found.values())

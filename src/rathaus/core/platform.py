@@ -10,6 +10,7 @@ CAPABILITY = Capability(
     name="platform",
     title="Plattform / platform",
     description="model gateway, budgets, metering, audit log, sign-in, operations",
+    register="rathaus.models.register:system_facts",
     commands=(
         Command("up", "rathaus.commands.run:up"),
         Command("serve", "rathaus.commands.run:serve"),

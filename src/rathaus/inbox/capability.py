@@ -6,6 +6,7 @@ CAPABILITY = Capability(
     name="inbox",
     title="Posteingang / inbox",
     description="incoming requests routed, extracted, de-duplicated and answered with drafts a case worker approves",
+    register="rathaus.inbox.register:system_facts",
     settings="rathaus.inbox.settings:InboxSettings",
     commands=(Command("inbox", "rathaus.commands.inbox:inbox_app"),),
     routers=("rathaus.api.routers.inbox:router", "rathaus.web.inbox:router", "rathaus.web.contact_form:router"),

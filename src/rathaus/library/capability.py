@@ -7,6 +7,7 @@ CAPABILITY = Capability(
     title="Bibliothek / library",
     settings="rathaus.library.settings:LibrarySettings",
     description="catalogue and loan import under pseudonyms, recommendations, similar media",
+    register="rathaus.library.register:system_facts",
     commands=(Command("library", "rathaus.commands.library:library_app"),),
     routers=("rathaus.api.routers.library:router",),
     tables=("rathaus.library.schema",),

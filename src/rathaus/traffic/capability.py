@@ -6,6 +6,7 @@ CAPABILITY = Capability(
     name="traffic",
     title="Verkehrszählungen / traffic counts",
     description="count import, plausibility checks, gap filling",
+    register="rathaus.traffic.register:system_facts",
     commands=(Command("traffic", "rathaus.commands.traffic:traffic_app"),),
     routers=("rathaus.api.routers.traffic:router",),
     tables=("rathaus.traffic.schema",),
