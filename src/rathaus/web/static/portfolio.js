@@ -30,6 +30,7 @@
       return;
     }
     sessionStorage.setItem("portfolio-status", t.pf_done + " #" + body.id);
-    window.location.assign("/portfolio#idea-" + body.id);
+    // a new query string, so that the page really reloads (a changed #fragment alone would not)
+    window.location.assign("/portfolio?idea=" + body.id + "#idea-" + body.id);
   });
 })();
