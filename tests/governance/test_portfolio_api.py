@@ -206,7 +206,7 @@ def test_sending_needs_an_address_a_configured_server_and_reports_a_refusal(
 
 def test_status_transitions_with_who_and_when_and_the_register_link(
         site: tuple[Runtime, TestClient], issuer: Issuer) -> None:
-    _rt, client = site
+    rt, client = site
     idea = submit(client, sozial(issuer))
     base = f"/api/v1/portfolio/ideas/{idea['id']}"
 
@@ -228,6 +228,13 @@ def test_status_transitions_with_who_and_when_and_the_register_link(
         (None, "idea", "sofia"), ("idea", "assessed", "ines"), ("assessed", "pilot", "ines"),
         ("pilot", "production", "ines"), ("production", "retired", "ines")]
     assert all(h["at"] for h in retired["history"])
+    with rt.db.engine.connect() as conn:
+        logged = conn.execute(sa.text("SELECT actor, action, details->>'to_status' FROM audit_log "
+                                      "WHERE use_case = 'governance.portfolio' ORDER BY seq")).all()
+    assert [tuple(r) for r in logged] == [
+        ("sofia", "portfolio.submit", None), ("ines", "portfolio.assess", None),
+        ("ines", "portfolio.status", "pilot"), ("ines", "portfolio.status", "production"),
+        ("ines", "portfolio.status", "retired")]
     assert retired["history"][3]["register_id"] == "assistant:buergerservice"
     problem(client.post(base + "/assessments", json=ASSESSMENT, headers=assessor(issuer)), 409, "retired")
 

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from rathaus.core import audit
 from rathaus.core.auth import Principal
+from rathaus.core.classification import DataClass
 from rathaus.core.errors import BadRequest, Conflict, NotFound
 from rathaus.governance.portfolio import access, mailing, weights
 from rathaus.governance.portfolio.inputs import AssessmentIn, IdeaIn, StatusIn, WeightsIn
@@ -20,6 +22,18 @@ from rathaus.governance.portfolio.vocabulary import STATUSES, TRANSITIONS
 
 if TYPE_CHECKING:
     from rathaus.runtime import Runtime
+
+
+USE_CASE = "governance.portfolio"
+
+
+def _audit(runtime: Runtime, session: Session, principal: Principal, action: str, idea_id: int | None,
+           content: Any = None, **details: Any) -> None:
+    """An entry in the hash-chained audit log: who did what to which idea (the content only as a hash)."""
+    audit.append(session, audit.AuditEntry(
+        actor=principal.id, department=principal.department, use_case=USE_CASE, action=action,
+        data_class=DataClass.INTERN.value, output_hash=audit.content_hash(content) if content is not None else None,
+        details={"idea_id": idea_id, **details}), key=runtime.gateway.audit_key)
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -95,6 +109,7 @@ def submit(runtime: Runtime, principal: Principal, idea: IdeaIn,
         session.flush()
         session.add(PortfolioStatusChange(idea_id=row.id, from_status=None, to_status="idea", changed_by=principal.id,
                                           note="eingereicht / submitted"))
+        _audit(runtime, session, principal, "portfolio.submit", row.id, idea.model_dump(mode="json"))
         session.flush()
         session.refresh(row)
         return _detail(session, row, None, weights.current(session)["weights"])
@@ -155,6 +170,8 @@ def assess(runtime: Runtime, principal: Principal, idea_id: int, assessment: Ass
             session.add(PortfolioStatusChange(idea_id=idea.id, from_status="idea", to_status="assessed",
                                               changed_by=principal.id, note="bewertet / assessed"))
             idea.status = "assessed"
+        _audit(runtime, session, principal, "portfolio.assess", idea.id, assessment.model_dump(mode="json"),
+               risk_class=assessment.risk_class)
         session.flush()
         session.refresh(row)
         session.refresh(idea)
@@ -184,6 +201,8 @@ def change_status(runtime: Runtime, principal: Principal, idea_id: int, change: 
         session.add(PortfolioStatusChange(idea_id=idea.id, from_status=idea.status, to_status=change.status,
                                           changed_by=principal.id, register_id=change.register_id,
                                           note=change.note))
+        _audit(runtime, session, principal, "portfolio.status", idea.id, None, from_status=idea.status,
+               to_status=change.status, register_id=change.register_id)
         idea.status = change.status
         if change.register_id:
             idea.register_id = change.register_id
@@ -211,6 +230,8 @@ def send_assessment(runtime: Runtime, principal: Principal, idea_id: int) -> dic
     with runtime.db.session() as session:
         row = _latest_assessments(session, [idea_id])[idea_id]
         row.sent_at, row.sent_by, row.sent_to = dt.datetime.now(dt.UTC), principal.id, address
+        _audit(runtime, session, principal, "portfolio.send_assessment", idea_id, detail["assessment_text"],
+               assessment_id=row.id)
     return {"id": idea_id, "sent_to": address, "message_id": message_id}
 
 
@@ -223,4 +244,6 @@ def current_weights(runtime: Runtime, principal: Principal) -> dict[str, Any]:
 def set_weights(runtime: Runtime, principal: Principal, new: WeightsIn) -> dict[str, Any]:
     access.require_assess(principal)
     with runtime.db.session() as session:
-        return weights.set_weights(session, new, principal.id)
+        stored = weights.set_weights(session, new, principal.id)
+        _audit(runtime, session, principal, "portfolio.weights", None, None, weights=stored["weights"])
+        return stored
