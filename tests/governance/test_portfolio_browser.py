@@ -23,7 +23,12 @@ pytestmark = pytest.mark.browser
 USERS = {
     "sofia": {"name": "Sofia Sozial", "department": "sozialreferat", "roles": ["user"]},
     "walter": {"name": "Walter Wirtschaft", "department": "raw", "roles": ["user"]},
+    "ines": {"name": "Ines IT", "department": "it-referat", "roles": ["user", "portfolio-assess"]},
 }
+JUSTIFY = {"benefit": (4, "1.200 Stunden im Jahr, kürzere Wartezeit."),
+           "feasibility": (3, "Routing-Modell vorhanden, Anbindung fehlt."),
+           "climate": (2, "Jede Zuordnung ein Modellaufruf."),
+           "data_availability": (5, "Zuordnungen liegen vollständig vor.")}
 
 
 @pytest.fixture(scope="module")
@@ -98,4 +103,38 @@ def test_submit_by_keyboard_bad_input_and_department_scoping(site: dict[str, Any
     assert "Antragsrouting im Sozialreferat" in other.inner_text("#prioritised")
     assert "Anträge werden von Hand verteilt" not in other.content()
     assert other.locator(f"#idea-{idea_id}").count() == 0
+    assert other.locator("#assess").count() == 0 and "bewerten" not in other.inner_text("#prioritised")
+    other.goto(site["url"] + f"/portfolio?idea={idea_id}")  # no assessor: no panel, no details
+    assert other.locator("#assess").count() == 0 and "Anträge werden von Hand verteilt" not in other.content()
     other.context.close()
+
+    # the assessor: the panel, an assessment, the refused sending (no mail server here), the next status
+    ines = sign_in(site, "ines", f"/portfolio?idea={idea_id}")
+    assert "Anträge werden von Hand verteilt" in ines.inner_text("#assess")
+    ines.select_option("#as-risk", "limited")
+    ines.fill("#as-risk-why", "Zuordnung mit menschlicher Kontrolle.")
+    for criterion, (points, why) in JUSTIFY.items():
+        ines.select_option(f"#as-{criterion}-points", str(points))
+        ines.fill(f"#as-{criterion}-why", why)
+    ines.fill("#as-summary", "Empfohlen für einen Pilot.")
+    assert axe_violations(ines) == []
+    ines.focus("#as-save")
+    ines.keyboard.press("Enter")
+    ines.wait_for_selector("#status:text-is('Gespeichert.')")  # not "Wird gespeichert …"
+    assert ines.inner_text(f"tr[data-id='{idea_id}'] td.score") == "70.0"
+    assert "Empfohlen für einen Pilot." in ines.inner_text("#assess pre.assessment")
+    ines.once("dialog", lambda dialog: dialog.accept())
+    ines.click("#as-send")
+    ines.locator("#alert").wait_for(state="visible")
+    assert "outbound mail is not configured" in ines.inner_text("#alert")
+    assert sql(site, "SELECT count(*) FROM portfolio_assessments WHERE sent_at IS NOT NULL")[0][0] == 0
+    ines.select_option("#st-status", "pilot")
+    ines.click("#st-save")
+    ines.wait_for_selector("#assess-h:has-text('Pilot')")
+    ines.context.close()
+
+    # the submitter reads the written assessment in the department's list
+    page = sign_in(site, "sofia")
+    assert "Empfohlen für einen Pilot." in page.inner_text(f"#idea-{idea_id} pre.assessment")
+    assert "Pilot" in page.inner_text(f"#idea-{idea_id}-h")
+    page.context.close()

@@ -20,6 +20,15 @@ _DE = {
     "pf_mine_h": "Ideen Ihres Referats", "pf_mine_empty": "Ihr Referat hat noch keine Idee eingereicht.",
     "pf_assessment": "Bewertung", "pf_source": "Quelle", "pf_sent": "per E-Mail gesendet an",
     "pf_working": "Wird gespeichert …", "pf_done": "Idee gespeichert.", "pf_hours_unknown": "nicht angegeben",
+    "pf_assess_h": "Bewerten (IT-Referat)", "pf_open": "bewerten", "pf_points": "Punkte (1–5, 5 = am besten)",
+    "pf_justification": "Begründung", "pf_risk_class": "Risikoklasse (EU-KI-Verordnung)",
+    "pf_risk_minimal": "minimal", "pf_risk_limited": "begrenzt", "pf_risk_high": "hoch",
+    "pf_risk_prohibited": "verboten (Art. 5)", "pf_summary": "Schriftliche Bewertung für die Einreichenden",
+    "pf_save_assessment": "Bewertung speichern", "pf_send_assessment": "Bewertung per E-Mail senden",
+    "pf_send_confirm": "Die Bewertung jetzt an die Kontaktadresse senden?", "pf_no_email": "keine E-Mail-Adresse",
+    "pf_change_status": "Status ändern", "pf_register_id": "Eintrag im KI-Register (bei Produktiv)",
+    "pf_note": "Anmerkung", "pf_saved": "Gespeichert.", "pf_sent_done": "Gesendet.",
+    "pf_not_found": "Diese Idee gibt es nicht.", "pf_contact": "Kontakt",
 }
 _EN = {
     "pf_title": "AI use cases", "pf_intro": "Departments submit ideas for AI use cases; the IT department assesses "
@@ -40,5 +49,14 @@ _EN = {
     "pf_mine_h": "Your department's ideas", "pf_mine_empty": "Your department has not submitted an idea yet.",
     "pf_assessment": "Assessment", "pf_source": "Source", "pf_sent": "sent by e-mail to",
     "pf_working": "Saving …", "pf_done": "Idea stored.", "pf_hours_unknown": "not stated",
+    "pf_assess_h": "Assess (IT department)", "pf_open": "assess", "pf_points": "Points (1–5, 5 = best)",
+    "pf_justification": "Justification", "pf_risk_class": "Risk class (EU AI Act)",
+    "pf_risk_minimal": "minimal", "pf_risk_limited": "limited", "pf_risk_high": "high",
+    "pf_risk_prohibited": "prohibited (Art. 5)", "pf_summary": "Written assessment for the submitters",
+    "pf_save_assessment": "Save assessment", "pf_send_assessment": "Send the assessment by e-mail",
+    "pf_send_confirm": "Send the assessment to the contact address now?", "pf_no_email": "no e-mail address",
+    "pf_change_status": "Change status", "pf_register_id": "AI register entry (for production)",
+    "pf_note": "Note", "pf_saved": "Saved.", "pf_sent_done": "Sent.",
+    "pf_not_found": "There is no such idea.", "pf_contact": "Contact",
 }
 STRINGS = {"de": _DE, "en": _EN}
