@@ -93,12 +93,22 @@ def up(host: HostOpt = None, port: PortOpt = None) -> None:
                           "entries (/register)")
         except Exception as exc:  # the rest of rathaus works without the register samples
             console.print(f"KI-Register-Beispiele nicht geladen / register samples not loaded: {type(exc).__name__}")
+        try:
+            from rathaus.governance.portfolio.samples import ensure_samples as ensure_portfolio_samples
+
+            portfolio_done = ensure_portfolio_samples(runtime)
+            if portfolio_done["added"]:
+                console.print(f"KI-Vorhaben / AI use cases: {portfolio_done['added']} Beispiele aus den "
+                              "Stadtratsunterlagen / samples from the council records")
+        except Exception as exc:  # the rest of rathaus works without the portfolio samples
+            console.print(f"KI-Vorhaben nicht geladen / portfolio samples not loaded: {type(exc).__name__}")
         worker.start()
         url = f"http://{host}:{port}/"
         console.print(f"[bold]rathaus[/] läuft / is running: [link]{url}[/link]  (Strg+C / Ctrl+C beendet)")
         console.print(f"Assistent für Beschäftigte / employee assistant: [link]{url}chat[/link]")
         console.print(f"Posteingang / inbox: [link]{url}inbox[/link]")
         console.print(f"Antragsprüfung / application checks: [link]{url}pruefung[/link]")
+        console.print(f"KI-Vorhaben / AI use cases: [link]{url}portfolio[/link]")
         uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning", proxy_headers=False)
     finally:
         worker.stop()

@@ -1,0 +1,86 @@
+// The portfolio page: sends the idea form to /api/v1/portfolio/ideas, and – for the IT department's assessors –
+// the assessment, the sending of it and the status change to /api/v1/portfolio/ideas/{id}/… (JSON, CSRF header).
+// The server's specific message on bad input goes to the alert, which takes the focus; after a change the page
+// reloads and says what was done.
+(function () {
+  "use strict";
+  const t = JSON.parse(document.getElementById("texts").textContent);
+  const csrf = document.querySelector('meta[name="csrf-token"]');
+  const alertBox = document.getElementById("alert");
+  const statusBox = document.getElementById("status");
+  const note = sessionStorage.getItem("portfolio-status");
+  if (note) { statusBox.textContent = note; sessionStorage.removeItem("portfolio-status"); }
+
+  async function call(path, body) {
+    const headers = { Accept: "application/json", "Content-Type": "application/json" };
+    if (csrf) headers["X-CSRF-Token"] = csrf.content;
+    statusBox.textContent = t.pf_working;
+    alertBox.hidden = true;
+    const resp = await fetch(path, { method: "POST", headers, body: JSON.stringify(body || {}) });
+    const data = await resp.json().catch(() => ({}));
+    if (!resp.ok) {
+      statusBox.textContent = "";
+      alertBox.textContent = data.detail || data.title || String(resp.status);
+      alertBox.hidden = false;
+      alertBox.focus();
+      return null;
+    }
+    return data;
+  }
+
+  function reload(url, text) {
+    sessionStorage.setItem("portfolio-status", text);
+    // a new query string, so that the page really reloads (a changed #fragment alone would not)
+    window.location.assign(url);
+  }
+
+  const form = document.getElementById("idea-form");
+  if (form) {
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const data = Object.fromEntries(new FormData(form).entries());
+      data.hours_saved_per_year = data.hours_saved_per_year === "" ? null : Number(data.hours_saved_per_year);
+      for (const key of ["contact_name", "contact_email"]) if (!data[key]) delete data[key];
+      const body = await call("/api/v1/portfolio/ideas", data);
+      if (body) reload("/portfolio?idea=" + body.id + "#idea-" + body.id, t.pf_done + " #" + body.id);
+    });
+  }
+
+  const panel = document.getElementById("assess");
+  if (!panel) return;
+  const base = "/api/v1/portfolio/ideas/" + panel.dataset.id;
+  const here = "/portfolio?idea=" + panel.dataset.id + "&t=" + Date.now() + "#assess-h";
+  const assess = document.getElementById("assess-form");
+  if (assess) {
+    assess.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const data = {};
+      for (const [key, value] of new FormData(assess).entries()) {
+        const [name, part] = key.split(".");
+        if (part) {
+          data[name] = data[name] || {};
+          data[name][part] = part === "points" ? Number(value) : value;
+        } else {
+          data[name] = value;
+        }
+      }
+      if (await call(base + "/assessments", data)) reload(here, t.pf_saved);
+    });
+  }
+  const send = document.getElementById("as-send");
+  if (send) {
+    send.addEventListener("click", async () => {
+      if (!window.confirm(t.pf_send_confirm)) return;
+      if (await call(base + "/assessment/send")) reload(here, t.pf_sent_done);
+    });
+  }
+  const status = document.getElementById("status-form");
+  if (status) {
+    status.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const data = Object.fromEntries(new FormData(status).entries());
+      for (const key of ["register_id", "note"]) if (!data[key]) delete data[key];
+      if (await call(base + "/status", data)) reload(here, t.pf_saved);
+    });
+  }
+})();
