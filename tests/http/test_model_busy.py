@@ -71,3 +71,40 @@ def test_a_refused_chat_turn_stores_nothing(app_client, issuer: Issuer) -> None:
                   json={"content": "Nenne eine Farbe.", "version": chat["version"], "stream": False})
     assert sent.status_code == 200, sent.text
     assert sent.json()["message"]["content"].strip()
+
+
+def test_health_probe_answers_while_chats_wait_for_the_model(make_settings) -> None:
+    """Chats waiting for a busy model hold every thread of the server's pool; /healthz must still answer (it ran in
+    that pool and stalled for 13 s under 50 waiting chats before issue 19)."""
+    import threading
+
+    import httpx
+
+    from browser import live_server
+
+    rt = Runtime(make_settings())
+    gate = rt.gateway.admission.gate("local-chat", 1, 100, 20.0)  # they all wait, then give up with 429
+    held = [hold_the_model(rt)]
+    codes: list[int] = []
+    try:
+        with live_server(rt) as url:
+            def ask() -> None:
+                codes.append(httpx.post(url + "/v1/chat/completions", json=HELLO, timeout=120).status_code)
+
+            threads = [threading.Thread(target=ask) for _ in range(45)]  # more than the pool's 40 threads
+            for t in threads:
+                t.start()
+            deadline = threading.Event()
+            for _ in range(200):
+                if gate.queued >= 40:
+                    break
+                deadline.wait(0.05)
+            assert gate.queued >= 40, gate.status()
+            health = httpx.get(url + "/healthz", timeout=10)  # before any waiting chat gives up
+            assert health.status_code == 200 and health.json()["status"] == "ok"
+            for t in threads:
+                t.join(120)
+    finally:
+        held.clear()
+        rt.close()
+    assert codes.count(429) == 45  # each told to come back later, none generated behind the held model

@@ -17,8 +17,9 @@ router = APIRouter(tags=["Operations"])
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
-    """The process is alive."""
+async def healthz() -> dict[str, str]:
+    """The process is alive. Answered on the event loop, not in the thread pool, so that chats waiting for a busy
+    model or searches in flight (which hold pool threads) cannot stall the liveness probe."""
     return {"status": "ok", "version": __version__}
 
 
