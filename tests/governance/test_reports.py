@@ -141,7 +141,7 @@ def test_equality_report(runtime: Runtime) -> None:
                                 guard={"rate": 0.04,
                                        "by_group": {"behindert": {"rate": 0.1}, "schwul": {"rate": 0.0}}}))
         audit.append(session, audit.AuditEntry(actor="k0", department="KVR", use_case="chat", action="model.refused",
-                                               safeguards={"reason": "content-refused"}), key=None)
+                                               safeguards={"reason": "content-refused"}), key=runtime.gateway.audit_key)
         answers = [("de", False, 1), ("de", False, None), ("ar", True, -1), ("uk", False, None)]
         for lang, abstained, rating in answers:
             answer_id = uuid.uuid4()
@@ -279,3 +279,40 @@ def test_cli_bad_input_before_the_database(capsys: pytest.CaptureFixture[str], a
     code = main(["report", *args])
     err = [x for x in capsys.readouterr().err.splitlines() if x.strip()]
     assert code == 1 and err == [message]
+
+
+# --- dashboard figures and assumptions ---------------------------------------------------------------------------
+def test_open_annex_iii_confirmations_from_the_audit_log(runtime: Runtime) -> None:
+    from rathaus.governance.reports.dashboard import audit_integrity, open_annex_iii
+
+    screening = {"high_risk": True, "areas": [{"area": "employment", "label": "Beschäftigung"}]}
+    with runtime.db.session() as session:
+        for assistant_id, risky in (("a1", True), ("a2", True), ("a3", False)):
+            audit.append(session, audit.AuditEntry(
+                actor="owner", department="POR", use_case="own-assistants", action="assistant.publish",
+                safeguards={"ai_act_screening": screening if risky else {"high_risk": False}, "confirmed": risky},
+                details={"assistant_id": assistant_id}), key=runtime.gateway.audit_key)
+        audit.append(session, audit.AuditEntry(actor="admin", department="IT", use_case="own-assistants",
+                                               action="assistant.unpublish", details={"assistant_id": "a2"}),
+                     key=runtime.gateway.audit_key)
+    with runtime.db.session() as session:
+        open_ = open_annex_iii(session)
+        integrity = audit_integrity(session, runtime.settings)
+    assert [(x["assistant_id"], x["areas"], x["confirmed"], x["department"]) for x in open_] == [
+        ("a1", ["Beschäftigung"], True, "POR")]
+    assert integrity["ok"] and integrity["checked"] == 4
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("hourly_rate_eur: [", "line 1 not valid YAML"),
+    ("hourly_rate_eur: {value: -1, source: x}", "hourly_rate_eur.value: Input should be greater than or equal to 0"),
+])
+def test_bad_assumptions_file_is_one_readable_line(tmp_path: Path, text: str, message: str) -> None:
+    from rathaus.core.errors import ConfigError
+    from rathaus.governance.reports.assumptions import load_assumptions
+
+    path = tmp_path / "a.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_assumptions(path)
+    assert message in str(caught.value.detail) and "\n" not in str(caught.value.detail)
