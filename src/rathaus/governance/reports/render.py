@@ -50,7 +50,7 @@ _FRAGMENT = _env.from_string("""
 {% if t.note %}<p class="note">{{ t.note }}</p>{% endif %}
 {% if t.rows %}
 {{ chart(t) }}
-<div class="table-wrap"><table>
+<div class="table-wrap" tabindex="0" role="region" aria-labelledby="t-{{ t.key }}"><table>
 <thead><tr>{% for c in t.columns %}<th scope="col">{{ c }}</th>{% endfor %}</tr></thead>
 <tbody>{% for row in t.rows %}<tr>{% for v in row %}<td>{{ cell(v) }}</td>{% endfor %}</tr>{% endfor %}</tbody>
 </table></div>
