@@ -316,3 +316,19 @@ def test_bad_assumptions_file_is_one_readable_line(tmp_path: Path, text: str, me
     with pytest.raises(ConfigError) as caught:
         load_assumptions(path)
     assert message in str(caught.value.detail) and "\n" not in str(caught.value.detail)
+
+
+def test_monthly_run_writes_the_four_reports(runtime: Runtime) -> None:
+    import datetime as dt
+
+    from rathaus.core import capability
+    from rathaus.governance.reports.monthly import monthly_reports, previous_month
+
+    assert previous_month(dt.date(2027, 1, 1)) == "2026-12" and previous_month(dt.date(2026, 12, 31)) == "2026-11"
+    assert capability.find_job("governance.monthly_reports").every == "30 4 1 * *"
+    fill(runtime)
+    result = monthly_reports(runtime, MONTH)
+    folder = Path(runtime.settings.data_dir) / "reports" / MONTH
+    assert sorted(Path(f).name for f in result["files"]) == sorted(
+        f"{k}-{MONTH}.{s}" for k in ("climate", "costs", "equality", "staff") for s in ("html", "csv"))
+    assert "benefit_eur,24.0" in (folder / f"costs-{MONTH}.csv").read_text(encoding="utf-8")

@@ -22,6 +22,9 @@ CAPABILITY = Capability(
     jobs=(
         Job("governance.bias_eval", "rathaus.governance.jobs:evaluate_bias", lock="governance.bias_eval",
             description="Geschlechter-Bias eines Modells messen (GG-BBQ) / gender-bias evaluation of a model"),
+        Job("governance.monthly_reports", "rathaus.governance.reports.monthly:monthly_reports", every="30 4 1 * *",
+            description="Aufsichtsberichte des Vormonats als HTML und CSV ablegen / write last month's oversight "
+                        "reports to data_dir/reports/<month>/"),
     ),
     pages=(
         Page("/governance", "Aufsicht", "Oversight", roles=("admin", "auditor", "oversight", "staff-council"),
