@@ -28,5 +28,16 @@ class GovernanceSettings(SettingsSection):
         description="Folder of benchmark results (bench/results/*.json) cited on the system cards; default: "
                     "bench/results of the source tree, if present.")
 
+    governance_min_group_size: int = Field(
+        default=5, ge=2, le=1000,
+        description="Reports show usage only for groups of at least this many people (staff-council agreement); "
+                    "smaller cells are suppressed, a per-person view or a filter onto a smaller group is refused.",
+    )
+    governance_report_assumptions: Path | None = Field(
+        default=None,
+        description="YAML with the report assumptions (minutes saved per task type, hourly rate, infrastructure "
+                    "share, uncertainty ranges, scenarios); default: the shipped config/governance/assumptions.yaml.",
+    )
+
     def bench_results_dir(self) -> Path:
         return self.governance_bench_results or SOURCE_ROOT / "bench" / "results"
