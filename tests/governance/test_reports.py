@@ -125,6 +125,21 @@ def test_staff_report_suppresses_and_refuses(runtime: Runtime) -> None:
     assert report(runtime, "staff", department="KVR").table("department").rows == [["KVR", 6, 13, 1800]]
 
 
+def test_staff_report_lists_the_staff_councils_approval_per_use_case(runtime: Runtime) -> None:
+    from rathaus.governance.register.entry import RegisterEntry
+    from rathaus.governance.register.store import set_entry
+
+    known = ["inbox", "writing-tools"]
+    with runtime.db.session() as session:
+        approved = RegisterEntry(id="inbox", owner_department="Direktorium", staff_council_approval="2026-10-01")
+        set_entry(session, approved, known_ids=known, actor="t", source="api")
+        set_entry(session, RegisterEntry(id="writing-tools", owner_department="IT-Referat"), known_ids=known,
+                  actor="t", source="api")
+    rows = report(runtime, "staff").table("codetermination").rows
+    assert rows == [["inbox", "Direktorium", "in-use", "2026-10-01"],
+                    ["writing-tools", "IT-Referat", "in-use", "offen / open"]]
+
+
 def test_minimum_group_size_is_a_setting(make_settings: Callable[..., Settings]) -> None:
     with Runtime(make_settings(governance_min_group_size=2)) as rt:
         fill(rt)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from rathaus.core import capability
 from rathaus.core.errors import BadRequest
 from rathaus.core.settings import Settings
+from rathaus.governance.register.store import entries as register_entries
 from rathaus.governance.reports.model import Report, Table
 from rathaus.governance.reports.privacy import refuse_personal, require_group, suppress
 from rathaus.governance.reports.usage_queries import Period, usage_by
@@ -67,6 +68,7 @@ def build_staff(session: Session, p: Period, settings: Settings, min_group: int,
                                [list(r) for r in ROLES],
                                note="Keine Rolle sieht die Nutzung einzelner Personen in Berichten / no role sees "
                                     "per-person usage in reports."))
+    report.tables.append(codetermination(session))
     dims = {"department": ("department",), "use_case": ("use_case",), "department_use_case": ("department", "use_case")}
     if by not in dims:
         raise BadRequest(f"by must be one of {', '.join(dims)}, not {by!r}")
@@ -91,3 +93,15 @@ def build_staff(session: Session, p: Period, settings: Settings, min_group: int,
         "Speicherdauern aus den laufenden Einstellungen (RATHAUS_…_RETENTION_DAYS).",
     ]
     return report
+
+
+def codetermination(session: Session) -> Table:
+    """The co-determination record per use case: the staff council's approval as entered in the AI system register
+    (``staff_council_approval`` of each entry; `rathaus register set` or /register/manage)."""
+    rows = [[system_id, entry.owner_department or "–", entry.status,
+             entry.staff_council_approval.isoformat() if entry.staff_council_approval else "offen / open"]
+            for system_id, entry in register_entries(session).items()]
+    return Table("codetermination", "Mitbestimmung je Anwendungsfall / co-determination per use case",
+                 ["system", "owner_department", "status"], ["staff_council_approval"], rows,
+                 note="Aus dem KI-Register (/register/manage): Zustimmung des Personalrats je System; „offen“ = noch "
+                      "nicht eingetragen / from the AI system register: the staff council's approval per system.")
