@@ -34,6 +34,7 @@ from rathaus.governance.register import (
     store,
 )
 from rathaus.governance.register.completeness import REQUIRED
+from rathaus.governance.register.publish import page_css
 from rathaus.governance.schema import BiasEvalRun
 from rathaus.runtime import Runtime
 
@@ -290,6 +291,10 @@ def test_public_page_shows_only_public_complete_cards(rt: Runtime) -> None:
                         known_ids=known_ids(rt, s), actor="x", source="yaml")
     with TestClient(create_app(rt)) as c:
         html = c.get("/register").text
+        css = c.get("/register.css")
+    assert '<link rel="stylesheet" href="/register.css">' in html
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert css.text == page_css() and "{" in css.text  # the one style sheet, also inlined by the export
     assert "Beantwortet Fragen von Bürgerinnen und Bürgern" in html  # buergerservice, public
     assert "Geheimer Zweck" not in html and "Kleines Sprachmodell" not in html  # not public / a model
     assert 'id="incomplete"' in html and "Ausländerbehörde" in html.split('id="incomplete"')[1]

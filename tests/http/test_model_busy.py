@@ -108,3 +108,37 @@ def test_health_probe_answers_while_chats_wait_for_the_model(make_settings) -> N
         held.clear()
         rt.close()
     assert codes.count(429) == 45  # each told to come back later, none generated behind the held model
+
+
+def test_a_stream_that_never_ran_gives_back_its_slot_and_its_budget(app_client) -> None:
+    """A client that leaves before the answer begins: the response's close hook frees the model at once (not at
+    garbage collection) and returns the budget reservation."""
+    import anyio
+
+    from rathaus.api.routers.openai_compat import ClosingStreamingResponse
+    from rathaus.core import budgets
+
+    rt, _ = app_client
+    stream = hold_the_model(rt)
+    with rt.db.session() as s:
+        assert budgets.status(s, local_principal(rt.settings).department).tokens_used > 0  # reserved
+
+    async def never_read():  # the body generator of a response whose client is gone
+        yield "data: x\n\n"
+
+    async def gone(message):
+        raise OSError("client went away")
+
+    async def receive():
+        return {"type": "http.disconnect"}
+
+    response = ClosingStreamingResponse(never_read(), media_type="text/event-stream", on_close=stream.close)
+    with pytest.raises(Exception):  # noqa: B017 – Starlette reports the lost client its own way
+        anyio.run(response, {"type": "http", "asgi": {"spec_version": "2.4"}, "method": "POST"}, receive, gone)
+    gate = rt.gateway.admission.gate("local-chat", 1, 0, 5.0)
+    assert gate.status()["running"] == 0  # while `stream` is still referenced
+    with rt.db.session() as s:
+        assert budgets.status(s, local_principal(rt.settings).department).tokens_used == 0
+    stream.close()  # twice is harmless
+    with pytest.raises(RuntimeError, match="already run or was closed"):
+        next(stream.events())

@@ -136,6 +136,11 @@ class Turn:
             kept.insert(0, message)
         return [system, *kept]
 
+    def close(self) -> None:
+        """Free the model's slot and the budget reservation of a turn whose answer never started (client gone)."""
+        if self._prepared is not None:
+            self._prepared.close()
+
     # --- streaming -----------------------------------------------------------------------------------
     def events(self) -> Iterator[dict[str, Any]]:
         yield {"type": "start", "chat_id": str(self.chat_id), "version": self.version}

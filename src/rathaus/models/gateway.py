@@ -133,10 +133,25 @@ class PreparedStream:
     def __init__(self, gateway: Gateway, call: PreparedCall):
         self.gateway, self.call = gateway, call
         self.model = call.model
+        self._ran = False
+
+    def close(self) -> None:
+        """Give back what a stream that never ran holds: its slot of the model and its budget reservation (a client
+        that went away before the answer began). A stream that ran settles itself; calling this again is harmless."""
+        if self._ran:
+            return
+        self._ran = True
+        if self.call.slot is not None:
+            self.call.slot.release()
+        with self.gateway.db.session() as session:
+            budgets.settle(session, self.call.reservation, Decimal(0), 0)
 
     def events(self) -> Generator[StreamDelta | ChatOutcome, None, None]:
         """Deltas as the user may see them (placeholders restored, guard applied), then the outcome. When the
         guard withholds the answer the model is stopped; the outcome's text is the refusal (``replaced``)."""
+        if self._ran:
+            raise RuntimeError("this stream has already run or was closed")
+        self._ran = True
         gw, call, spec = self.gateway, self.call, self.call.route.spec
         assert call.safety is not None  # set by Gateway._prepare
         provider = gw.chat_provider(spec)

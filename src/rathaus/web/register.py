@@ -7,11 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from rathaus.core.errors import NotFound
 from rathaus.governance.register import access, build_cards, get_card, organisation, render_html, store
+from rathaus.governance.register.publish import page_css
 from rathaus.http.deps import RuntimeDep
 from rathaus.web.pages import PagePrincipalDep, page_context, render_page
 
@@ -35,6 +36,12 @@ LABELS = {
     "public": "Öffentlich im Register / public in the register", "impactful": "Wirkt auf Rechte oder Entscheidungen "
               "über Bürgerinnen und Bürger / affects citizens' rights or decisions about them",
 }
+
+
+@router.get("/register.css")
+def register_css() -> Response:
+    """The public page's style sheet – the one the exported HTML inlines (no second copy to keep in step)."""
+    return Response(page_css(), media_type="text/css", headers={"Cache-Control": "public, max-age=3600"})
 
 
 @router.get("/register", response_class=HTMLResponse)

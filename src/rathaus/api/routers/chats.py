@@ -181,7 +181,7 @@ async def post_message(chat_id: str, body: TurnIn, runtime: RuntimeDep, principa
         error = next((e for e in events if e["type"] == "error"), None)
         return {"version": turn.version, "message": with_html(final["message"]) if final else None,
                 "error": error["detail"] if error else None}
-    return ClosingStreamingResponse(_sse(turn.events()), media_type="text/event-stream",
+    return ClosingStreamingResponse(_sse(turn.events()), media_type="text/event-stream", on_close=turn.close,
                                     headers={"Cache-Control": "no-cache"})
 
 

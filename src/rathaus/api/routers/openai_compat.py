@@ -11,7 +11,7 @@ import base64
 import json
 import struct
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal, cast
 
 import anyio
@@ -228,9 +228,9 @@ async def chat_completions(req: ChatCompletionRequest, runtime: RuntimeDep, ctx:
             with anyio.CancelScope(shield=True):
                 await run_in_threadpool(iterator.close)
 
-    return ClosingStreamingResponse(events(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Request-ID": ctx.request_id,
-                                      "X-Rathaus-Model": prepared.model})
+    return ClosingStreamingResponse(events(), media_type="text/event-stream", on_close=prepared.close,
+                                    headers={"Cache-Control": "no-cache", "X-Request-ID": ctx.request_id,
+                                             "X-Rathaus-Model": prepared.model})
 
 
 class ClosingStreamingResponse(StreamingResponse):
@@ -240,14 +240,20 @@ class ClosingStreamingResponse(StreamingResponse):
     would wait for garbage collection while the model stayed locked.
     """
 
+    def __init__(self, content: Any, *args: Any, on_close: Callable[[], None] | None = None, **kwargs: Any):
+        super().__init__(content, *args, **kwargs)
+        self.on_close = on_close  # sync; frees what a stream that never started holds (PreparedStream.close)
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:
             closer = getattr(self.body_iterator, "aclose", None)
-            if closer is not None:
-                with anyio.CancelScope(shield=True):
+            with anyio.CancelScope(shield=True):
+                if closer is not None:
                     await closer()
+                if self.on_close is not None:  # e.g. the client left before the first byte: the generator never ran
+                    await run_in_threadpool(self.on_close)
 
 
 def _encode(vector: list[float], fmt: str) -> list[float] | str:

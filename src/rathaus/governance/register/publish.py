@@ -30,6 +30,11 @@ def organisation(runtime: Any) -> tuple[str, str]:
     return s.governance_organisation, s.governance_organisation_address
 
 
+def page_css() -> str:
+    """The public page's style sheet: inlined into an exported page, served as /register.css by the web page."""
+    return (TEMPLATES / "register.css").read_text(encoding="utf-8")
+
+
 def render_html(cards: list[Card], organisation_name: str, *, standalone_css: bool = True) -> str:
     """The public register page: complete public cards, and a list of public systems whose card is incomplete."""
     shown = [c for c in cards if c.public and c.complete]
