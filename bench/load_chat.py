@@ -145,8 +145,12 @@ def main() -> None:
                 r = round_of(url, n, args.tokens, args.client_timeout)
                 # let abandoned generations (baseline) finish before the next round
                 gate = runtime.gateway.admission.gate(spec.name, 1, 0, 1)
-                while gate.status()["running"] or gate.status()["queued"]:
+                for _ in range(600):  # at most 5 minutes
+                    if not (gate.status()["running"] or gate.status()["queued"]):
+                        break
                     time.sleep(0.5)
+                else:
+                    print("the model did not become free within 5 minutes:", gate.status(), flush=True)
                 prefix = "baseline_chat" if variant == "baseline" else "chat"
                 figures.update({f"{prefix}_aggregate_tps_{n}": round(r["tps"], 3),
                                 f"{prefix}_p95_ttft_ms_{n}": r["ttft_p95_ms"],

@@ -74,8 +74,9 @@ def test_a_refused_chat_turn_stores_nothing(app_client, issuer: Issuer) -> None:
 
 
 def test_health_probe_answers_while_chats_wait_for_the_model(make_settings) -> None:
-    """Chats waiting for a busy model hold every thread of the server's pool; /healthz must still answer (it ran in
-    that pool and stalled for 13 s under 50 waiting chats before issue 19)."""
+    """45 chats waiting for a busy model (more than the server's 40 pool threads); /healthz must still answer (it
+    ran in that pool and stalled for 13 s under 50 waiting chats before issue 19; waiting calls now have threads
+    of their own, rathaus.http.model_threads)."""
     import threading
 
     import httpx

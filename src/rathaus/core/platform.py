@@ -17,6 +17,8 @@ CAPABILITY = Capability(
         Command("worker", "rathaus.commands.jobs:worker"),
         Command("jobs", "rathaus.commands.jobs:jobs_app"),
         Command("db", "rathaus.commands.db:app"),
+        Command("backup", "rathaus.commands.db:backup_cmd"),
+        Command("restore", "rathaus.commands.db:restore_cmd"),
         Command("models", "rathaus.commands.models:app"),
         Command("report", "rathaus.commands.admin:report_app"),
         Command("budget", "rathaus.commands.admin:budget_app"),

@@ -21,6 +21,7 @@ from rathaus.core.classification import DataClass
 from rathaus.core.errors import BadRequest, PayloadTooLarge, RathausError, UnsupportedMediaType
 from rathaus.http.deps import PrincipalDep, RuntimeDep
 from rathaus.http.markdown import with_html
+from rathaus.http.model_threads import run_model_call
 from rathaus.safety.policy import SafetyPolicy
 
 if TYPE_CHECKING:
@@ -173,10 +174,10 @@ def export_chat(chat_id: str, runtime: RuntimeDep, principal: PrincipalDep,
 @router.post("/chats/{chat_id}/messages", responses={200: {"content": {"text/event-stream": {}}}, **ERRORS})
 async def post_message(chat_id: str, body: TurnIn, runtime: RuntimeDep, principal: PrincipalDep) -> Any:
     """Send a message, regenerate the last answer, or edit an earlier message and resend."""
-    turn = await run_in_threadpool(lambda: Turn(runtime, principal, chat_id, body.action, content=body.content,
+    turn = await run_model_call(lambda: Turn(runtime, principal, chat_id, body.action, content=body.content,
                                                 version=body.version, edit_seq=body.edit_seq, options=body.options))
     if not body.stream:
-        events = await run_in_threadpool(lambda: list(turn.events()))
+        events = await run_model_call(lambda: list(turn.events()))
         final = next((e for e in events if e["type"] == "final"), None)
         error = next((e for e in events if e["type"] == "error"), None)
         return {"version": turn.version, "message": with_html(final["message"]) if final else None,

@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from rathaus.api.problems import PROBLEM_SCHEMA
 from rathaus.core.errors import BadRequest, RathausError
 from rathaus.http.deps import ContextDep, PrincipalDep, RuntimeDep, parse_data_class
+from rathaus.http.model_threads import run_model_call
 from rathaus.models.gateway import CallContext, ChatOutcome, Metrics
 from rathaus.models.safeguards import REFUSAL
 from rathaus.models.types import ChatMessage, ChatParams, StreamDelta
@@ -176,7 +177,7 @@ async def chat_completions(req: ChatCompletionRequest, runtime: RuntimeDep, ctx:
     created = int(time.time())
     gateway = runtime.gateway
     if not req.stream:
-        outcome: ChatOutcome = await run_in_threadpool(gateway.chat, ctx, messages, req.model, params)
+        outcome: ChatOutcome = await run_model_call(gateway.chat, ctx, messages, req.model, params)
         body = {
             "id": f"chatcmpl-{ctx.request_id}", "object": "chat.completion", "created": created,
             "model": outcome.model,
@@ -189,7 +190,7 @@ async def chat_completions(req: ChatCompletionRequest, runtime: RuntimeDep, ctx:
         }
         return JSONResponse(body, headers=_metric_headers(outcome.metrics, outcome.model, ctx))
 
-    prepared = await run_in_threadpool(gateway.chat_stream, ctx, messages, req.model, params)
+    prepared = await run_model_call(gateway.chat_stream, ctx, messages, req.model, params)  # may wait
     include_usage = req.stream_options.include_usage if req.stream_options else True
     chunk_id = f"chatcmpl-{ctx.request_id}"
 
