@@ -117,3 +117,48 @@ def test_sigterm_stops_the_embedded_server(tmp_path: Path, models_file: Path) ->
     time.sleep(0.5)
     assert _postmaster_pid(tmp_path / "pg") is None, "postmaster.pid left behind: server still running"
     assert "Traceback" not in (proc.stderr.read() if proc.stderr else "")
+
+
+def test_a_killed_embedded_server_is_restarted_under_a_running_rathaus(tmp_path: Path, models_file: Path) -> None:
+    """Issue 19: PostgreSQL killed (kill -9) under `rathaus serve` is restarted by its supervisor, with a log line,
+    and requests succeed again without restarting rathaus."""
+    import signal
+    import time
+
+    import httpx
+
+    from conftest import free_port
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/readyz"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RATHAUS_")}
+    env.update({"RATHAUS_DATA_DIR": str(tmp_path), "RATHAUS_MODELS_FILE": str(models_file)})
+    proc = subprocess.Popen([sys.executable, "-m", "rathaus.cli", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def ready() -> int:
+        try:
+            return httpx.get(url, timeout=5).status_code
+        except httpx.HTTPError:
+            return 0
+
+    try:
+        deadline = time.time() + 120
+        while ready() != 200 and time.time() < deadline:
+            time.sleep(0.3)
+        first = _postmaster_pid(tmp_path / "pg")
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            second = _postmaster_pid(tmp_path / "pg")
+            if second not in (None, first) and ready() == 200:
+                break
+            time.sleep(0.5)
+        assert second not in (None, first), "the embedded server was not restarted"
+        assert ready() == 200  # the same rathaus process serves again
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+    stderr = proc.stderr.read() if proc.stderr else ""
+    assert "embedded PostgreSQL" in stderr and "restarted" in stderr, stderr[-2000:]

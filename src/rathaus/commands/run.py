@@ -49,6 +49,7 @@ def up(host: HostOpt = None, port: PortOpt = None) -> None:
     from rathaus.library.demo import ensure_samples as ensure_library_samples
 
     runtime = Runtime(settings)
+    runtime.db.supervise()  # the embedded PostgreSQL is restarted when it dies
     worker = jobs.EmbeddedWorker(runtime)
     try:
         with console.status("Modelle werden geladen / loading models"):
@@ -131,6 +132,8 @@ def serve(
     embedded_worker = settings.worker_embedded if settings.worker_embedded is not None else settings.embedded_database
     runtime = Runtime(settings) if workers == 1 or embedded_worker else None
     worker = jobs.EmbeddedWorker(runtime) if runtime is not None and embedded_worker else None
+    if runtime is not None:
+        runtime.db.supervise()  # the embedded PostgreSQL is restarted when it dies (no-op for an external one)
     try:
         if worker is not None:
             worker.start()

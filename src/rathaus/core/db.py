@@ -106,6 +106,23 @@ class EmbeddedServer:
             admin.dispose()
         return normalise_url(self._server.get_uri(database))
 
+    def running(self) -> bool:
+        """Whether the server's postmaster process is alive (its postmaster.pid names a running process)."""
+        from pgserver.utils import PostmasterInfo
+
+        info = PostmasterInfo.read_from_pgdata(self.pgdata)
+        return info is not None and info.is_running()
+
+    def revive(self) -> bool:
+        """Start the server again when it died (killed, crashed); True when it had to be restarted."""
+        if self.running():
+            return False
+        log.error("embedded PostgreSQL in %s is not running – restarting it", self.pgdata)
+        with self._server._lock:  # pgserver's inter-process lock: one process restarts it
+            self._server.ensure_postgres_running()
+        log.warning("embedded PostgreSQL in %s restarted (pid %s)", self.pgdata, self._server.get_pid())
+        return True
+
     def stop(self) -> None:
         """Release this reference; the last one releases the process's handle, and the server stops
         when no other process holds one."""
@@ -156,6 +173,29 @@ class Database:
         except Exception as exc:
             raise DatabaseUnavailable(f"invalid database URL {describe_url(url)}: {exc}") from exc
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self._supervisor: tuple[threading.Event, threading.Thread] | None = None
+
+    def supervise(self, interval_s: float = 5.0) -> None:
+        """Keep the embedded server running (``rathaus up`` / ``serve``): every ``interval_s`` it is checked and,
+        when it died, restarted with a log line; requests meanwhile get 503 and succeed again afterwards (the pool
+        pre-pings). Nothing to do with an external database, which its operator supervises."""
+        if self.embedded is None or self._supervisor is not None:
+            return
+        stop = threading.Event()
+
+        def watch() -> None:
+            while not stop.wait(interval_s):
+                server = self.embedded
+                if server is None:
+                    return
+                try:
+                    server.revive()
+                except Exception as exc:  # tried again at the next check
+                    log.error("embedded PostgreSQL could not be restarted: %s (log: %s)", exc, server.pgdata / "log")
+
+        thread = threading.Thread(target=watch, name="rathaus-pg-supervisor", daemon=True)
+        thread.start()
+        self._supervisor = (stop, thread)
 
     def check(self) -> None:
         """Raise DatabaseUnavailable with one readable line when the server cannot be reached."""
@@ -176,6 +216,11 @@ class Database:
             raise DatabaseUnavailable(f"database error: {str(exc.orig).strip().splitlines()[0]}") from exc
 
     def close(self) -> None:
+        if self._supervisor is not None:
+            stop, thread = self._supervisor
+            stop.set()
+            thread.join(30)
+            self._supervisor = None
         self.engine.dispose()
         if self.embedded is not None:
             self.embedded.stop()
