@@ -102,6 +102,7 @@ def served_like_rathaus_serve(monkeypatch: pytest.MonkeyPatch, runtime: Runtime,
     monkeypatch.setattr(run_command, "ensure_default_model", lambda settings: None)
     monkeypatch.setattr(runtime.gateway, "warm_up", lambda: None)
     monkeypatch.setattr(runtime, "close", lambda: None)
+    monkeypatch.setattr(runtime.db, "supervise", lambda: None)  # the shared test server is the session's to stop
     monkeypatch.setattr("rathaus.core.jobs.EmbeddedWorker", lambda *a, **kw: SimpleNamespace(
         start=lambda: None, stop=lambda: None))
     monkeypatch.setattr("rathaus.knowledge.samples.ensure_samples", lambda *a, **kw: SimpleNamespace(

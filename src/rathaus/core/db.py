@@ -8,10 +8,12 @@ so the server is stopped properly later.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import logging
 import os
+import sys
 import threading
 import warnings
 from collections.abc import Iterator
@@ -182,11 +184,12 @@ class Database:
         if self.embedded is None or self._supervisor is not None:
             return
         stop = threading.Event()
+        atexit.register(stop.set)  # registered after pgserver's own exit hook, so it runs first: no restart at exit
 
         def watch() -> None:
             while not stop.wait(interval_s):
                 server = self.embedded
-                if server is None:
+                if server is None or stop.is_set() or sys.is_finalizing():
                     return
                 try:
                     server.revive()
