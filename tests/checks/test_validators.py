@@ -33,6 +33,7 @@ from rathaus.checks.validators.mrz import (
     _VALUES,
     GERMAN_ID_ALPHABET,
     clean_filler_noise,
+    clean_line,
     could_fit,
     line_readings,
     mrz_from_line_readings,
@@ -161,6 +162,10 @@ CONFUSIONS = {"0": "O", "1": "I", "2": "Z", "5": "S", "8": "B"}
 @given(mrz_args, st.data())
 def test_ocr_confusions_in_digit_fields_are_normalised(args: dict, data: st.DataObject) -> None:
     lines = make_mrz(**args)
+    # a genuine lone K between fillers in the optional data (e.g. line 1 "…0<K<<<…" of a TD1 card) is read as a
+    # misread filler by clean_line: K (20) and '<' (0) weigh the same in every check digit, so no check can tell
+    # it from OCR noise – the documented limit, excluded here as in the filler-repair test (found by a CI run)
+    assume(all(clean_line(line) == line for line in lines))
     fmt = args["fmt"]
     positions = ([(1, p) for p in (*range(0, 7), *range(8, 15))] if fmt == "TD1"
                  else [(1, p) for p in (*range(13, 20), *range(21, 28))])
