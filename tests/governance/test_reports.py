@@ -319,7 +319,7 @@ def test_open_annex_iii_confirmations_from_the_audit_log(runtime: Runtime) -> No
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("hourly_rate_eur: [", "line 1 not valid YAML"),
+    ("hourly_rate_eur: [", "line 1, column"),
     ("hourly_rate_eur: {value: -1, source: x}", "hourly_rate_eur.value: Input should be greater than or equal to 0"),
 ])
 def test_bad_assumptions_file_is_one_readable_line(tmp_path: Path, text: str, message: str) -> None:

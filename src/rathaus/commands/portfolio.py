@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 from rich.table import Table
 
 from rathaus.commands.common import cli_principal, console, open_runtime
 from rathaus.core.errors import BadRequest
+from rathaus.core.yaml_text import load_yaml
 
 portfolio_app = typer.Typer(help="KI-Anwendungsfälle / AI use-case portfolio", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
@@ -20,13 +20,10 @@ FileOpt = Annotated[Path, typer.Option("--file", "-f", help="YAML or JSON file")
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise BadRequest(f"{path}: cannot read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise BadRequest(f"{path}:{where} is not valid YAML") from None
+    data = load_yaml(text, str(path))
     if not isinstance(data, dict):
         raise BadRequest(f"{path}: expected a mapping of fields, not {type(data).__name__}")
     return data

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from rathaus.commands.common import console, err_console, open_runtime
 from rathaus.core.errors import BadRequest
+from rathaus.core.yaml_text import load_yaml
 
 register_app = typer.Typer(help="KI-Register / AI system register: list, show, set, history, load, export.",
                            no_args_is_help=True)
@@ -61,14 +62,7 @@ def set_command(
 
     if not file.is_file():
         raise BadRequest(f"no such file: {file}")
-    import yaml
-
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise BadRequest(f"{file.name}: not valid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
+    data = load_yaml(file.read_text(encoding="utf-8"), file.name)
     if not isinstance(data, dict):
         raise BadRequest(f"{file.name}: expected a mapping of fields")
     if data.setdefault("id", system_id) != system_id:

@@ -18,10 +18,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rathaus.core.errors import ConfigError
+from rathaus.core.yaml_text import load_yaml
 
 DEFAULT_TAXONOMY = Path(__file__).resolve().parent.parent / "config" / "inbox" / "taxonomy.yaml"
 
@@ -188,13 +188,7 @@ def _where(loc: tuple[Any, ...], raw: Any) -> str:
 
 def parse_taxonomy(text: str, source: str = "taxonomy.yaml") -> Taxonomy:
     """Validate YAML text; a ``ConfigError`` lists every problem as ``source: where: what`` (one per line)."""
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{source}{where}: kein gültiges YAML / not valid YAML: "
-                          f"{getattr(exc, 'problem', None) or exc}") from None
+    raw = load_yaml(text, source, ConfigError)
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping with departments, categories, urgency, languages")
     try:

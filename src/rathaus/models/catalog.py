@@ -8,11 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import ConfigError
+from rathaus.core.yaml_text import load_yaml
 
 
 class AzureOptions(BaseModel):
@@ -169,12 +169,7 @@ def load_catalog(path: Path) -> Catalog:
         raise ConfigError(f"models file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"models file unreadable: {path}: {exc}") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path.name}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    raw = load_yaml(text, path.name, ConfigError)
     if not isinstance(raw, dict):
         raise ConfigError(f"{path.name}: expected a mapping with 'defaults' and 'models'")
     try:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rathaus.core.errors import BadRequest, RathausError
+from rathaus.core.yaml_text import load_yaml
 
 
 class InvalidEntry(RathausError):
@@ -110,12 +110,7 @@ def parse_entry(data: Any, source: str = "entry") -> RegisterEntry:
 
 def parse_yaml(text: str, source: str = "entry") -> list[RegisterEntry]:
     """One entry, a list of entries, or ``{entries: [...]}``; BadRequest for YAML that does not parse."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise BadRequest(f"{source}: not valid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
+    data = load_yaml(text, source)
     if isinstance(data, dict) and "entries" in data and set(data) == {"entries"}:
         data = data["entries"]
     items = data if isinstance(data, list) else [data]

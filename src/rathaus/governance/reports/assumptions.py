@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from rathaus.core.errors import ConfigError
+from rathaus.core.yaml_text import load_yaml
 
 SHIPPED = Path(__file__).resolve().parents[2] / "config" / "governance" / "assumptions.yaml"
 
@@ -55,14 +55,10 @@ def load_assumptions(path: Path | None = None) -> Assumptions:
     """Read and check the YAML; a missing file or a bad value is one readable ConfigError."""
     path = path or SHIPPED
     try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data: Any = load_yaml(path.read_text(encoding="utf-8"), f"report assumptions {path}", ConfigError)
         return Assumptions.model_validate(data)
     except OSError as exc:
         raise ConfigError(f"report assumptions {path}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"report assumptions {path}:{where} not valid YAML") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])

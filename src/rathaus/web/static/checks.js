@@ -2,41 +2,7 @@
 // confirmation and deletion through /api/v1/checks (CSRF header on every call).
 (function () {
   "use strict";
-  const t = JSON.parse(document.getElementById("texts").textContent);
-  const csrf = document.querySelector('meta[name="csrf-token"]');
-  const alertBox = document.getElementById("alert");
-  const statusBox = document.getElementById("status");
-  const note = sessionStorage.getItem("checks-status");
-  if (note) { statusBox.textContent = note; sessionStorage.removeItem("checks-status"); }
-
-  function fail(text) {
-    alertBox.textContent = text;
-    alertBox.hidden = false;
-    statusBox.textContent = "";
-    alertBox.focus();
-  }
-
-  async function call(method, path, body, isForm) {
-    const headers = { Accept: "application/json" };
-    if (csrf) headers["X-CSRF-Token"] = csrf.content;
-    if (body !== undefined && !isForm) headers["Content-Type"] = "application/json";
-    statusBox.textContent = t.checks_working;
-    alertBox.hidden = true;
-    const resp = await fetch(path, {
-      method, headers, body: body === undefined ? undefined : (isForm ? body : JSON.stringify(body)),
-    });
-    const data = await resp.json().catch(() => ({}));
-    if (!resp.ok) {
-      fail(data.detail || data.title || String(resp.status));
-      throw new Error(alertBox.textContent);
-    }
-    return data;
-  }
-
-  function go(url, text) {
-    if (text) sessionStorage.setItem("checks-status", text);
-    window.location.assign(url);
-  }
+  const { t, statusBox, fail, call, go } = window.rathausPage("checks", "checks_working");
 
   const upload = document.getElementById("upload-form");
   if (upload) {
@@ -49,7 +15,7 @@
       form.append("type_id", document.getElementById("up-type").value);
       form.append("submitted_on", document.getElementById("up-date").value);
       let data;
-      try { data = await call("POST", "/api/v1/checks/packets", form, true); } catch (e) { return; }
+      try { data = await call("POST", "/api/v1/checks/packets", form); } catch (e) { return; }
       go(`/pruefung?packet=${data.id}`, t.checks_done_uploaded);
     });
   }

@@ -1,30 +1,9 @@
 // The inbox page: reassign, spam, draft, save, approve and send through /api/v1/inbox (CSRF header on every call).
 (function () {
   "use strict";
-  const t = JSON.parse(document.getElementById("texts").textContent);
-  const csrf = document.querySelector('meta[name="csrf-token"]');
-  const alertBox = document.getElementById("alert");
-  const statusBox = document.getElementById("status");
+  const { t, statusBox, call, go } = window.rathausPage("inbox", "inbox_working");
   const message = document.getElementById("message");
-  const note = sessionStorage.getItem("inbox-status");
-  if (note) { statusBox.textContent = note; sessionStorage.removeItem("inbox-status"); }
 
-  async function call(method, path, body) {
-    const headers = { Accept: "application/json" };
-    if (csrf) headers["X-CSRF-Token"] = csrf.content;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    statusBox.textContent = t.inbox_working;
-    alertBox.hidden = true;
-    const resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const data = await resp.json().catch(() => ({}));
-    if (!resp.ok) {
-      alertBox.textContent = data.detail || data.title || String(resp.status);
-      alertBox.hidden = false;
-      statusBox.textContent = "";
-      throw new Error(alertBox.textContent);
-    }
-    return data;
-  }
   // patterns: topics and spikes as text, the plot only when there is a topic to draw; loaded when opened
   const patterns = document.getElementById("patterns");
   if (patterns) {
@@ -78,9 +57,8 @@
   // after an action the page is rendered again from the server; the note survives the reload and focus returns
   // to the control that was used (keyboard users keep their place)
   function reload(text, focusId) {
-    sessionStorage.setItem("inbox-status", text);
     if (focusId) sessionStorage.setItem("inbox-focus", focusId);
-    window.location.reload();
+    go(null, text);
   }
   const focusId = sessionStorage.getItem("inbox-focus");
   if (focusId) {
@@ -117,8 +95,7 @@
           department: f.department.value, category: f.category.value || null, urgency: f.urgency.value || null });
         if (message.dataset.seesAll !== "true" && f.department.value !== message.dataset.ownDepartment) {
           // routed to another department: it leaves this person's queue, so back to the queue
-          sessionStorage.setItem("inbox-status", t.inbox_done_reassigned);
-          window.location.assign("/inbox");
+          go("/inbox", t.inbox_done_reassigned);
           return;
         }
         reload(t.inbox_done_reassigned, "route-button");

@@ -4,34 +4,11 @@
 // reloads and says what was done.
 (function () {
   "use strict";
-  const t = JSON.parse(document.getElementById("texts").textContent);
-  const csrf = document.querySelector('meta[name="csrf-token"]');
-  const alertBox = document.getElementById("alert");
-  const statusBox = document.getElementById("status");
-  const note = sessionStorage.getItem("portfolio-status");
-  if (note) { statusBox.textContent = note; sessionStorage.removeItem("portfolio-status"); }
-
-  async function call(path, body) {
-    const headers = { Accept: "application/json", "Content-Type": "application/json" };
-    if (csrf) headers["X-CSRF-Token"] = csrf.content;
-    statusBox.textContent = t.pf_working;
-    alertBox.hidden = true;
-    const resp = await fetch(path, { method: "POST", headers, body: JSON.stringify(body || {}) });
-    const data = await resp.json().catch(() => ({}));
-    if (!resp.ok) {
-      statusBox.textContent = "";
-      alertBox.textContent = data.detail || data.title || String(resp.status);
-      alertBox.hidden = false;
-      alertBox.focus();
-      return null;
-    }
-    return data;
-  }
-
-  function reload(url, text) {
-    sessionStorage.setItem("portfolio-status", text);
-    // a new query string, so that the page really reloads (a changed #fragment alone would not)
-    window.location.assign(url);
+  const { t, call, go } = window.rathausPage("portfolio", "pf_working");
+  // the server's message is in the alert when a call fails; after a change the page is loaded again with a new
+  // query string (a changed #fragment alone would not reload it)
+  async function post(path, body) {
+    try { return await call("POST", path, body || {}); } catch (e) { return null; }
   }
 
   const form = document.getElementById("idea-form");
@@ -41,8 +18,8 @@
       const data = Object.fromEntries(new FormData(form).entries());
       data.hours_saved_per_year = data.hours_saved_per_year === "" ? null : Number(data.hours_saved_per_year);
       for (const key of ["contact_name", "contact_email"]) if (!data[key]) delete data[key];
-      const body = await call("/api/v1/portfolio/ideas", data);
-      if (body) reload("/portfolio?idea=" + body.id + "#idea-" + body.id, t.pf_done + " #" + body.id);
+      const body = await post("/api/v1/portfolio/ideas", data);
+      if (body) go("/portfolio?idea=" + body.id + "#idea-" + body.id, t.pf_done + " #" + body.id);
     });
   }
 
@@ -64,14 +41,14 @@
           data[name] = value;
         }
       }
-      if (await call(base + "/assessments", data)) reload(here, t.pf_saved);
+      if (await post(base + "/assessments", data)) go(here, t.pf_saved);
     });
   }
   const send = document.getElementById("as-send");
   if (send) {
     send.addEventListener("click", async () => {
       if (!window.confirm(t.pf_send_confirm)) return;
-      if (await call(base + "/assessment/send")) reload(here, t.pf_sent_done);
+      if (await post(base + "/assessment/send")) go(here, t.pf_sent_done);
     });
   }
   const status = document.getElementById("status-form");
@@ -80,7 +57,7 @@
       ev.preventDefault();
       const data = Object.fromEntries(new FormData(status).entries());
       for (const key of ["register_id", "note"]) if (!data[key]) delete data[key];
-      if (await call(base + "/status", data)) reload(here, t.pf_saved);
+      if (await post(base + "/status", data)) go(here, t.pf_saved);
     });
   }
 })();
