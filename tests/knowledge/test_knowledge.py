@@ -250,3 +250,34 @@ def test_date_filter_and_rescoring(runtime: Runtime, tmp_path: Path) -> None:
     assert [h.title for h in old] == ["Reisepass"]
     rescored = search(runtime, ADMIN, "Wo beantrage ich einen Reisepass?", collection_names=["info"], rescore=True).hits
     assert "Reisepass" in rescored[0].text and rescored[0].score <= 1.0
+
+
+def test_a_second_ingest_into_a_collection_waits_for_the_first_then_conflicts(runtime: Runtime, tmp_path: Path) -> None:
+    """Uploads of several people into one collection queue for each other (within ``wait_seconds``); without a wait,
+    or when the other ingest takes too long, a 409 with Retry-After – and what was stored stays consistent."""
+    import threading
+    import zlib
+
+    make(runtime, "gemeinsam")
+    folder = write_folder(tmp_path / "docs", {"a.md": "# Antrag\n\nDer Antrag auf Wohngeld wird schriftlich gestellt."})
+    with runtime.db.session() as s:
+        cid = s.scalar(sa.text("SELECT id FROM kb_collections WHERE name = 'gemeinsam'"))
+    key = zlib.crc32(f"kb-ingest:{cid}".encode())
+    with runtime.db.engine.connect() as other:  # another process's ingest holds the collection's lock
+        assert other.scalar(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key})
+        with pytest.raises(Conflict, match="already running") as refused:
+            ingest(runtime, "gemeinsam", [folder])
+        assert refused.value.headers["Retry-After"] == "30"
+        with pytest.raises(Conflict, match=r"already running \(waited 0.3 s\)"):
+            ingest(runtime, "gemeinsam", [folder], wait_seconds=0.3)
+        result: dict = {}
+        waiting = threading.Thread(target=lambda: result.update(report=ingest(runtime, "gemeinsam", [folder],
+                                                                               wait_seconds=60)))
+        waiting.start()
+        waiting.join(1.0)
+        assert waiting.is_alive() and not result  # it waits for the lock instead of failing
+        other.scalar(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+        other.commit()
+        waiting.join(60)
+    assert result["report"].counts["added"] == 1
+    consistency(runtime)

@@ -257,6 +257,19 @@ class _Prepared:
     context_vectors: list[list[float] | None] = field(default_factory=list)
 
 
+UPLOAD_WAIT_SECONDS = 120.0  # uploads of several people into one collection queue for each other this long
+
+
+def _advisory_lock(conn: sa.Connection, key: int, wait_seconds: float) -> bool:
+    """Take the session-level advisory lock ``key``, trying every 0.2 s for up to ``wait_seconds``."""
+    deadline = time.monotonic() + wait_seconds
+    while not conn.scalar(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
 class Ingestor:
     def __init__(self, runtime: Runtime, principal: Principal, collection_name: str):
         self.runtime = runtime
@@ -271,14 +284,19 @@ class Ingestor:
 
     def run(self, sources: Iterable[Source], *, failures: Iterable[ItemResult] = (), remove_missing: bool = False,
             scope_prefix: str | None = None, progress: Callable[[int, int, str], None] | None = None,
-            total: int | None = None) -> IngestReport:
+            total: int | None = None, wait_seconds: float = 0) -> IngestReport:
+        """Ingest ``sources`` into the collection; one ingest per collection at a time (across processes): another
+        one running makes this one wait up to ``wait_seconds`` (uploads: :data:`UPLOAD_WAIT_SECONDS`), then
+        Conflict."""
         t0 = time.perf_counter()
         sources = list(sources)
         report = IngestReport(run_id=str(uuid.uuid4()), collection=self.collection.name, items=list(failures))
         lock_key = zlib.crc32(f"kb-ingest:{self.collection.id}".encode())
         with self.runtime.db.engine.connect() as lock_conn:
-            if not lock_conn.scalar(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": lock_key}):
-                raise Conflict(f"an ingest into {self.collection.name!r} is already running")
+            if not _advisory_lock(lock_conn, lock_key, wait_seconds):
+                raise Conflict(f"an ingest into {self.collection.name!r} is already running"
+                               + (f" (waited {wait_seconds:g} s)" if wait_seconds else ""),
+                               headers={"Retry-After": "30"})
             try:
                 self._start_run(report.run_id)
                 self._ingest(sources, report, progress, total or len(sources))

@@ -217,7 +217,7 @@ async def upload_to_chat(chat_id: str, runtime: RuntimeDep, principal: Principal
                          ) -> dict[str, Any]:
     """Documents become a private collection of this chat; answers then cite them with verified quotes."""
     from rathaus.knowledge import collections
-    from rathaus.knowledge.ingest import Ingestor, ItemResult, source_from_bytes
+    from rathaus.knowledge.ingest import UPLOAD_WAIT_SECONDS, Ingestor, ItemResult, source_from_bytes
     from rathaus.knowledge.schema import Collection
 
     if not files or len(files) > 20:
@@ -254,7 +254,7 @@ async def upload_to_chat(chat_id: str, runtime: RuntimeDep, principal: Principal
                 chat.collection_id = collection.id
             name = session.get_one(Collection, chat.collection_id).name
             chats.touch(chat)
-        report = Ingestor(runtime, principal, name).run(sources, failures=problems)
+        report = Ingestor(runtime, principal, name).run(sources, failures=problems, wait_seconds=UPLOAD_WAIT_SECONDS)
         with runtime.db.session() as session:
             version = chats.get(session, principal, chat_id).version
         return {"counts": report.counts, "items": [asdict(i) for i in report.items], "version": version}

@@ -16,7 +16,7 @@ from rathaus.core.classification import DataClass
 from rathaus.core.errors import BadRequest
 from rathaus.http.deps import PrincipalDep, RuntimeDep
 from rathaus.knowledge import access, collections, embedders, search
-from rathaus.knowledge.ingest import DEFAULT_MAX_BYTES, Ingestor, ItemResult, source_from_bytes
+from rathaus.knowledge.ingest import DEFAULT_MAX_BYTES, UPLOAD_WAIT_SECONDS, Ingestor, ItemResult, source_from_bytes
 from rathaus.runtime import Runtime
 
 router = APIRouter(prefix="/api/v1", tags=["Knowledge"])
@@ -115,7 +115,7 @@ async def upload_documents(name: str, runtime: RuntimeDep, principal: PrincipalD
         sources.append(source_from_bytes(filename, data, upload.content_type))
 
     def run() -> Any:
-        return Ingestor(runtime, principal, name).run(sources, failures=problems)
+        return Ingestor(runtime, principal, name).run(sources, failures=problems, wait_seconds=UPLOAD_WAIT_SECONDS)
 
     report = await run_in_threadpool(run)
     return {"collection": name, "counts": report.counts, "items": [asdict(i) for i in report.items],
