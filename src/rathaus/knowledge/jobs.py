@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from rathaus.core.auth import Principal
-from rathaus.core.jobs import progress
+from rathaus.core.errors import Conflict
+from rathaus.core.jobs import Transient, progress
 from rathaus.core.outbound import OutboundPolicy
 from rathaus.knowledge.crawler import Crawler
-from rathaus.knowledge.ingest import Ingestor
+from rathaus.knowledge.ingest import UPLOAD_WAIT_SECONDS, Ingestor
 from rathaus.knowledge.refresh import crawl_sources, refresh_due
 
 
@@ -22,8 +23,11 @@ def ingest(runtime: Any, principal: Principal, collection: str, collection_id: i
                       outbound=OutboundPolicy.from_settings(runtime.settings))
     items, problems, scope = crawl_sources({"urls": urls or [], "sitemap": sitemap}, crawler,
                                            progress=lambda url: progress(message=f"crawling {url}"))
-    report = ingestor.run(items, failures=problems, scope_prefix=scope,
-                          progress=lambda done, total, key: progress(done, total, key))
+    try:  # an upload into the collection runs now: wait for it, then let the queue retry the job later
+        report = ingestor.run(items, failures=problems, scope_prefix=scope, wait_seconds=UPLOAD_WAIT_SECONDS,
+                              progress=lambda done, total, key: progress(done, total, key))
+    except Conflict as exc:
+        raise Transient(exc.detail) from None
     return {"collection": collection, "run_id": report.run_id, "counts": report.counts,
             "seconds": round(report.seconds, 3)}
 
