@@ -143,6 +143,23 @@ def test_entrypoint_model_init_fails_without_parts_and_leaves_nothing_behind(tmp
     assert not list((cache / "models").glob("*.gguf")) if (cache / "models").exists() else True
 
 
+@pytest.mark.parametrize(("command", "options"), [
+    (["serve"], ["--host", "--port", "--workers"]),
+    (["worker"], ["--concurrency", "--burst"]),
+    (["db", "upgrade"], []),
+    (["models", "assemble"], ["--from"]),
+])
+def test_entrypoint_roles_call_commands_that_exist(command: list[str], options: list[str]) -> None:
+    """The entry point's roles and the chart's args name real CLI commands and options (no drift)."""
+    entry = (DEPLOY / "entrypoint.sh").read_text()
+    assert f"rathaus {' '.join(command)}" in entry
+    done = subprocess.run([sys.executable, "-c", "import sys; from rathaus.cli import main; sys.exit(main())",
+                           *command, "--help"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    for option in options:
+        assert option in done.stdout, f"rathaus {' '.join(command)} has no {option}"
+
+
 # --- compose --------------------------------------------------------------------------------------------------
 
 COMPOSE = DEPLOY / "compose.yaml"
@@ -206,6 +223,21 @@ def test_compose_models_file_is_a_valid_catalogue_served_by_the_model_server() -
     server = compose()["services"]["model-server"]["command"]
     assert server[server.index("--alias") + 1] == chat.remote_model
     assert int(server[server.index("--parallel") + 1]) == chat.max_concurrency
+
+
+def test_keycloak_realm_matches_the_settings_rathaus_gets() -> None:
+    realm = json.loads((DEPLOY / "keycloak" / "stadt-realm.json").read_text())
+    env = compose()["x-rathaus"]["environment"]
+    assert env["RATHAUS_OIDC_ISSUER"].endswith(f"/realms/{realm['realm']}")
+    (client,) = [c for c in realm["clients"] if c["clientId"] == env["RATHAUS_OIDC_CLIENT_ID"]]
+    assert client["publicClient"] is True and client["attributes"]["pkce.code.challenge.method"] == "S256"
+    mappers = {m["protocolMapper"]: m["config"] for m in client["protocolMappers"]}
+    assert mappers["oidc-audience-mapper"]["included.custom.audience"] == env["RATHAUS_OIDC_AUDIENCE"]
+    assert mappers["oidc-usermodel-attribute-mapper"]["claim.name"] == "department"  # RATHAUS_OIDC_DEPARTMENT_CLAIM
+    published = {str(p).split(":")[1] for p in compose()["services"]["api"]["ports"]}
+    assert any(f"127.0.0.1:{port}/" in uri for uri in client["redirectUris"] for port in published)
+    keycloak = compose()["services"]["keycloak"]
+    assert f"--http-port={env['RATHAUS_OIDC_ISSUER'].split(':')[2].split('/')[0]}" in keycloak["command"]
 
 
 # --- Helm chart -----------------------------------------------------------------------------------------------
