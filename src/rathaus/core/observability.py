@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 MODEL_REQUESTS = Counter(
     "rathaus_model_requests_total", "Model calls through the gateway", ["model", "operation", "status"]
@@ -18,3 +18,7 @@ HTTP_REQUESTS = Histogram(
     "rathaus_http_request_seconds", "HTTP request duration", ["method", "route", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+# Fair use of scarce models (rathaus.models.admission): read when scraped, per process.
+MODEL_SLOTS = Gauge("rathaus_model_slots", "Calls the model may answer at once (max_concurrency)", ["model"])
+MODEL_SLOTS_BUSY = Gauge("rathaus_model_slots_busy", "Calls holding one of the model's slots", ["model"])
+MODEL_QUEUED = Gauge("rathaus_model_queued", "Calls waiting for a slot of the model", ["model"])

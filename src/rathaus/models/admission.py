@@ -18,8 +18,10 @@ import threading
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
+from functools import partial
 
 from rathaus.core.errors import ModelBusy
+from rathaus.core.observability import MODEL_QUEUED, MODEL_SLOTS, MODEL_SLOTS_BUSY
 
 __all__ = ["Admission", "ModelBusy", "ModelGate", "Slot"]
 
@@ -92,6 +94,10 @@ class ModelGate:
             raise self._busy(f"no slot became free within {self.queue_timeout_s:g} s")
 
     @property
+    def running(self) -> int:
+        return self._running
+
+    @property
     def queued(self) -> int:
         return sum(len(q) for q in self._waiting.values())
 
@@ -138,6 +144,14 @@ class ModelGate:
             waiter.event.set()
 
 
+def _running(gate: ModelGate) -> float:
+    return gate.running
+
+
+def _queued(gate: ModelGate) -> float:
+    return gate.queued
+
+
 class Admission:
     """The gates of all models of one gateway, made on first use from the catalogue's limits."""
 
@@ -150,6 +164,10 @@ class Admission:
             gate = self._gates.get(name)
             if gate is None:
                 gate = self._gates[name] = ModelGate(name, max_concurrency, max_queue, queue_timeout_s)
+                # /metrics reads the gate when scraped (the newest gateway's gate, should a process make several)
+                MODEL_SLOTS.labels(name).set(max_concurrency)
+                MODEL_SLOTS_BUSY.labels(name).set_function(partial(_running, gate))
+                MODEL_QUEUED.labels(name).set_function(partial(_queued, gate))
             return gate
 
     def status(self) -> list[dict[str, object]]:
