@@ -16,6 +16,7 @@ from typer.exceptions import TyperException
 from rathaus.config_check import settings_problems
 from rathaus.core import capability
 from rathaus.core.errors import RathausError
+from rathaus.core.files import is_storage_error, storage_error
 
 
 def build_app() -> typer.Typer:
@@ -75,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         result = command.main(args=argv, prog_name="rathaus", standalone_mode=False)
     except RathausError as exc:
         return _fail(exc.detail, EXIT_ERROR)
+    except OSError as exc:
+        if not is_storage_error(exc):
+            raise
+        return _fail(storage_error(exc).detail, EXIT_ERROR)  # disk full, read-only: one line, not a traceback
     except ValidationError as exc:
         return _fail("\n".join(settings_problems(exc)), EXIT_ERROR)
     except typer.Exit as exc:

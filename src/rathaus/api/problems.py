@@ -8,10 +8,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from rathaus.core.db import database_error
 from rathaus.core.errors import PROBLEM_BASE, RathausError
+from rathaus.core.files import is_storage_error, storage_error
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
@@ -84,6 +86,18 @@ def install(app: FastAPI) -> None:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "invalid value"
         return problem_response(400, "invalid-value", "Invalid value", f"the database refused a value: {reason}",
                                 request)
+
+    @app.exception_handler(OperationalError)
+    async def _database(request: Request, exc: OperationalError) -> JSONResponse:
+        """An operational database error outside ``Database.session`` (disk full, connection lost): 503, not 500."""
+        return await _rathaus(request, database_error(exc))
+
+    @app.exception_handler(OSError)
+    async def _storage(request: Request, exc: OSError) -> JSONResponse:
+        """A full disk or a read-only directory: 507 / 503 with one readable line instead of 500."""
+        if is_storage_error(exc):
+            return await _rathaus(request, storage_error(exc))
+        return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -17,6 +17,7 @@ from rathaus.config_check import run_check
 from rathaus.core import admin, audit, auth, budgets, metering
 from rathaus.core.budgets import CITY_TZ
 from rathaus.core.errors import BadRequest
+from rathaus.core.files import atomic_write
 
 report_app = typer.Typer(help="Berichte / reports.", no_args_is_help=True)
 budget_app = typer.Typer(help="Budgets je Referat / department budgets.", no_args_is_help=True)
@@ -61,7 +62,7 @@ def report_usage(
                       f"{sum(r.gco2e for r in rows):.3f}", "")
     console.print(table)
     path = csv_path or Path(f"usage-{month}-by-{by}.csv")
-    path.write_text(metering.to_csv(rows, by), encoding="utf-8")
+    atomic_write(path, metering.to_csv(rows, by))
     console.print(f"CSV: {path}")
 
 

@@ -10,6 +10,7 @@ import typer
 from rathaus.commands.common import console, open_runtime
 from rathaus.core import budgets, metering
 from rathaus.core.errors import BadRequest
+from rathaus.core.files import atomic_write
 
 MonthOption = Annotated[str | None, typer.Option(help="YYYY-MM (default: this month)")]
 FormatOption = Annotated[str, typer.Option("--format", help="html | csv")]
@@ -35,7 +36,7 @@ def _write(kind: str, month: str | None, fmt: str, out: Path | None, department:
         typer.echo(text, nl=False)
         return
     path = out or Path(f"{kind}-{report.month}.{fmt}")
-    path.write_text(text, encoding="utf-8")
+    atomic_write(path, text)
     figures = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in report.summary.items())
     console.print(f"{report.title} {report.month}: {figures or 'keine Daten / no data'}", markup=False)
     console.print(f"{fmt.upper()}: {path}", markup=False)

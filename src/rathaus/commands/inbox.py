@@ -11,6 +11,7 @@ from rich.table import Table
 
 from rathaus.commands.common import cli_principal, console, err_console, open_runtime, progress_bar
 from rathaus.core.errors import BadRequest
+from rathaus.core.files import atomic_write
 
 inbox_app = typer.Typer(help="Posteingang / inbox: fetch, import, train, eval, classify, list, export.",
                         no_args_is_help=True)
@@ -200,5 +201,5 @@ def export_command(
             if len(page) < want:
                 break
         rows: list[dict[str, Any]] = [extraction_of(rt, principal, i) for i in ids]
-    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    atomic_write(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     console.print(f"{len(rows)} Nachrichten / messages → {out}", markup=False)

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from rathaus.commands.common import console, err_console, open_runtime
 from rathaus.core.errors import BadRequest
+from rathaus.core.files import atomic_write
 from rathaus.core.yaml_text import load_yaml
 
 register_app = typer.Typer(help="KI-Register / AI system register: list, show, set, history, load, export.",
@@ -119,7 +120,7 @@ def export_command(
     if out is None:
         typer.echo(text)
     else:
-        out.write_text(text + "\n", encoding="utf-8")
+        atomic_write(out, text + "\n")
         err_console.print(f"{out}: {len(text):,} Zeichen / characters")
     for item in incomplete:
         err_console.print(f"unvollständig / incomplete: {item['id']}: {', '.join(item['missing'])}", highlight=False)

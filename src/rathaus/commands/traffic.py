@@ -19,6 +19,7 @@ from rathaus.commands.common import (
     print_import_report,
 )
 from rathaus.core.errors import BadRequest
+from rathaus.core.files import atomic_write
 from rathaus.traffic.vocabulary import FileKind
 
 traffic_app = typer.Typer(help="Verkehrszählungen / traffic counts: import, check, impute, report, plot, export, eval.",
@@ -81,10 +82,7 @@ def export_command(
     if out is None:
         sys.stdout.write(data.decode("utf-8"))
         return
-    try:
-        out.write_bytes(data)
-    except OSError as exc:
-        raise BadRequest(f"{out}: nicht schreibbar / cannot write: {exc.strerror}") from None
+    atomic_write(out, data)
     err_console.print(f"{out} ({len(data):,} bytes)", markup=False)
 
 
@@ -172,10 +170,7 @@ def plot_command(
 
     with open_runtime() as rt:
         png = pipeline.plot_station(rt.db, station) if station else pipeline.plot_health(rt.db)
-    try:
-        out.write_bytes(png)
-    except OSError as exc:
-        raise BadRequest(f"{out}: nicht schreibbar / cannot write: {exc.strerror}") from None
+    atomic_write(out, png)
     console.print(f"{out} ({len(png):,} bytes)", markup=False)
 
 

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from rathaus.core.db import AUDIT_KEY_FILE
 from rathaus.core.errors import ConfigError
+from rathaus.core.files import append_line, make_dirs
 from rathaus.core.keyfiles import read_key_file
 from rathaus.core.metering import without_nul
 from rathaus.core.schema import AuditHead, AuditRecord
@@ -207,13 +208,8 @@ def write_checkpoint(path: Path, key: bytes, kind: str, seq: int, hash_: str) ->
     fields: dict[str, Any] = {"kind": kind, "seq": seq, "hash": hash_, "ts": _ts(_now())}
     cp = Checkpoint(**fields, sig=_signature(key, fields))
     line = json.dumps({**fields, "sig": cp.sig}, sort_keys=True, separators=(",", ":")) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    try:
-        os.write(fd, line.encode("utf-8"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    make_dirs(path.parent, mode=0o700)
+    append_line(path, line)  # whole or not at all: a full disk leaves no half line
     log.info("audit checkpoint %s", line.strip())
     return cp
 

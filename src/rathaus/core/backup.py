@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from rathaus.core.errors import BadRequest, ConfigError, RathausError
+from rathaus.core.errors import BadRequest, ConfigError, RathausError, StorageFull
 
 TIMEOUT_S = 6 * 3600
 
@@ -57,6 +57,9 @@ def _run(args: list[str], env: dict[str, str], what: str) -> subprocess.Complete
     done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=TIMEOUT_S)  # noqa: S603 – fixed tool, argument list, no shell
     if done.returncode != 0:
         reason = next((line for line in reversed(done.stderr.splitlines()) if line.strip()), "no message")
+        if "No space left on device" in done.stderr or "Disk quota exceeded" in done.stderr:
+            raise StorageFull(f"{what} failed: the disk is full ({reason.strip()}); nothing was kept – free space "
+                              "and retry")
         raise BackupFailed(f"{what} failed: {reason.strip()}")
     return done
 

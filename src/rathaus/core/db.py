@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from rathaus.core.errors import DatabaseUnavailable
+from rathaus.core.errors import DatabaseStorageFull, DatabaseUnavailable, RathausError
 from rathaus.core.keyfiles import create_key_file
 from rathaus.core.settings import Settings
 
@@ -156,6 +156,19 @@ def describe_url(url: str) -> str:
         return "<unparseable database URL>"
 
 
+DISK_FULL = "53100"  # SQLSTATE disk_full
+
+
+def database_error(exc: OperationalError) -> RathausError:
+    """The readable error for an operational database error: a full disk of the server (503 storage-full: the
+    transaction was rolled back, nothing half-written), else the database unavailable (503)."""
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    if getattr(exc.orig, "sqlstate", None) == DISK_FULL:
+        return DatabaseStorageFull(f"the database server's disk is full ({reason}); nothing was stored – free space "
+                                   "on the database volume and retry", headers={"Retry-After": "60"})
+    return DatabaseUnavailable(f"database error: {reason}")
+
+
 class Database:
     """Engine and sessions; owns the embedded server when no URL is configured."""
 
@@ -216,7 +229,7 @@ class Database:
             with self.sessionmaker() as session, session.begin():
                 yield session
         except OperationalError as exc:
-            raise DatabaseUnavailable(f"database error: {str(exc.orig).strip().splitlines()[0]}") from exc
+            raise database_error(exc) from exc
 
     def close(self) -> None:
         if self._supervisor is not None:

@@ -108,6 +108,24 @@ class DatabaseUnavailable(RathausError):
     status, code, title = 503, "database-unavailable", "Database unavailable"
 
 
+class StorageFull(RathausError):
+    """A disk rathaus writes to is full (ENOSPC, EDQUOT): nothing was written."""
+
+    status, code, title = 507, "storage-full", "Insufficient storage"
+
+
+class DatabaseStorageFull(StorageFull):
+    """The database server's disk is full (SQLSTATE 53100): the transaction was rolled back; retry later."""
+
+    status = 503
+
+
+class StorageReadOnly(RathausError):
+    """A directory rathaus writes to is read-only or not writable for it (EROFS, EACCES, EPERM): nothing was written."""
+
+    status, code, title = 503, "storage-read-only", "Storage not writable"
+
+
 class IdentityProviderUnavailable(RathausError):
     status, code, title = 503, "identity-provider-unavailable", "Identity provider unavailable"
 

@@ -14,6 +14,16 @@ MODEL_LATENCY = Histogram(
 )
 MODEL_ENERGY_WH = Counter("rathaus_model_energy_wh_total", "Energy of model calls (Wh)", ["model"])
 MODEL_COST_EUR = Counter("rathaus_model_cost_eur_total", "Cost of model calls (EUR)", ["model"])
+MODEL_FAILOVERS = Counter(
+    "rathaus_model_failovers_total", "Calls sent to a fallback model because a model failed or its breaker was open",
+    ["from_model", "to_model", "operation", "reason"],
+)
+MODEL_BREAKER_TRANSITIONS = Counter(
+    "rathaus_model_breaker_transitions_total", "Changes of a model's circuit breaker, by the state entered",
+    ["model", "state"],
+)
+MODEL_BREAKER_STATE = Gauge("rathaus_model_breaker_state", "Circuit breaker of a model: 0 closed, 1 half-open, 2 open",
+                            ["model"])
 HTTP_REQUESTS = Histogram(
     "rathaus_http_request_seconds", "HTTP request duration", ["method", "route", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),

@@ -212,6 +212,20 @@ class Settings(BaseSettings):
         description="What the gateway does when the named model may not receive the request's class.",
     )
 
+    # --- Failover (rathaus.models.breaker) -------------------------------------------------------------
+    model_failover: Literal["listed", "auto", "off"] = Field(
+        default="listed",
+        description="When a model fails: 'listed' tries the catalogue's 'fallbacks' of the model; 'auto' after those "
+                    "any other enabled model of the same kind cleared for the request's data class (embeddings: "
+                    "the same vector space); 'off' none.",
+    )
+    breaker_failures: int = Field(default=3, ge=1, le=1000,
+                                  description="Consecutive failures (unreachable, 5xx, timeout) that open a model's "
+                                              "circuit breaker.")
+    breaker_cooldown_seconds: float = Field(default=30.0, gt=0, le=3600,
+                                            description="How long an open breaker sends calls to the fallbacks "
+                                                        "before one trial call goes to the model again.")
+
     # --- Energy and CO2 -----------------------------------------------------------------------------
     grid_gco2_per_kwh: float = Field(default=363.0, gt=0, description="UBA German mix 2024.")
     pue: float = Field(default=1.4, ge=1.0, le=3.0, description="Power usage effectiveness on premises.")

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from rathaus.core.auth import Principal
 from rathaus.core.classification import DataClass
+from rathaus.core.files import atomic_write, make_dirs
 from rathaus.inbox.routing import RoutingModel, TrainingRow, train
 from rathaus.inbox.schema import InboxCorrection, InboxExample
 from rathaus.inbox.settings import InboxSettings
@@ -133,10 +134,10 @@ def train_current(runtime: Runtime, taxonomy: Taxonomy,
                   embedding_views=views)
     model_id = started.strftime("%Y%m%dT%H%M%S%fZ")
     folder = models_dir(runtime)
-    folder.mkdir(parents=True, exist_ok=True)
-    model.save(folder / f"{model_id}.zip", signing_key(runtime))
-    (folder / POINTER).write_text(json.dumps({"model_id": model_id, "trained_at": started.isoformat(),
-                                              "examples": len(rows)}))
+    make_dirs(folder)
+    model.save(folder / f"{model_id}.zip", signing_key(runtime))  # atomic: a full disk leaves no half model
+    atomic_write(folder / POINTER, json.dumps({"model_id": model_id, "trained_at": started.isoformat(),
+                                               "examples": len(rows)}))
     for old in sorted(folder.glob("*.zip"))[:-KEEP_MODELS]:
         old.unlink(missing_ok=True)
     info = {k: v for k, v in model.info.items() if isinstance(v, str | int | float | bool | list | dict)}

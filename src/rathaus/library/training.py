@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import shutil
 import threading
 import time
@@ -34,6 +33,7 @@ import sqlalchemy as sa
 from rathaus.core.auth import Principal
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import Conflict
+from rathaus.core.files import atomic_write, make_dirs, storage_error
 from rathaus.library import serving
 from rathaus.library.blend import L2_GRID, Blend
 from rathaus.library.content import ContentSimilarity, ItemContent
@@ -179,19 +179,25 @@ def train(runtime: Runtime, progress: Progress | None = None, embed: bool = True
     now = dt.datetime.now(dt.UTC)
     model_id = now.strftime("%Y%m%dT%H%M%S%fZ")
     folder = models_dir(runtime.settings) / model_id
-    folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    serving.save(model, folder, ids)
+    make_dirs(folder.parent, mode=0o700)
     meta = [{k: i[k] for k in ("id", "title", "authors", "media_type", "language", "age_group")} | {"text": t}
             for i, t in zip(items, texts, strict=True)]
-    (folder / "items.json").write_text(json.dumps(meta, ensure_ascii=False))
-    if vectors is not None:
-        np.save(folder / "vectors.npy", vectors, allow_pickle=False)
+    try:  # a new folder, made current only at the end: a full disk leaves the current model as it was
+        serving.save(model, folder, ids)
+        atomic_write(folder / "items.json", json.dumps(meta, ensure_ascii=False))
+        if vectors is not None:
+            np.save(folder / "vectors.npy", vectors, allow_pickle=False)
+    except BaseException as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise storage_error(exc, folder) from exc
+        raise
     report = TrainReport(model_id, str(folder), len(ids), X.shape[0], int(X.nnz), int(model.cold.sum()),
                          {k: float(v) for k, v in (model.weights or {}).items()},
                          model.ease_l2 if model.ease_l2 is not None else (L2_GRID[0] if "ease" in model.components
                                                                           else None),
                          tuned, content_kind, embed_s, time.perf_counter() - t0, now.isoformat(), notes)
-    (folder / "train.json").write_text(json.dumps(report.as_dict(), ensure_ascii=False))
+    atomic_write(folder / "train.json", json.dumps(report.as_dict(), ensure_ascii=False))
     _set_current(models_dir(runtime.settings), model_id)
     _prune(models_dir(runtime.settings), model_id)
     log.info("library model %s trained: %d items, %d readers, %d loans, %.1f s", model_id, report.items,
@@ -206,9 +212,7 @@ def has_loans(session: Session) -> bool:
 
 
 def _set_current(folder: Path, model_id: str) -> None:
-    tmp = folder / f".{POINTER}.{os.getpid()}"
-    tmp.write_text(json.dumps({"model_id": model_id}))
-    os.replace(tmp, folder / POINTER)
+    atomic_write(folder / POINTER, json.dumps({"model_id": model_id}))
 
 
 def _prune(folder: Path, current: str) -> None:

@@ -41,6 +41,7 @@ class Slot:
 
     def __init__(self, gate: ModelGate):
         self._gate: ModelGate | None = gate
+        self.model = gate.name
         self._t0 = time.monotonic()
 
     def release(self) -> None:

@@ -52,6 +52,17 @@ class ModelSpec(BaseModel):
     queue_timeout_seconds: float = Field(default=30.0, gt=0, le=600,
                                          description="Longest wait for a slot before 429 with Retry-After.")
 
+    # failover (rathaus.models.breaker)
+    fallbacks: list[str] = Field(
+        default_factory=list,
+        description="Models of the same kind to try, in this order, when this one fails or its breaker is open; "
+                    "only those cleared for the request's data class are ever used.")
+    vector_space: str | None = Field(
+        default=None, min_length=1, max_length=200,
+        description="Embedding models: the name of their vector space (the same weights, e.g. 'multilingual-e5-"
+                    "small'); embeddings fail over only between models of one vector space and dimension. "
+                    "Default: the model's own name (no failover).")
+
     # facts used by routing and metering
     context_length: int = Field(default=4096, ge=16, le=2_000_000)
     max_output_tokens: int = Field(default=1024, ge=1, le=200_000)
@@ -95,6 +106,11 @@ class ModelSpec(BaseModel):
             raise ValueError("a model hosted outside the EU may not receive 'personenbezogen' data")
         return self
 
+    @property
+    def space(self) -> str:
+        """The vector space of an embedding model: embeddings of two models are comparable only when it is equal."""
+        return f"{self.vector_space or self.name}/{self.dimensions}"
+
     def allows(self, data_class: DataClass) -> bool:
         return data_class in self.data_classes
 
@@ -135,6 +151,21 @@ class Catalog(BaseModel):
                 raise ValueError(f"default {kind} model {default!r} is a {spec.kind} model")
             if not spec.enabled:
                 raise ValueError(f"default {kind} model {default!r} is disabled")
+        for model in self.models:
+            for name in model.fallbacks:
+                other = self.get(name)
+                if other is None:
+                    raise ValueError(f"model {model.name!r}: fallback {name!r} is not defined")
+                if other is model:
+                    raise ValueError(f"model {model.name!r}: a model cannot be its own fallback")
+                if other.kind != model.kind:
+                    raise ValueError(f"model {model.name!r}: fallback {name!r} is a {other.kind} model, "
+                                     f"not a {model.kind} model")
+                if model.kind == "embedding" and other.space != model.space:
+                    raise ValueError(
+                        f"model {model.name!r}: fallback {name!r} has other vectors ({other.space} instead of "
+                        f"{model.space}); embeddings may only fail over within one vector space – set the same "
+                        "'vector_space' and 'dimensions' on models that serve the same weights")
         return self
 
     def get(self, name: str) -> ModelSpec | None:

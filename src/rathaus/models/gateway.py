@@ -4,6 +4,10 @@ Every chat and embedding call of every capability goes through :class:`Gateway`.
 (1) routed to a model cleared for its data class, (2) checked against the context length,
 (3) reserved against the department's budget, (4) executed, (5) metered (tokens, latency, €, Wh,
 gCO2e) and written to the audit log together with the budget settlement in one transaction.
+
+When a model fails (unreachable, 5xx, timeout; a stream before its first token) or its circuit breaker
+(:mod:`rathaus.models.breaker`) is open, the call goes to the model's fallbacks – only those cleared for the
+request's data class, embeddings only within one vector space – each failover and breaker change audited.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Generator
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
@@ -22,13 +26,30 @@ from rathaus.core import audit, budgets, energy, metering
 from rathaus.core.auth import Principal
 from rathaus.core.classification import DataClass
 from rathaus.core.db import Database
-from rathaus.core.errors import BadRequest, BudgetExhausted, ContextLengthExceeded, RathausError, UpstreamError
-from rathaus.core.observability import MODEL_COST_EUR, MODEL_ENERGY_WH, MODEL_LATENCY, MODEL_REQUESTS, MODEL_TOKENS
+from rathaus.core.errors import (
+    BadRequest,
+    BudgetExhausted,
+    ContextLengthExceeded,
+    ModelUnavailable,
+    RathausError,
+    UpstreamError,
+)
+from rathaus.core.observability import (
+    MODEL_BREAKER_STATE,
+    MODEL_BREAKER_TRANSITIONS,
+    MODEL_COST_EUR,
+    MODEL_ENERGY_WH,
+    MODEL_FAILOVERS,
+    MODEL_LATENCY,
+    MODEL_REQUESTS,
+    MODEL_TOKENS,
+)
 from rathaus.core.settings import Settings
 from rathaus.models.admission import Admission, ModelBusy, Slot
+from rathaus.models.breaker import STATE_VALUE, Breakers, Transition
 from rathaus.models.catalog import Catalog, ModelSpec
 from rathaus.models.providers import build_provider
-from rathaus.models.routing import Route, resolve
+from rathaus.models.routing import Route, allowed_models, resolve
 from rathaus.models.safeguards import RequestSafety
 from rathaus.models.types import ChatMessage, ChatParams, ChatProvider, EmbeddingProvider, StreamDelta, StreamEnd
 from rathaus.safety.policy import SafetyPolicy
@@ -84,6 +105,7 @@ class ChatOutcome:
     request_id: str
     rerouted_from: str | None = None
     audit_seq: int | None = None
+    failover_from: str | None = None  # the model that failed (or whose breaker was open) before this one answered
     safety: dict[str, Any] = field(default_factory=dict)  # guard verdicts, personal data counts (no values)
     warnings: list[str] = field(default_factory=list)  # e.g. "content-guard:output" in warn mode
     replaced: bool = False  # the answer was withheld by the content guard (text is the refusal)
@@ -96,6 +118,18 @@ class EmbedOutcome:
     metrics: Metrics
     request_id: str
     rerouted_from: str | None = None
+    failover_from: str | None = None
+
+
+def is_outage(exc: BaseException) -> bool:
+    """A failure of the model rather than of the request: unreachable, timeout, 5xx, 408/429, a broken stream.
+    Counted by the model's breaker and a reason to fail over; a 4xx (too long, refused credentials aside) is not."""
+    if isinstance(exc, ModelUnavailable):
+        return True
+    if isinstance(exc, UpstreamError):
+        status = exc.extra.get("upstream_status")
+        return not isinstance(status, int) or status >= 500 or status in (408, 429)
+    return isinstance(exc, TimeoutError | ConnectionError)
 
 
 @dataclass
@@ -113,6 +147,11 @@ class PreparedCall:
     safety: RequestSafety | None = None  # chat only
     slot: Slot | None = None  # chat only: the model's slot (rathaus.models.admission), released when it is done
     t0: float = 0.0  # perf_counter when the model was called (see start()); latency is measured from here
+    # failover: the route as resolved, the fallbacks still to try, the messages and parameters as asked
+    origin: Route | None = None
+    fallbacks: list[ModelSpec] = field(default_factory=list)
+    original: list[ChatMessage] = field(default_factory=list)
+    requested: ChatParams | None = None
 
     @property
     def model(self) -> str:
@@ -132,8 +171,12 @@ class PreparedStream:
 
     def __init__(self, gateway: Gateway, call: PreparedCall):
         self.gateway, self.call = gateway, call
-        self.model = call.model
         self._ran = False
+
+    @property
+    def model(self) -> str:
+        """The model that answers: the routed one, or its fallback when it failed before the first token."""
+        return self.call.model
 
     def close(self) -> None:
         """Give back what a stream that never ran holds: its slot of the model and its budget reservation (a client
@@ -152,8 +195,17 @@ class PreparedStream:
         if self._ran:
             raise RuntimeError("this stream has already run or was closed")
         self._ran = True
-        gw, call, spec = self.gateway, self.call, self.call.route.spec
+        while True:
+            following = yield from self._run(self.call)
+            if following is None:
+                return
+            self.call = following  # the model failed before its first token: its fallback answers
+
+    def _run(self, call: PreparedCall) -> Generator[StreamDelta | ChatOutcome, None, PreparedCall | None]:
+        """One model's attempt; returns the prepared fallback when it failed before its first token."""
+        gw, spec = self.gateway, call.route.spec
         assert call.safety is not None  # set by Gateway._prepare
+        failure: RathausError | None = None
         provider = gw.chat_provider(spec)
         parts: list[str] = []
         end: StreamEnd | None = None
@@ -182,9 +234,13 @@ class PreparedStream:
             if rest:
                 yield StreamDelta(rest)
             status = "ok"
-        except RathausError:
+        except RathausError as exc:
             status = "error"
-            raise
+            if parts or not is_outage(exc):
+                if is_outage(exc):
+                    gw._breaker_result(call.ctx, spec, exc)
+                raise
+            failure = exc
         except Exception as exc:
             status = "error"
             log.exception("model %s failed mid-stream", spec.name)
@@ -198,9 +254,15 @@ class PreparedStream:
             outcome = gw._finish(call, "chat.stream", status, output="".join(parts), prompt_tokens=end.prompt_tokens,
                                  completion_tokens=end.completion_tokens, finish_reason=end.finish_reason,
                                  cpu_seconds=end.cpu_seconds)
-        if status == "ok":
-            outcome.text = shown_text
-            yield outcome
+        if failure is not None:  # before the first token: a fallback cleared for the data class may answer
+            following = gw._fail_over(call, failure)
+            if following is None:
+                raise failure
+            return following
+        gw._breaker_result(call.ctx, spec, None)
+        outcome.text = shown_text
+        yield outcome
+        return None
 
 
 class Gateway:
@@ -213,6 +275,7 @@ class Gateway:
         self.audit = audit.AuditConfig.from_settings(settings)
         self.audit_key = self.audit.key
         self.admission = Admission()
+        self.breakers = Breakers(settings.breaker_failures, settings.breaker_cooldown_seconds)
 
     # --- providers ---------------------------------------------------------------------------------
     def provider(self, spec: ModelSpec) -> ChatProvider | EmbeddingProvider:
@@ -271,16 +334,63 @@ class Gateway:
 
     def _prepare(self, ctx: CallContext, model: str | None, messages: list[ChatMessage],
                  params: ChatParams | None, slot: Slot | None = None) -> PreparedCall:
-        """Route, budget precheck, safeguards, context length, budget reservation and a slot of the model (unless
-        given: :meth:`admit`) of one chat call."""
+        """Route, budget precheck, then the first model that can take the call (the routed one, or a fallback when
+        its breaker is open): safeguards, context length, budget reservation and a slot of the model (unless
+        given: :meth:`admit`)."""
         if not messages:
             raise BadRequest("at least one message is needed")
         route = self.route(ctx, model, "chat")
-        spec = route.spec
-        self._budget(ctx, spec.name, "chat", budgets.precheck)
-        safety, messages = self._safeguard(ctx, route, messages)
+        self._budget(ctx, route.spec.name, "chat", budgets.precheck)
+        return self._prepare_next(ctx, route, self.candidates(ctx, route.spec), messages, params or ChatParams(),
+                                  slot, None)
+
+    def _prepare_next(self, ctx: CallContext, origin: Route, candidates: list[ModelSpec],
+                      messages: list[ChatMessage], requested: ChatParams, slot: Slot | None,
+                      failed: tuple[ModelSpec, RathausError] | None) -> PreparedCall:
+        """Prepare the first of ``candidates`` whose breaker lets a call through and whose checks pass. The routed
+        model's own refusals (context, budget, personal data, busy) answer the request; a fallback's only skip it.
+        ``failed``: the model that failed before, and why (for the audit of the failover)."""
+        last: RathausError | None = failed[1] if failed else None
+        skipped: tuple[ModelSpec, str] | None = (failed[0], failed[1].code) if failed else None
         try:
-            call = self._checked(ctx, route, safety, messages, params)
+            for i, spec in enumerate(candidates):
+                first = spec.name == origin.spec.name
+                if not self._breaker_allows(ctx, spec):
+                    last = last or self._breaker_open(spec, ctx)
+                    skipped = skipped or (spec, "breaker-open")
+                    continue
+                route = origin if first else Route(spec, rerouted_from=origin.rerouted_from,
+                                                   failover_from=origin.spec.name)
+                own = None
+                if slot is not None and slot.model == spec.name:
+                    own, slot = slot, None
+                try:
+                    call = self._prepare_route(ctx, route, messages, replace(requested), own)
+                except RathausError as exc:
+                    if first:
+                        raise
+                    log.info("fallback %s cannot take request %s: %s", spec.name, ctx.request_id, exc.detail)
+                    continue
+                if skipped is not None:
+                    self._failed_over(ctx, "chat", skipped[0], spec, skipped[1])
+                call.origin, call.fallbacks, call.original, call.requested = origin, candidates[i + 1:], messages, \
+                    requested
+                return call
+        finally:
+            if slot is not None:  # taken for a model that is not called
+                slot.release()
+        assert last is not None  # the routed model is always a candidate: skipped only with its breaker open
+        if failed is None:
+            self._refused(ctx, origin.spec.name, "chat", last)
+        raise last
+
+    def _prepare_route(self, ctx: CallContext, route: Route, messages: list[ChatMessage], params: ChatParams,
+                       slot: Slot | None) -> PreparedCall:
+        """Safeguards, context length, budget reservation and a slot of one model."""
+        spec = route.spec
+        try:
+            safety, safe = self._safeguard(ctx, route, messages)
+            call = self._checked(ctx, route, safety, safe, params)
         except BaseException:
             if slot is not None:
                 slot.release()
@@ -324,9 +434,11 @@ class Gateway:
         return PreparedCall(ctx, route, reservation, prompt_tokens, messages=messages, params=params, safety=safety)
 
     def admit(self, ctx: CallContext, model: str | None = None) -> Slot:
-        """A slot of the chat model this context routes to, taken before anything is stored, so that a busy model
-        (429) changes nothing; pass it to :meth:`chat_stream`."""
-        return self._admit(ctx, self.route(ctx, model, "chat").spec)
+        """A slot of the chat model this context routes to (or of its fallback while its breaker is open), taken
+        before anything is stored, so that a busy model (429) changes nothing; pass it to :meth:`chat_stream`."""
+        spec = self.route(ctx, model, "chat").spec
+        usable = [c for c in self.candidates(ctx, spec) if self.breakers.get(c.name).peek()]
+        return self._admit(ctx, usable[0] if usable else spec)
 
     def _admit(self, ctx: CallContext, spec: ModelSpec) -> Slot:
         """A slot of the model, in turn with other departments; a refusal (429) is audited like every other."""
@@ -349,15 +461,22 @@ class Gateway:
     def chat(self, ctx: CallContext, messages: list[ChatMessage], model: str | None = None,
              params: ChatParams | None = None) -> ChatOutcome:
         call = self._prepare(ctx, model, messages, params)
+        while True:
+            call.start()
+            try:
+                with call.slot or nullcontext():
+                    result = self.chat_provider(call.route.spec).chat(call.messages, call.params)
+            except Exception as exc:
+                self._finish(call, "chat", "error", output="", prompt_tokens=call.prompt_tokens, completion_tokens=0,
+                             finish_reason="error", cpu_seconds=None)
+                following = self._fail_over(call, exc)
+                if following is None:
+                    raise
+                call = following
+                continue
+            break
+        self._breaker_result(ctx, call.route.spec, None)
         assert call.safety is not None  # set by _prepare
-        call.start()
-        try:
-            with call.slot or nullcontext():
-                result = self.chat_provider(call.route.spec).chat(call.messages, call.params)
-        except Exception:
-            self._finish(call, "chat", "error", output="", prompt_tokens=call.prompt_tokens, completion_tokens=0,
-                         finish_reason="error", cpu_seconds=None)
-            raise
         shown = call.safety.outbound(result.text)
         outcome = self._finish(call, "chat", "ok", output=result.text, prompt_tokens=result.prompt_tokens,
                                completion_tokens=result.completion_tokens,
@@ -377,25 +496,62 @@ class Gateway:
               purpose: Literal["query", "passage"] = "passage") -> EmbedOutcome:
         if not texts:
             raise BadRequest("no input texts to embed")
-        route = self.route(ctx, model, "embedding")
-        spec = route.spec
-        self._budget(ctx, spec.name, "embedding", budgets.precheck)
-        provider = self.embedding_provider(spec)
+        origin = self.route(ctx, model, "embedding")
+        self._budget(ctx, origin.spec.name, "embedding", budgets.precheck)
+        candidates = self.candidates(ctx, origin.spec)
+        skipped: tuple[ModelSpec, str] | None = None
+        failure: RathausError | None = None
+        called = False
         estimate = sum(len(t) for t in texts) // 2 + 2 * len(texts)
-        max_eur = energy.cost_eur(estimate, 0, spec.price_in_per_1m_eur, 0)
-        reservation = self._budget(ctx, spec.name, "embedding", budgets.reserve, max_eur, estimate)
-        call = PreparedCall(ctx, route, reservation, estimate, texts=texts)
-        call.start()
-        try:
-            result = provider.embed(texts, purpose=purpose)
-        except Exception:
-            self._finish(call, "embed", "error", output="", prompt_tokens=0, completion_tokens=0,
-                         finish_reason="error", cpu_seconds=None)
-            raise
-        outcome = self._finish(call, "embed", "ok", output="", prompt_tokens=result.prompt_tokens, completion_tokens=0,
-                               finish_reason="stop", cpu_seconds=result.cpu_seconds,
-                               output_hash=audit.content_hash(f"{len(texts)} vectors"))
-        return EmbedOutcome(result.vectors, spec.name, outcome.metrics, ctx.request_id, route.rerouted_from)
+        for spec in candidates:
+            first = spec.name == origin.spec.name
+            if not self._breaker_allows(ctx, spec):
+                failure = failure or self._breaker_open(spec, ctx)
+                skipped = skipped or (spec, "breaker-open")
+                continue
+            route = origin if first else Route(spec, rerouted_from=origin.rerouted_from, failover_from=origin.spec.name)
+            try:
+                provider = self.embedding_provider(spec)
+                max_eur = energy.cost_eur(estimate, 0, spec.price_in_per_1m_eur, 0)
+                reservation = self._budget(ctx, spec.name, "embedding", budgets.reserve, max_eur, estimate)
+            except RathausError as exc:
+                if first:
+                    raise
+                log.info("fallback %s cannot take request %s: %s", spec.name, ctx.request_id, exc.detail)
+                continue
+            if skipped is not None:
+                self._failed_over(ctx, "embedding", skipped[0], spec, skipped[1])
+            call = PreparedCall(ctx, route, reservation, estimate, texts=texts)
+            call.start()
+            called = True
+            try:
+                result = provider.embed(texts, purpose=purpose)
+            except Exception as exc:
+                self._finish(call, "embed", "error", output="", prompt_tokens=0, completion_tokens=0,
+                             finish_reason="error", cpu_seconds=None)
+                if not isinstance(exc, RathausError) or not is_outage(exc):
+                    raise
+                self._breaker_result(ctx, spec, exc)
+                skipped, failure = (spec, exc.code), exc
+                continue
+            self._breaker_result(ctx, spec, None)
+            outcome = self._finish(call, "embed", "ok", output="", prompt_tokens=result.prompt_tokens,
+                                   completion_tokens=0, finish_reason="stop", cpu_seconds=result.cpu_seconds,
+                                   output_hash=audit.content_hash(f"{len(texts)} vectors"))
+            return EmbedOutcome(result.vectors, spec.name, outcome.metrics, ctx.request_id, route.rerouted_from,
+                                route.failover_from)
+        spec = origin.spec
+        tried = [c.name for c in candidates]
+        why = failure.detail if failure is not None else "unavailable"
+        error = ModelUnavailable(
+            f"embedding model {spec.name!r} is unavailable ({why}) and no other embedding model with the same vectors "
+            f"({spec.space}) and cleared for data class '{ctx.data_class}' could answer; embeddings of different "
+            "models are never mixed",
+            headers=failure.headers if failure is not None else None,
+            extra={"model": spec.name, "vector_space": spec.space, "tried": tried})
+        if not called:  # every breaker open: refused without a call
+            self._refused(ctx, spec.name, "embedding", error)
+        raise error from failure
 
     # --- accounting --------------------------------------------------------------------------------
     def _metrics(self, spec: ModelSpec, prompt_tokens: int, completion_tokens: int, latency_s: float,
@@ -435,6 +591,8 @@ class Gateway:
                                    "tokens": prompt_tokens + completion_tokens, "energy_method": m.energy_method}
         if route.rerouted_from:
             details["rerouted_from"] = route.rerouted_from
+        if route.failover_from:
+            details["failover_from"] = route.failover_from
         if raw:
             details["input"] = _serialise(inputs)
             details["output"] = output
@@ -463,8 +621,91 @@ class Gateway:
         MODEL_COST_EUR.labels(spec.name).inc(float(m.cost_eur))
         return ChatOutcome(text=output, model=spec.name, finish_reason=finish_reason, data_class=ctx.data_class,
                            metrics=m, request_id=ctx.request_id, rerouted_from=route.rerouted_from, audit_seq=seq,
+                           failover_from=route.failover_from,
                            safety=dict(safety.report) if safety else {},
                            warnings=list(safety.warnings) if safety else [], replaced=bool(safety and safety.replaced))
+
+    # --- failover and circuit breakers -------------------------------------------------------------------
+    def candidates(self, ctx: CallContext, spec: ModelSpec) -> list[ModelSpec]:
+        """The model, then the fallbacks a failure may go to: its catalogue ``fallbacks`` (and with
+        ``RATHAUS_MODEL_FAILOVER=auto`` every other model of its kind), only those enabled and cleared for the
+        request's data class, for embeddings only those with the same vectors."""
+        out = [spec]
+        mode = self.settings.model_failover
+        if mode == "off":
+            return out
+        pool = [self.catalog.get(name) for name in spec.fallbacks]
+        if mode == "auto":
+            pool += allowed_models(self.catalog, spec.kind, ctx.data_class)
+        for other in pool:
+            if (other is None or not other.enabled or other.kind != spec.kind or not other.allows(ctx.data_class)
+                    or (spec.kind == "embedding" and other.space != spec.space)
+                    or any(o.name == other.name for o in out)):
+                continue
+            out.append(other)
+        return out
+
+    def _fail_over(self, call: PreparedCall, exc: BaseException) -> PreparedCall | None:
+        """After ``call``'s model failed: count it against the model's breaker and prepare the next fallback that
+        can take the call, or None (the caller raises the failure)."""
+        if not isinstance(exc, RathausError) or not is_outage(exc):
+            return None
+        self._breaker_result(call.ctx, call.route.spec, exc)
+        if not call.fallbacks or call.origin is None or call.requested is None:
+            return None
+        try:
+            return self._prepare_next(call.ctx, call.origin, call.fallbacks, call.original, call.requested, None,
+                                      (call.route.spec, exc))
+        except RathausError:
+            return None
+
+    def _breaker_allows(self, ctx: CallContext, spec: ModelSpec) -> bool:
+        allowed, change = self.breakers.get(spec.name).allow()
+        if change is not None:
+            self._breaker_changed(ctx, change)
+        return allowed
+
+    def _breaker_result(self, ctx: CallContext, spec: ModelSpec, exc: BaseException | None) -> None:
+        breaker = self.breakers.get(spec.name)
+        change = breaker.success() if exc is None else breaker.failure()
+        if change is not None:
+            self._breaker_changed(ctx, change)
+
+    def _breaker_open(self, spec: ModelSpec, ctx: CallContext) -> ModelUnavailable:
+        retry = self.breakers.get(spec.name).retry_after_s()
+        return ModelUnavailable(
+            f"model {spec.name!r} failed repeatedly and is paused (circuit breaker open); no fallback cleared for "
+            f"data class '{ctx.data_class}' could take the request; retry in {retry} s",
+            headers={"Retry-After": str(retry)}, extra={"model": spec.name, "breaker": "open", "retry_after": retry})
+
+    def _breaker_changed(self, ctx: CallContext, change: Transition) -> None:
+        """A breaker changed state: logged, counted and audited (as the system, naming the request that saw it)."""
+        log.warning("circuit breaker of model %s: %s -> %s (%d consecutive failures)", change.model, change.old,
+                    change.new, change.failures)
+        MODEL_BREAKER_TRANSITIONS.labels(change.model, change.new).inc()
+        MODEL_BREAKER_STATE.labels(change.model).set(STATE_VALUE[change.new])
+        self._audit_event(ctx, "system", "-", "model.breaker", change.model, {
+            "from": change.old, "to": change.new, "failures": change.failures,
+            "threshold": self.breakers.threshold, "cooldown_seconds": self.breakers.cooldown_s})
+
+    def _failed_over(self, ctx: CallContext, kind: str, old: ModelSpec, new: ModelSpec, reason: str) -> None:
+        """A call goes to a fallback: logged, counted and audited."""
+        log.warning("request %s: model %s failed (%s) – failing over to %s", ctx.request_id, old.name, reason,
+                    new.name)
+        MODEL_FAILOVERS.labels(old.name, new.name, kind, reason).inc()
+        self._audit_event(ctx, ctx.principal.id, ctx.principal.department, "model.failover", new.name,
+                          {"from": old.name, "to": new.name, "reason": reason, "operation": kind})
+
+    def _audit_event(self, ctx: CallContext, actor: str, department: str, action: str, model: str,
+                     details: dict[str, Any]) -> None:
+        try:
+            with self.db.session() as session:
+                audit.append(session, audit.AuditEntry(
+                    actor=actor, department=department, use_case=ctx.use_case, action=action, model=model,
+                    data_class=ctx.data_class.value, details={"request_id": ctx.request_id, **details},
+                ), key=self.audit_key)
+        except RathausError:
+            log.warning("could not audit %s of request %s", action, ctx.request_id)
 
     def _refused(self, ctx: CallContext, model: str | None, kind: str, exc: RathausError) -> None:
         """A refusal is a safeguard decision: it goes to the audit log and the usage records."""

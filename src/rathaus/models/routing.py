@@ -15,6 +15,7 @@ AUTO = {"", "auto", "default"}
 class Route:
     spec: ModelSpec
     rerouted_from: str | None = None
+    failover_from: str | None = None  # the model this call was routed to before it failed over (gateway)
 
 
 def _candidates(catalog: Catalog, kind: str) -> list[ModelSpec]:

@@ -11,7 +11,7 @@ import base64
 import json
 import struct
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, MutableMapping
 from typing import Any, Literal, cast
 
 import anyio
@@ -127,15 +127,17 @@ def _messages(req: ChatCompletionRequest) -> list[ChatMessage]:
     return out
 
 
-def _footprint(model: str, metrics: Metrics, ctx: CallContext, rerouted_from: str | None) -> dict[str, Any]:
+def _footprint(model: str, metrics: Metrics, ctx: CallContext, rerouted_from: str | None,
+               failover_from: str | None = None) -> dict[str, Any]:
     """The rathaus extension every response carries: footprint and routing."""
     return {**metrics.as_dict(), "model": model, "data_class": ctx.data_class.value, "rerouted_from": rerouted_from,
-            "request_id": ctx.request_id}
+            "failover_from": failover_from, "request_id": ctx.request_id}
 
 
 def _rathaus(outcome: ChatOutcome, ctx: CallContext) -> dict[str, Any]:
     """The extension of a completion: footprint, routing, audit entry and the safeguards' verdicts."""
-    return {**_footprint(outcome.model, outcome.metrics, ctx, outcome.rerouted_from), "audit_seq": outcome.audit_seq,
+    return {**_footprint(outcome.model, outcome.metrics, ctx, outcome.rerouted_from, outcome.failover_from),
+            "audit_seq": outcome.audit_seq,
             "safety": outcome.safety, "warnings": outcome.warnings, "withheld": outcome.replaced}
 
 
@@ -201,10 +203,13 @@ async def chat_completions(req: ChatCompletionRequest, runtime: RuntimeDep, ctx:
 
     async def events() -> AsyncIterator[str]:
         iterator = prepared.events()
+        started = False
         try:
-            yield chunk({"role": "assistant", "content": ""})
             while True:
                 item = await run_in_threadpool(next, iterator, None)  # None: the stream has ended
+                if not started:  # after the model's first event: a model that failed before it was replaced
+                    started = True
+                    yield chunk({"role": "assistant", "content": ""})
                 if item is None:
                     break
                 if isinstance(item, StreamDelta):
@@ -229,7 +234,12 @@ async def chat_completions(req: ChatCompletionRequest, runtime: RuntimeDep, ctx:
             with anyio.CancelScope(shield=True):
                 await run_in_threadpool(iterator.close)
 
+    def named(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        """X-Rathaus-Model names the model that answers, also after a failover before the first token."""
+        return [(k, prepared.model.encode()) if k == b"x-rathaus-model" else (k, v) for k, v in headers]
+
     return ClosingStreamingResponse(events(), media_type="text/event-stream", on_close=prepared.close,
+                                    on_start=named,
                                     headers={"Cache-Control": "no-cache", "X-Request-ID": ctx.request_id,
                                              "X-Rathaus-Model": prepared.model})
 
@@ -241,9 +251,30 @@ class ClosingStreamingResponse(StreamingResponse):
     would wait for garbage collection while the model stayed locked.
     """
 
-    def __init__(self, content: Any, *args: Any, on_close: Callable[[], None] | None = None, **kwargs: Any):
+    def __init__(self, content: Any, *args: Any, on_close: Callable[[], None] | None = None,
+                 on_start: Callable[[list[tuple[bytes, bytes]]], list[tuple[bytes, bytes]]] | None = None,
+                 **kwargs: Any):
         super().__init__(content, *args, **kwargs)
         self.on_close = on_close  # sync; frees what a stream that never started holds (PreparedStream.close)
+        self.on_start = on_start  # final headers, computed when the first chunk is ready
+
+    async def stream_response(self, send: Any) -> None:
+        """The status line and headers go out with the first chunk, so they can name what only then is known."""
+        held: dict[str, Any] | None = None
+
+        async def deferred(message: MutableMapping[str, Any]) -> None:
+            nonlocal held
+            if message["type"] == "http.response.start":
+                held = dict(message)
+                return
+            if held is not None:
+                start, held = held, None
+                if self.on_start is not None:
+                    start = {**start, "headers": self.on_start(list(start["headers"]))}
+                await send(start)
+            await send(message)
+
+        await super().stream_response(deferred)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
@@ -275,6 +306,6 @@ async def embeddings(req: EmbeddingRequest, runtime: RuntimeDep, ctx: ContextDep
         "data": [{"object": "embedding", "index": i, "embedding": _encode(v, req.encoding_format)}
                  for i, v in enumerate(outcome.vectors)],
         "usage": {"prompt_tokens": outcome.metrics.prompt_tokens, "total_tokens": outcome.metrics.prompt_tokens},
-        "rathaus": _footprint(outcome.model, outcome.metrics, ctx, outcome.rerouted_from),
+        "rathaus": _footprint(outcome.model, outcome.metrics, ctx, outcome.rerouted_from, outcome.failover_from),
     }
     return JSONResponse(body, headers=_metric_headers(outcome.metrics, outcome.model, ctx))

@@ -21,7 +21,7 @@ import httpx
 import sqlalchemy.exc
 
 from rathaus.core.cron import OFF, valid_cron
-from rathaus.core.errors import DatabaseUnavailable, ModelBusy
+from rathaus.core.errors import DatabaseUnavailable, ModelBusy, ModelUnavailable, StorageFull
 
 __all__ = ["OFF", "TRANSIENT_ERRORS", "Job", "Transient", "owned_by_rathaus", "schedule", "valid_cron"]
 
@@ -32,9 +32,10 @@ class Transient(Exception):
 
 #: errors after which a job is retried: the database or a web site away for a moment, time-outs
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    Transient, DatabaseUnavailable, ModelBusy, sqlalchemy.exc.OperationalError, ConnectionError, TimeoutError,
-    httpx.TransportError,
-)  # ModelBusy: interactive users hold the model's slots now; the job tries again later
+    Transient, DatabaseUnavailable, ModelBusy, ModelUnavailable, StorageFull, sqlalchemy.exc.OperationalError,
+    ConnectionError, TimeoutError, httpx.TransportError,
+)  # ModelBusy: interactive users hold the model's slots now; ModelUnavailable: its breaker is open; StorageFull:
+#    a full disk (nothing was half-written); the job tries again later
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from jinja2 import Environment
 from markupsafe import Markup
 from rich.table import Table
 
+from rathaus.core.files import atomic_write, make_dirs
 from rathaus.governance.bias.runner import BiasRun
 
 GENDER_LABELS = {"F": "Frau / woman", "M": "Mann / man", "non_binary": "trans / nicht-binär"}
@@ -349,6 +350,6 @@ def render_html(entries: Sequence[dict[str, Any]], guard: dict[str, Any] | None 
 def write_html(path: Path, entries: Sequence[dict[str, Any]], guard: dict[str, Any] | None = None) -> Path:
     path = Path(path).expanduser()
     if path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(entries, guard), encoding="utf-8")
+        make_dirs(path.parent)
+    atomic_write(path, render_html(entries, guard))
     return path

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rathaus.core.budgets import CITY_TZ
+from rathaus.core.files import atomic_write, make_dirs
 from rathaus.core.jobs import progress
 from rathaus.governance.reports.model import KINDS
 
@@ -24,14 +25,14 @@ def monthly_reports(runtime: Any, month: str | None = None) -> dict[str, Any]:
 
     month = month or previous_month()
     folder = Path(runtime.settings.data_dir) / "reports" / month
-    folder.mkdir(parents=True, exist_ok=True)
+    make_dirs(folder)
     written = []
     with runtime.db.session() as session:
         for i, kind in enumerate(KINDS):
             report = build_report(session, runtime.settings, runtime.catalog, kind, month)
             for suffix, text in (("html", render_html(report)), ("csv", render_csv(report))):
                 path = folder / f"{kind}-{month}.{suffix}"
-                path.write_text(text, encoding="utf-8")
+                atomic_write(path, text)  # a full disk leaves last run's file as it was, never half a report
                 written.append(str(path))
             progress(i + 1, len(KINDS), kind)
     return {"month": month, "files": written}

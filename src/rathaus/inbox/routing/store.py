@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rathaus.core.errors import RathausError
+from rathaus.core.files import atomic_write
 
 FORMAT = "rathaus-inbox-routing"
 FORMAT_VERSION = 1
@@ -65,14 +66,12 @@ def write_model_file(path: Path, meta: dict[str, Any], arrays: dict[str, Any], k
     }
     if key is not None:
         manifest["hmac"] = hmac.new(key, _canonical(manifest), hashlib.sha256).hexdigest()
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as zf:
         zf.writestr("manifest.json", json.dumps(manifest, indent=1))
         for name, data in members.items():
             zf.writestr(name, data)
-    tmp.replace(path)
-    return path
+    return atomic_write(Path(path), archive.getvalue())
 
 
 def _read_members(path: Path) -> dict[str, bytes]:

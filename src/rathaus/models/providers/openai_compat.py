@@ -62,7 +62,8 @@ def _translate(spec: ModelSpec, exc: Exception) -> Exception:
             return ModelUnavailable(f"model {spec.name!r}: the server refused our credentials ({exc.status_code})")
         if exc.status_code == 404:
             return ModelUnavailable(f"model {spec.name!r}: the server does not know this model or deployment (404)")
-        return UpstreamError(f"model {spec.name!r}: server answered {exc.status_code}: {message}")
+        return UpstreamError(f"model {spec.name!r}: server answered {exc.status_code}: {message}",
+                             extra={"upstream_status": exc.status_code})
     return UpstreamError(f"model {spec.name!r}: {type(exc).__name__}: {str(exc)[:300]}")
 
 
