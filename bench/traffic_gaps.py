@@ -26,17 +26,20 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, SHARED_DATA, machine, require, table, write_result
+from common import ROOT, SHARED_DATA, machine, require, table
 
 sys.path.insert(0, str(ROOT / "src"))
-from rathaus.traffic.backtest import BASELINE, PATTERNS, EvalResult, evaluate
+from rathaus.traffic.backtest import ALL_METHODS, BASELINE, PATTERNS, EvalResult, evaluate
 from rathaus.traffic.calendar import school_holiday_days_per_year
 from rathaus.traffic.daily import read_daily_csv
+from rathaus.traffic.impute import PER_BUCKET
+from traffic_gaps_15min import merge_result
 
 DEFAULT_DATA = SHARED_DATA / "munich-bike-counts" / "rad_tage_2017-2022.csv"
-ORDER = ("linear", "seasonal", "gbm_plain", "ratio", "gbm", "blend", "rathaus")
+ORDER = ("linear", "seasonal", "gbm_plain", "ratio", "gbm", "blend", PER_BUCKET, "rathaus")
 KIND = {"linear": "baseline", "seasonal": "baseline", "gbm_plain": "baseline", "ratio": "rathaus",
-        "gbm": "rathaus", "blend": "rathaus", "rathaus": "rathaus (chosen)"}
+        "gbm": "rathaus", "blend": "rathaus", PER_BUCKET: "rathaus, earlier choice (lowest inner MAE per bucket)",
+        "rathaus": "rathaus (chosen)"}
 
 
 def key(name: str) -> str:
@@ -80,7 +83,7 @@ def main() -> None:
           f"school-holiday days per year (holidays package): {school_holiday_days_per_year(years)}")
     flags = data.flags.apply(lambda s: s.value_counts()).fillna(0).astype(int).drop(index="", errors="ignore")
     print("unknown days per station and reason:\n" + flags.to_string() + "\n")
-    result = evaluate(data, stations=args.station, seed=args.seed)
+    result = evaluate(data, stations=args.station, seed=args.seed, methods=(*ALL_METHODS, PER_BUCKET))
     seconds = time.perf_counter() - started
 
     for pattern in PATTERNS:
@@ -102,7 +105,10 @@ def main() -> None:
             for s, picks in result.chosen[pattern].items()) + "\n")
     print(f"{seconds:.0f} s in all")
     if not args.no_save:
-        print(f"written {write_result('traffic_gaps', figures_of(result, seconds, args.data))}")
+        figures = figures_of(result, seconds, args.data)
+        if args.seed != 0:  # other seeds go next to the reported seed 0, under their own keys
+            figures = {f"seed{args.seed}_{k}": v for k, v in figures.items()}
+        print(f"written {merge_result('traffic_gaps', figures)}")
 
 
 if __name__ == "__main__":

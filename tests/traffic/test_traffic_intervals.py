@@ -20,7 +20,7 @@ from rathaus.core.errors import BadRequest
 from rathaus.core.settings import Settings
 from rathaus.runtime import Runtime
 from rathaus.traffic import export_frame, import_file, pipeline
-from rathaus.traffic.intervals import BUCKETS, fill_intervals, predict_ratio, slot_of_day
+from rathaus.traffic.intervals import BUCKETS, FILL_METHODS, fill_intervals, predict_ratio, slot_of_day
 
 TZ = "Europe/Berlin"
 # 6 weeks around the October clock change (2022-10-30 has 25 hours = 100 quarter-hours)
@@ -73,8 +73,9 @@ def test_fill_intervals_picks_methods_by_backtest_and_covers_the_truth() -> None
     values.iloc[short] = np.nan  # 45 minutes
     filled, test = fill_intervals(values, counts[["D2", "D3"]])
     assert len(filled) == day.sum() + 3
-    assert set(test.chosen) == set(BUCKETS) and set(test.chosen.values()) <= {"linear", "profile", "ratio", "gbm"}
-    assert test.chosen["≤ 1 day"] == "gbm"  # the neighbours carry the day's level
+    assert set(test.chosen) == set(BUCKETS) and set(test.chosen.values()) <= set(FILL_METHODS)
+    assert test.chosen["≤ 1 day"] in ("gbm", "blend")  # the neighbours carry the day's level
+    assert set(test.method_quantiles) == set(FILL_METHODS) and set(test.per_bucket) == set(BUCKETS)
     whole_day = filled.loc[values.index[day]]
     mae = np.mean(np.abs(whole_day["value"] - truth[day]))
     linear = np.mean(np.abs(values.interpolate(limit_area="inside")[day] - truth[day]))
@@ -164,3 +165,17 @@ def test_detectors_over_cli_and_rest(make_settings: Callable[..., Settings], iss
     filled = cli(settings, tmp_path, "impute", "--station", "D1", "--resolution", "15min")
     assert filled.returncode == 0, filled.stderr
     assert "D1: 16 Viertelstunden gefüllt" in filled.stdout
+
+
+def test_stable_choice_pools_gap_lengths_and_needs_clear_evidence_to_split() -> None:
+    from rathaus.traffic.intervals import stable_choice
+
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(60), 10)
+    buckets = np.where(groups < 30, "short", "long")
+    base = rng.gamma(2.0, 2.0, len(groups))
+    # "a" is clearly best overall; "b" is slightly better on short gaps only by noise, "c" clearly on long ones
+    errors = {"a": base, "b": base + np.where(buckets == "short", rng.normal(-0.05, 2.0, len(groups)), 3.0),
+              "c": base + np.where(buckets == "long", -1.5, 4.0)}
+    chosen = stable_choice(errors, groups, buckets, ["short", "long", "none"])
+    assert chosen == {"short": "a", "long": "c", "none": "a"}

@@ -176,11 +176,19 @@ def plot_command(
 
 @traffic_app.command("eval")
 def eval_command(
-    csv: Annotated[Path, typer.Argument(help="A file in the city's daily format (rad_tage).", show_default=False)],
+    csv: Annotated[Path, typer.Argument(help="A file in the city's daily format (rad_tage) or, with --resolution "
+                                        "15min, its quarter-hour format (rad_15min) or a detector matrix.",
+                                        show_default=False)],
     station: StationsArg = None,
     seed: Annotated[int, typer.Option(help="Seed of the hidden days.")] = 0,
+    resolution: Annotated[str, typer.Option(
+        "--resolution", help="day: daily totals; 15min: quarter-hours (scattered, 1–4 h, whole days, "
+        "multi-day blocks).")] = "day",
+    start: Annotated[str | None, typer.Option("--from", help="15min only: first local day (YYYY-MM-DD).")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="15min only: last local day (YYYY-MM-DD).")] = None,
 ) -> None:
     """Masked-gap benchmark: MAE, RMSE, MAPE and 90 % coverage per method and gap pattern (no database)."""
     from rathaus.traffic.backtest import format_table, run_eval
 
-    console.print(format_table(run_eval(csv, station, seed=seed)), markup=False, highlight=False)
+    result = run_eval(csv, station, seed=seed, resolution=resolution, start=start, end=end)
+    console.print(format_table(result), markup=False, highlight=False)

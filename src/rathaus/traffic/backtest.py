@@ -15,7 +15,6 @@ share of days inside the 90 % interval. ``run_eval`` works on any file in the ci
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ import pandas as pd
 
 from rathaus.core.errors import BadRequest
 from rathaus.traffic.daily import WEATHER_COLUMNS, DailyCounts, read_daily_csv
+from rathaus.traffic.evalresult import EvalResult
 from rathaus.traffic.impute import CHOSEN, METHODS, fill_all
 
 PATTERNS = ("scattered", "blocks")
@@ -32,19 +32,6 @@ BLOCK_MIN, BLOCK_MAX = 7, 28
 MAPE_MIN_COUNT = 100
 BASELINE = "gbm_plain"
 ALL_METHODS = (*METHODS, CHOSEN)
-
-
-@dataclass
-class EvalResult:
-    """``rows``: one dict per pattern × station × method (station ``"all"`` pools the stations);
-    ``chosen``: the method the rathaus choice took per pattern, station and gap bucket."""
-
-    rows: list[dict[str, Any]]
-    chosen: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
-    info: dict[str, Any] = field(default_factory=dict)
-
-    def get(self, pattern: str, method: str, station: str = "all") -> dict[str, Any]:
-        return next(r for r in self.rows if (r["pattern"], r["method"], r["station"]) == (pattern, method, station))
 
 
 def good_days(data: DailyCounts, station: str) -> pd.DatetimeIndex:
@@ -132,8 +119,23 @@ def evaluate(data: DailyCounts, stations: Sequence[str] | None = None, seed: int
     return EvalResult(rows, chosen, {"seed": seed, "stations": stations})
 
 
-def run_eval(csv_path: str | Path, stations: Sequence[str] | None = None, seed: int = 0) -> EvalResult:
-    """Masked-gap benchmark of every gap-filling method on a file in the city's daily format."""
+RESOLUTIONS = ("day", "15min")
+
+
+def run_eval(csv_path: str | Path, stations: Sequence[str] | None = None, seed: int = 0, resolution: str = "day",
+             start: str | None = None, end: str | None = None) -> EvalResult:
+    """Masked-gap benchmark of every gap-filling method on a file in the city's daily format, or with
+    ``resolution="15min"`` in its quarter-hour format (:mod:`rathaus.traffic.backtest_15min`; ``start``/``end``
+    limit it to a period of local days)."""
+    if resolution not in RESOLUTIONS:
+        raise BadRequest(f"Unbekannte Auflösung / unknown resolution {resolution!r}; use day or 15min")
+    if resolution == "15min":
+        from rathaus.traffic.backtest_15min import run_eval_15min
+
+        return run_eval_15min(csv_path, stations, seed=seed, start=start, end=end)
+    if start or end:
+        raise BadRequest("--from/--to gibt es nur mit --resolution 15min / a period is only supported for 15-minute "
+                         "files")
     data = read_daily_csv(csv_path)
     result = evaluate(data, stations=stations, seed=seed)
     result.info["file"] = str(csv_path)
@@ -159,8 +161,9 @@ def format_table(result: EvalResult) -> str:
     methods = list(dict.fromkeys(r["method"] for r in result.rows))
     stations = list(dict.fromkeys(r["station"] for r in result.rows if r["station"] != "all"))
     for pattern in dict.fromkeys(r["pattern"] for r in result.rows):
+        baseline = result.info.get("baseline", BASELINE)
         base = next((r for r in result.rows if (r["pattern"], r["station"], r["method"]) ==
-                     (pattern, "all", BASELINE)), None)
+                     (pattern, "all", baseline)), None)
         body = []
         for method in methods:
             r = result.get(pattern, method)
@@ -168,14 +171,16 @@ def format_table(result: EvalResult) -> str:
             body.append((method, str(r["n"]), _fmt(r["mae"]), _fmt(ratio, 2), _fmt(r["rmse"]), _fmt(r["mape"]),
                          _fmt(100 * r["coverage90"]), _fmt(r["seconds"])))
         lines.append(f"Lückenmuster / gap pattern: {pattern} (seed {result.info.get('seed')})")
-        lines.append(table(body, ("Methode/method", "Tage/days", "MAE", f"×{BASELINE}", "RMSE", "MAPE %",
-                                  "Abdeckung/coverage 90 % in %", "s")))
+        lines.append(table(body, ("Methode/method", result.info.get("unit", "Tage/days"), "MAE", f"×{baseline}",
+                                  "RMSE", "MAPE %", "Abdeckung/coverage 90 % in %", "s")))
         per_station = [(s, *[_fmt(result.get(pattern, m, s)["mae"]) for m in methods]) for s in stations]
         lines.append("")
         lines.append(table(per_station, ("MAE je Zählstelle / per station", *methods)))
         if pattern in result.chosen:
             picks = "; ".join(f"{s}: " + ", ".join(f"{b}→{m}" for b, m in picks.items())
                               for s, picks in result.chosen[pattern].items())
-            lines.append(f"rathaus wählte (Lückenabstand→Methode) / chose (gap days→method): {picks}")
+            gap = "Lückenlänge" if result.info.get("resolution") == "15min" else "Lückenabstand"
+            gap_en = "gap length" if result.info.get("resolution") == "15min" else "gap days"
+            lines.append(f"rathaus wählte ({gap}→Methode) / chose ({gap_en}→method): {picks}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"

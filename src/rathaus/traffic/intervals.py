@@ -11,17 +11,21 @@ Methods to fill a gap (``FILL_METHODS``):
   weekday and quarter-hour) of the gap's interval and of that hour, so the gap follows the day's shape at the
   level the sensor had just measured;
 * ``gbm`` – gradient boosting on quarter-hour, weekday, Bavarian public and school holidays, season and the
-  neighbouring sensors at the same time (log scale).
+  neighbouring sensors at the same time (log scale);
+* ``blend`` – the geometric mean of ``ratio`` and ``gbm`` (on the scale of counts + 1).
 
 ``fill_intervals`` picks the method per gap length (``≤ 1 h``, ``≤ 1 day``, ``> 1 day``) by a backtest on the
 series itself – known values hidden in blocks of those lengths – and returns a 90 % interval from the chosen
-method's backtest errors in that bucket (split conformal, on the log scale).
+method's backtest errors in that bucket (split conformal, on the log scale). The choice is pooled across gap
+lengths (:func:`stable_choice`): the method best over all backtest gaps is the default, and another method
+replaces it for a gap length only if its backtest errors there are lower by at least two clustered standard
+errors (clusters = hidden blocks), so a few lucky blocks do not decide.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -33,9 +37,16 @@ from rathaus.traffic.checks import CheckConfig, check_series
 
 TZ = "Europe/Berlin"
 SLOTS = 96
-FILL_METHODS = ("linear", "profile", "ratio", "gbm")
+FILL_METHODS = ("linear", "profile", "ratio", "gbm", "blend")
+BLEND_OF = ("ratio", "gbm")
+CHOSEN = "rathaus"
+PER_BUCKET = "rathaus_per_bucket"  # the earlier choice (lowest backtest MAE per gap length), kept for comparison
+CHOICE_RULES = ("stable", "per_bucket")
+CHOICE_Z = 2.0  # a method replaces the pooled best in a gap bucket only if better by ≥ 2 clustered standard errors
+ALPHA = 0.10
+NEIGHBOURS = 5  # most correlated other sensors used as features
 BUCKETS = ("≤ 1 h", "≤ 1 day", "> 1 day")
-BACKTEST_BLOCKS = {"≤ 1 h": (1, 4, 40), "≤ 1 day": (8, 96, 16), "> 1 day": (192, 480, 8)}  # min, max, count
+BACKTEST_BLOCKS = {"≤ 1 h": (1, 4, 120), "≤ 1 day": (8, 96, 40), "> 1 day": (192, 480, 12)}  # min, max, count
 MIN_KNOWN = 96 * 14
 MAX_TRAIN = 15_000
 
@@ -140,16 +151,32 @@ def predict_gbm(values: pd.Series, known: np.ndarray, feats: pd.DataFrame) -> np
         return np.expm1(model.predict(x)).clip(min=0)
 
 
-def predict(method: str, values: pd.Series, known: np.ndarray, feats: pd.DataFrame) -> np.ndarray:
+def blend(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Geometric mean on the log scale of counts + 1 (so zeros stay possible)."""
+    return np.expm1((np.log1p(np.clip(a, 0, None)) + np.log1p(np.clip(b, 0, None))) / 2)
+
+
+def predict(method: str, values: pd.Series, known: np.ndarray, feats: pd.DataFrame,
+            cache: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """One method's prediction for every interval of the series, fitted on the ``known`` ones only
+    (``cache`` keeps the parts of ``blend`` when several methods are asked for on the same ``known``)."""
+    cache = {} if cache is None else cache
+    if method in cache:
+        return cache[method]
     if method == "linear":
-        return predict_linear(values, known)
-    if method == "profile":
-        return predict_profile(values, known)
-    if method == "ratio":
-        return predict_ratio(values, known)
-    if method == "gbm":
-        return predict_gbm(values, known, feats)
-    raise BadRequest(f"unknown method {method!r}; known: {', '.join(FILL_METHODS)}")
+        out = predict_linear(values, known)
+    elif method == "profile":
+        out = predict_profile(values, known)
+    elif method == "ratio":
+        out = predict_ratio(values, known)
+    elif method == "gbm":
+        out = predict_gbm(values, known, feats)
+    elif method == "blend":
+        out = blend(*(predict(m, values, known, feats, cache) for m in BLEND_OF))
+    else:
+        raise BadRequest(f"unknown method {method!r}; known: {', '.join(FILL_METHODS)}")
+    cache[method] = out
+    return out
 
 
 def hide_blocks(known: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -169,36 +196,139 @@ def hide_blocks(known: np.ndarray, seed: int = 0) -> np.ndarray:
     return hidden
 
 
+def clustered_z(better: np.ndarray, groups: np.ndarray) -> float:
+    """How clearly ``better`` (per value: the default's error minus the candidate's) is above zero: its mean over
+    the cluster-robust standard error, clusters = ``groups`` (the hidden blocks; errors inside one block move
+    together, so counting each value as independent evidence would overstate it)."""
+    if len(better) == 0:
+        return 0.0
+    mean = float(better.mean())
+    sums = pd.Series(better - mean).groupby(groups).sum().to_numpy()
+    if len(sums) < 2:
+        return 0.0
+    se = float(np.sqrt((sums ** 2).sum() * len(sums) / (len(sums) - 1))) / len(better)
+    return mean / se if se > 0 else (np.inf if mean > 0 else 0.0)
+
+
+def choose_stable(errors: dict[str, np.ndarray], groups: np.ndarray, default: str, z: float = CHOICE_Z) -> str:
+    """The method with the lowest mean error, but only if it beats ``default`` clearly (clustered z ≥ ``z``);
+    otherwise ``default``. A per-bucket argmin on a few hidden blocks picks noisily; this shrinks the choice
+    towards the default."""
+    if default not in errors:
+        return min(errors, key=lambda m: float(errors[m].mean()))
+    best = min(errors, key=lambda m: float(errors[m].mean()))
+    if best == default:
+        return default
+    return best if clustered_z(errors[default] - errors[best], groups) >= z else default
+
+
+def stable_choice(errors: dict[str, np.ndarray], groups: np.ndarray, buckets: np.ndarray, labels: Sequence[str],
+                  z: float = CHOICE_Z) -> dict[str, str]:
+    """The choice per gap bucket, pooled before it is split: the default is the method with the lowest error over
+    *all* backtest gaps; in a bucket another method replaces it only if it beats the default there by at least
+    ``z`` clustered standard errors. ``errors``: per method the absolute errors of the same hidden values;
+    ``groups``: their hidden block; ``buckets``: their gap bucket (a bucket without values keeps the default)."""
+    default = min(errors, key=lambda m: float(errors[m].mean()))
+    out = {}
+    for label in labels:
+        sel = buckets == label
+        out[label] = choose_stable({m: e[sel] for m, e in errors.items()}, groups[sel], default, z) \
+            if sel.any() else default
+    return out
+
+
 @dataclass
 class Backtest:
     """MAE per method and gap bucket on hidden known values, the chosen method per bucket and the log-scale
-    error quantiles (5 %, 95 %) of the chosen method per bucket."""
+    error quantiles (5 %, 95 %) of the chosen method per bucket (``method_quantiles``: of every method;
+    ``per_bucket``: what the plain per-bucket minimum of the MAE would have chosen)."""
 
     mae: pd.DataFrame  # bucket × method
     chosen: dict[str, str]
     quantiles: dict[str, tuple[float, float]]
     hidden: int
+    method_quantiles: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict)
+    per_bucket: dict[str, str] = field(default_factory=dict)
 
 
-def backtest(values: pd.Series, feats: pd.DataFrame, methods: Sequence[str] = FILL_METHODS, seed: int = 0) -> Backtest:
+def backtest(values: pd.Series, feats: pd.DataFrame, methods: Sequence[str] = FILL_METHODS, seed: int = 0,
+             rule: str = "stable") -> Backtest:
+    """Hide known values in blocks, predict them with every method, choose per bucket (``rule``: ``stable`` –
+    see :func:`choose_stable` – or ``per_bucket``, the lowest MAE)."""
+    if rule not in CHOICE_RULES:
+        raise BadRequest(f"unknown choice rule {rule!r}; known: {', '.join(CHOICE_RULES)}")
     known = values.notna().to_numpy()
     hidden = hide_blocks(known, seed)
     if hidden.sum() < 20:
         raise BadRequest("zu wenige bekannte Werte für den Backtest / too few known values to backtest the methods")
     train = known & ~hidden
     buckets = bucket_of(gap_lengths(hidden))[hidden]
+    groups = np.cumsum(np.diff(np.r_[0, hidden.astype(int)]) == 1)[hidden]  # one id per hidden block
     truth = values.to_numpy()[hidden]
-    preds = {m: predict(m, values, train, feats)[hidden] for m in methods}
-    mae = pd.DataFrame({m: pd.Series(np.abs(p - truth)).groupby(buckets).mean() for m, p in preds.items()})
-    chosen, quantiles = {}, {}
+    cache: dict[str, np.ndarray] = {}
+    preds = {m: predict(m, values, train, feats, cache)[hidden] for m in methods}
+    errors = {m: np.abs(p - truth) for m, p in preds.items()}
+    mae = pd.DataFrame({m: pd.Series(e).groupby(buckets).mean() for m, e in errors.items()})
+    stable = stable_choice(errors, groups, buckets, BUCKETS)
+    chosen, per_bucket, quantiles = {}, {}, {}
+    method_quantiles: dict[str, dict[str, tuple[float, float]]] = {m: {} for m in methods}
     for bucket in BUCKETS:
-        # no backtest block of this length fitted: the method that is best overall
-        best = str(mae.loc[bucket].idxmin()) if bucket in mae.index else str(mae.mean().idxmin())
-        chosen[bucket] = best
+        # no backtest block of this length fitted: all hidden values stand in for it
         sel = buckets == bucket if bucket in mae.index else np.ones(len(truth), dtype=bool)
-        errors = np.log1p(truth[sel]) - np.log1p(preds[best][sel])
-        quantiles[bucket] = (float(np.quantile(errors, 0.05)), float(np.quantile(errors, 0.95)))
-    return Backtest(mae, chosen, quantiles, int(hidden.sum()))
+        per_bucket[bucket] = min(methods, key=lambda m: float(errors[m][sel].mean()))
+        chosen[bucket] = stable[bucket] if rule == "stable" else per_bucket[bucket]
+        for m in methods:
+            log_errors = np.log1p(truth[sel]) - np.log1p(np.clip(preds[m][sel], 0, None))
+            method_quantiles[m][bucket] = (float(np.quantile(log_errors, ALPHA / 2)),
+                                           float(np.quantile(log_errors, 1 - ALPHA / 2)))
+        quantiles[bucket] = method_quantiles[chosen[bucket]][bucket]
+    return Backtest(mae, chosen, quantiles, int(hidden.sum()), method_quantiles, per_bucket)
+
+
+def fill_all_intervals(values: pd.Series, neighbours: pd.DataFrame | None = None, missing: pd.Index | None = None,
+                       seed: int = 0, methods: Sequence[str] = (*FILL_METHODS, CHOSEN), rule: str = "stable"
+                       ) -> tuple[dict[str, pd.DataFrame], Backtest]:
+    """Every asked method's fill of the missing values (NaN, plus ``missing`` = flagged times treated as
+    unknown): per method a frame indexed by time with ``value``, ``lower``, ``upper`` (90 %, from that method's
+    backtest errors per gap length) and ``method``; ``rathaus`` is the choice per gap length."""
+    values = _check_series(values)
+    unknown = [m for m in methods if m not in (*FILL_METHODS, CHOSEN, PER_BUCKET)]
+    if unknown:
+        raise BadRequest(f"unknown method {', '.join(unknown)}; known: {', '.join((*FILL_METHODS, CHOSEN))}")
+    if missing is not None and len(missing):
+        values = values.mask(values.index.isin(missing))
+    known = values.notna().to_numpy()
+    if known.sum() < MIN_KNOWN:
+        raise BadRequest(f"zu wenige bekannte Werte (mindestens {MIN_KNOWN}: 14 Tage) / too few known values "
+                         f"(at least {MIN_KNOWN}: 14 days) to fill gaps")
+    feats = features(values.index, neighbours)
+    test = backtest(values, feats, seed=seed, rule=rule)
+    gaps = ~known
+    buckets = bucket_of(gap_lengths(gaps))[gaps]
+    at = values.index[gaps]
+    cache: dict[str, np.ndarray] = {}
+    out: dict[str, pd.DataFrame] = {}
+
+    def frame(value: np.ndarray, used: list[str]) -> pd.DataFrame:
+        lo = np.array([test.method_quantiles[m][b][0] for m, b in zip(used, buckets, strict=True)])
+        hi = np.array([test.method_quantiles[m][b][1] for m, b in zip(used, buckets, strict=True)])
+        return pd.DataFrame({"value": value, "lower": np.expm1(np.log1p(value) + lo).clip(min=0),
+                             "upper": np.expm1(np.log1p(value) + hi), "method": used}, index=at)
+
+    choices = {CHOSEN: test.chosen, PER_BUCKET: test.per_bucket}
+    wanted = [m for m in FILL_METHODS if m in methods]
+    for name, choice in choices.items():
+        if name in methods:
+            wanted = list(dict.fromkeys([*wanted, *(choice[b] for b in np.unique(buckets))]))
+    predictions = {m: np.clip(predict(m, values, known, feats, cache)[gaps], 0, None) for m in wanted}
+    for m in methods:
+        if m in choices:
+            used = [choices[m][b] for b in buckets]
+            value = np.array([predictions[u][i] for i, u in enumerate(used)]) if len(used) else np.zeros(0)
+        else:
+            used, value = [m] * len(at), predictions[m]
+        out[m] = frame(value, used)
+    return out, test
 
 
 def fill_intervals(values: pd.Series, neighbours: pd.DataFrame | None = None, missing: pd.Index | None = None,
@@ -207,29 +337,18 @@ def fill_intervals(values: pd.Series, neighbours: pd.DataFrame | None = None, mi
 
     Returns a frame indexed by time with ``value``, ``lower``, ``upper`` (90 %), ``method`` and the backtest
     that chose the methods."""
-    values = _check_series(values)
-    if missing is not None and len(missing):
-        values = values.mask(values.index.isin(missing))
-    known = values.notna().to_numpy()
-    if known.sum() < MIN_KNOWN:
-        raise BadRequest(f"zu wenige bekannte Werte (mindestens {MIN_KNOWN}: 14 Tage) / too few known values "
-                         f"(at least {MIN_KNOWN}: 14 days) to fill gaps")
-    feats = features(values.index, neighbours)
-    test = backtest(values, feats, seed=seed)
-    gaps = ~known
-    out = pd.DataFrame(columns=["value", "lower", "upper", "method"], index=values.index[gaps])
-    if not gaps.any():
-        return out, test
-    buckets = bucket_of(gap_lengths(gaps))[gaps]
-    predictions = {m: predict(m, values, known, feats)[gaps] for m in set(test.chosen.values())}
-    value = np.array([predictions[test.chosen[b]][i] for i, b in enumerate(buckets)])
-    lo = np.array([test.quantiles[b][0] for b in buckets])
-    hi = np.array([test.quantiles[b][1] for b in buckets])
-    out["value"] = value
-    out["lower"] = np.expm1(np.log1p(value) + lo).clip(min=0)
-    out["upper"] = np.expm1(np.log1p(value) + hi)
-    out["method"] = [test.chosen[b] for b in buckets]
-    return out, test
+    frames, test = fill_all_intervals(values, neighbours, missing, seed, methods=(CHOSEN,))
+    return frames[CHOSEN], test
+
+
+def neighbours_of(matrix: pd.DataFrame, station: str, k: int = NEIGHBOURS) -> pd.DataFrame:
+    """The ``k`` other sensors whose log counts correlate most with the station's (at least 0.5)."""
+    if matrix.shape[1] < 2:
+        return pd.DataFrame(index=matrix.index)
+    logs = np.log1p(matrix)
+    corr = logs.drop(columns=[station]).corrwith(logs[station], min_periods=96 * 7).dropna()
+    best = corr[corr >= 0.5].sort_values(ascending=False).index[:k]
+    return matrix[list(best)]
 
 
 def check_intervals(values: pd.Series, neighbours: pd.DataFrame | None = None,

@@ -26,7 +26,7 @@ from rathaus.traffic.checks import check_series
 from rathaus.traffic.daily import WEATHER_COLUMNS, DailyCounts, daily_counts_from_frame
 from rathaus.traffic.formats import TZ
 from rathaus.traffic.impute import fill
-from rathaus.traffic.intervals import check_intervals, fill_intervals
+from rathaus.traffic.intervals import check_intervals, fill_intervals, neighbours_of
 from rathaus.traffic.plots import health_overview, series_plot
 from rathaus.traffic.store import WEATHER_COLUMNS as STORED_WEATHER
 from rathaus.traffic.store import (
@@ -43,7 +43,6 @@ from rathaus.traffic.store import (
 
 Progress = Callable[[str], None]
 Resolution = Literal["day", "15min"]
-NEIGHBOURS = 5  # most correlated other sensors used as features of a 15-minute series
 
 
 def station_ids(db: Session | Database, wanted: Sequence[str] | None) -> list[str]:
@@ -170,16 +169,6 @@ def interval_stations(db: Session | Database, wanted: Sequence[str] | None) -> t
         missing = ", ".join(s for s in names if s not in available)
         raise BadRequest(f"keine 15-Minuten-Werte für / no 15-minute counts for: {missing}")
     return chosen, available
-
-
-def neighbours_of(matrix: pd.DataFrame, station: str, k: int = NEIGHBOURS) -> pd.DataFrame:
-    """The ``k`` other sensors whose log counts correlate most with the station's (at least 0.5)."""
-    if matrix.shape[1] < 2:
-        return pd.DataFrame(index=matrix.index)
-    logs = np.log1p(matrix)
-    corr = logs.drop(columns=[station]).corrwith(logs[station], min_periods=96 * 7).dropna()
-    best = corr[corr >= 0.5].sort_values(ascending=False).index[:k]
-    return matrix[list(best)]
 
 
 def check_15min(db: Session | Database, stations: Sequence[str] | None = None,
