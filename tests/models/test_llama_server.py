@@ -37,7 +37,7 @@ def test_an_unknown_chat_engine_is_refused_in_the_models_file(tmp_path: Path, mo
                                            "    provider: embedded\n    engine: vllm\n    file: qwen", 1)
     bad = tmp_path / "models.yaml"
     bad.write_text(text)
-    with pytest.raises(ConfigError, match="model 'local-chat'.*engine is one of llama-cpp-python, llama-server"):
+    with pytest.raises(ConfigError, match=r"model 'local-chat'.*engine is one of llama-cpp-python, llama-server"):
         load_catalog(bad)
 
 
@@ -154,3 +154,16 @@ def test_a_killed_server_is_restarted_and_answers_again(batching: tuple[Runtime,
     status, lines = out[9]
     assert status == 200 and lines[-1] == "data: [DONE]"
     assert provider.server.pid not in (None, pid)
+
+
+def test_config_check_names_a_missing_binary(make_settings: Callable[..., Settings], tmp_path: Path) -> None:
+    from rathaus.config_check import Report, check_catalog
+
+    for engine, expected in (("llama-server", 1), ("llama-cpp-python", 0)):
+        settings = make_settings(embedded_engine=engine, llama_server=tmp_path / "nope")
+        report = Report()
+        check_catalog(settings, load_catalog(settings.models_file), report)
+        found = [p for p in report.problems if "scripts/install.sh --llama-server" in p]
+        assert len(found) == expected, report.problems
+        if found:
+            assert found[0].startswith("model 'local-chat': engine llama-server, but no binary at ")
