@@ -124,7 +124,7 @@ def test_four_concurrent_chats_are_batched_streamed_and_each_metered(batching: t
         chunks = [json.loads(line[6:]) for line in lines[:-1]]
         assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"]).strip()
         assert chunks[-1]["usage"]["completion_tokens"] >= 1
-    # the server ran them in its slots, at once: its own slot table saw 4 slots
+    # the child runs with 4 parallel slots (its own slot table)
     slots = httpx.get(provider.server.ensure() + "/slots", timeout=10)
     assert slots.status_code == 200 and len(slots.json()) == 4
     with runtime.db.engine.connect() as conn:

@@ -178,7 +178,7 @@ class LlamaServer:
             "--parallel", str(self.parallel), "--cont-batching", "--no-kv-unified",
             "--ctx-size", str(self.ctx_per_slot * self.parallel),
             "--threads", str(self.threads), "--threads-batch", str(self.threads),
-            "--no-webui", "--log-disable",
+            "--no-webui",
         ]
 
     def _set(self, state: str, *, error: str = "", base_url: str | None = None) -> None:
