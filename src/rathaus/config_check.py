@@ -89,6 +89,10 @@ def check_catalog(s: Settings, catalog: Catalog, report: Report) -> None:
         path = spec.file_path(s.model_dir)
         if spec.provider == "embedded" and path is not None and not path.is_file():
             report.problems.append(f"model {spec.name!r}: file {path} missing; run `rathaus models assemble`")
+        if (spec.provider == "embedded" and spec.kind == "chat"
+                and (spec.engine or s.embedded_engine) == "llama-server" and not s.llama_server_binary.is_file()):
+            report.problems.append(f"model {spec.name!r}: engine llama-server, but no binary at "
+                                   f"{s.llama_server_binary}; build it with `scripts/install.sh --llama-server`")
         if spec.provider == "openai" and spec.api_key_env and not os.environ.get(spec.api_key_env):
             report.problems.append(f"model {spec.name!r}: environment variable {spec.api_key_env} is not set")
     for dc in DataClass:

@@ -322,6 +322,22 @@ class Settings(BaseSettings):
 
     # --- Embedded models --------------------------------------------------------------------------
     llm_threads: int | None = Field(default=None, ge=1, le=256, description="Default: all cores.")
+    embedded_engine: Literal["llama-cpp-python", "llama-server"] = Field(
+        default="llama-cpp-python",
+        description="How an embedded chat model without its own `engine:` runs: in this process "
+                    "(llama-cpp-python, one call at a time) or in a supervised llama-server child process on "
+                    "loopback that batches parallel calls (built by `scripts/install.sh --llama-server`; "
+                    "docs/decisions/0007-batching-engine.md).")
+    llama_server: Path | None = Field(
+        default=None, description="The llama-server binary; default: cache_dir/bin/llama-server (install.sh).")
+    llama_server_parallel: int = Field(
+        default=4, ge=1, le=64,
+        description="Parallel slots of llama-server (continuous batching); the model's admission slots unless "
+                    "the catalogue sets max_concurrency.")
+
+    @property
+    def llama_server_binary(self) -> Path:
+        return self.llama_server or self.cache_dir / "bin" / "llama-server"
 
     @property
     def embedded_database(self) -> bool:

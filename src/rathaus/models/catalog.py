@@ -14,6 +14,9 @@ from rathaus.core.classification import DataClass
 from rathaus.core.errors import ConfigError
 from rathaus.core.yaml_text import load_yaml
 
+#: engines of an embedded chat model (``engine:``; unset: the setting RATHAUS_EMBEDDED_ENGINE)
+CHAT_ENGINES = ("llama-cpp-python", "llama-server")
+
 
 class AzureOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -34,7 +37,10 @@ class ModelSpec(BaseModel):
     file: str | None = Field(default=None, description="GGUF file, relative to the model cache dir.")
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     size_bytes: int | None = Field(default=None, gt=0)
-    engine: str | None = Field(default=None, description="Embedding engine of the embedded provider.")
+    engine: str | None = Field(
+        default=None, description="Engine of the embedded provider: for an embedding model its embedder; for a chat "
+                                  "model llama-cpp-python (in this process) or llama-server (a supervised child "
+                                  "process that batches parallel calls); unset: RATHAUS_EMBEDDED_ENGINE.")
 
     # openai provider
     base_url: str | None = None
@@ -87,7 +93,8 @@ class ModelSpec(BaseModel):
 
     @property
     def concurrency(self) -> int:
-        """Chat calls at once: as configured, else 1 in-process (llama.cpp answers one at a time), else 16."""
+        """Chat calls at once: as configured, else 1 in-process (llama.cpp answers one at a time), else 16.
+        The gateway gives an embedded model run by llama-server its parallel slots instead (see Gateway._admit)."""
         if self.max_concurrency is not None:
             return self.max_concurrency
         return 1 if self.provider == "embedded" else 16
@@ -96,6 +103,9 @@ class ModelSpec(BaseModel):
     def _provider_fields(self) -> ModelSpec:
         if self.provider == "embedded" and self.kind == "chat" and not self.file:
             raise ValueError("an embedded chat model needs 'file' (a GGUF file)")
+        if self.provider == "embedded" and self.kind == "chat" and self.engine not in (None, *CHAT_ENGINES):
+            raise ValueError(f"an embedded chat model's engine is one of {', '.join(CHAT_ENGINES)}, "
+                             f"not {self.engine!r}")
         if self.provider == "embedded" and self.kind == "embedding" and not self.engine:
             raise ValueError("an embedded embedding model needs 'engine'")
         if self.provider == "openai" and not self.base_url:

@@ -442,12 +442,18 @@ class Gateway:
 
     def _admit(self, ctx: CallContext, spec: ModelSpec) -> Slot:
         """A slot of the model, in turn with other departments; a refusal (429) is audited like every other."""
-        gate = self.admission.gate(spec.name, spec.concurrency, spec.max_queue, spec.queue_timeout_seconds)
+        gate = self.admission.gate(spec.name, self.concurrency(spec), spec.max_queue, spec.queue_timeout_seconds)
         try:
             return gate.acquire(ctx.principal.department)
         except ModelBusy as exc:
             self._refused(ctx, spec.name, "chat", exc)
             raise
+
+    def concurrency(self, spec: ModelSpec) -> int:
+        """Chat calls the model takes at once: the parallel slots of an embedded model run by llama-server, else
+        the catalogue's (ModelSpec.concurrency)."""
+        slots = getattr(self.provider(spec), "slots", None) if spec.provider == "embedded" else None
+        return slots if isinstance(slots, int) else spec.concurrency
 
     def _budget(self, ctx: CallContext, model: str, kind: str, step: Callable[..., _T], *args: Any) -> _T:
         """A budget step (precheck or reservation) whose refusal is audited like every other refusal."""
