@@ -17,8 +17,9 @@ second round ("distinct") sends every question of the pool once only, so no cach
 
 Variants, measured in the same run against the same data: **baseline** – the behaviour before issue 19 (searches in
 the server's shared thread pool, no query-embedding cache, no batching, the old database pool of 10 + 20) set by
-the settings documented in docs/operations.md; **rathaus** – the shipped defaults. Nothing is tuned on these
-figures. Results are merged into bench/results/load.json (other keys are kept).
+the settings documented in docs/operations.md; **rathaus** – the shipped defaults. The number of search threads
+(32) was chosen with the sizing variants below (``--variants baseline,threads8,threads16,rathaus``) on a busy
+machine; nothing else is tuned on these figures. Results are merged into bench/results/load.json (other keys are kept).
 """
 
 from __future__ import annotations
@@ -54,8 +55,9 @@ BASELINE_ENV = {
 }
 #: further variants for sizing (``--variants``), not written to the results unless asked for
 EXTRA_VARIANTS = {
-    "threads16": {"RATHAUS_KNOWLEDGE_SEARCH_THREADS": "16", "RATHAUS_DATABASE_POOL_SIZE": "20"},
-    "threads4": {"RATHAUS_KNOWLEDGE_SEARCH_THREADS": "4"},
+    "threads8": {"RATHAUS_KNOWLEDGE_SEARCH_THREADS": "8"},
+    "threads16": {"RATHAUS_KNOWLEDGE_SEARCH_THREADS": "16"},
+    "nobatch": {"RATHAUS_QUERY_EMBEDDING_BATCH": "1"},
     "nocache": {"RATHAUS_QUERY_EMBEDDING_CACHE_SIZE": "0"},
 }
 WARM_UP = ["Öffnungszeiten Bürgerbüro", "Wie beantrage ich einen Reisepass?", "KI-Strategie der Stadt",
@@ -198,7 +200,8 @@ async def run_clients(url: str, queries: list[str], clients: int, rate: float = 
     arrival rate, as from many people searching now and then, instead of a closed loop without pauses."""
     per_client = [queries[i::clients] for i in range(clients)]
     records: list[dict[str, Any]] = []
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    # idle connections are dropped after 2 s, before uvicorn closes them (5 s): no reuse of a closing connection
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients, keepalive_expiry=2.0)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as client:
         async def one(i: int, mine: list[str]) -> None:
             for j, q in enumerate(mine):

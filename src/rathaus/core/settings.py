@@ -100,9 +100,9 @@ class Settings(BaseSettings):
     )
     models_file: Path = Field(default=DEFAULT_MODELS_FILE, description="YAML file describing the models.")
     database_pool_size: int = Field(
-        default=10, ge=1, le=1000,
-        description="Database connections each process keeps open (SQLAlchemy pool). Size it above the threads that "
-                    "use the database at once (RATHAUS_KNOWLEDGE_SEARCH_THREADS, model calls, jobs).",
+        default=32, ge=1, le=1000,
+        description="Database connections each process may keep open (SQLAlchemy pool, opened when needed). At least "
+                    "RATHAUS_KNOWLEDGE_SEARCH_THREADS: a search holds one connection at a time.",
     )
     database_max_overflow: int = Field(
         default=20, ge=0, le=1000,
