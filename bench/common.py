@@ -53,6 +53,17 @@ def write_result(name: str, figures: dict[str, Any]) -> Path:
     return path
 
 
+def read_results(name: str) -> dict[str, Any]:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def merge_result(name: str, figures: dict[str, Any]) -> Path:
+    """Like :func:`write_result`, but keeping the keys of the file that other benchmarks wrote (``load.json`` is
+    written by bench/load_chat.py and bench/load_search.py)."""
+    return write_result(name, {**read_results(name), **figures})
+
+
 def bench_settings(prefix: str = "rathaus-bench-", **overrides: Any) -> Any:
     """Settings for a benchmark: a fresh data directory and database, the shipped model catalogue."""
     import tempfile

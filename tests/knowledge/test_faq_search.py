@@ -111,7 +111,9 @@ def test_a_collection_keeps_its_own_embedder_and_questions_are_embedded_with_it(
         hits = search(faq, ADMIN, question, collection_names=["faq-e5"], k=3, mode="vector").hits
         assert hits[0].external_id == entry and hits[0].vector_score is not None and hits[0].vector_score > 0.8
     # both collections at once: each is searched with its own question vector, both answer, metering adds up
+    faq.gateway.queries.clear()  # the questions above are cached (no model call, nothing metered)
     one = search(faq, ADMIN, "Was zahlt man fürs Heiraten?", collection_names=["faq"], k=10)
+    faq.gateway.queries.clear()
     both = search(faq, ADMIN, "Was zahlt man fürs Heiraten?", collection_names=["faq", "faq-e5"], k=10)
     assert {h.collection for h in both.hits[:2]} == {"faq", "faq-e5"}
     assert {h.external_id for h in both.hits[:2]} == {"trauung"}

@@ -183,7 +183,8 @@ class Database:
         self.url = url
         try:
             self.engine: Engine = sa.create_engine(
-                url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=_connect_args(url)
+                url, pool_pre_ping=True, pool_size=settings.database_pool_size,
+                max_overflow=settings.database_max_overflow, connect_args=_connect_args(url)
             )
         except Exception as exc:
             raise DatabaseUnavailable(f"invalid database URL {describe_url(url)}: {exc}") from exc

@@ -32,3 +32,10 @@ HTTP_REQUESTS = Histogram(
 MODEL_SLOTS = Gauge("rathaus_model_slots", "Calls the model may answer at once (max_concurrency)", ["model"])
 MODEL_SLOTS_BUSY = Gauge("rathaus_model_slots_busy", "Calls holding one of the model's slots", ["model"])
 MODEL_QUEUED = Gauge("rathaus_model_queued", "Calls waiting for a slot of the model", ["model"])
+QUERY_EMBEDDING_CACHE = Counter(
+    "rathaus_query_embedding_cache", "Look-ups of search questions in the query-embedding cache", ["model", "result"]
+)
+QUERY_EMBEDDING_BATCH_SIZE = Histogram(
+    "rathaus_query_embedding_batch_size", "Search questions embedded together in one model call", ["model"],
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+)

@@ -99,6 +99,16 @@ class Settings(BaseSettings):
         description="Database inside the embedded server (created on first start).",
     )
     models_file: Path = Field(default=DEFAULT_MODELS_FILE, description="YAML file describing the models.")
+    database_pool_size: int = Field(
+        default=32, ge=1, le=1000,
+        description="Database connections each process may keep open (SQLAlchemy pool, opened when needed). At least "
+                    "RATHAUS_KNOWLEDGE_SEARCH_THREADS: a search holds one connection at a time.",
+    )
+    database_max_overflow: int = Field(
+        default=20, ge=0, le=1000,
+        description="Connections a process may open beyond the pool at peaks (closed again when returned). Per "
+                    "process: all processes together must stay below PostgreSQL's max_connections.",
+    )
 
     # --- HTTP -----------------------------------------------------------------------------------
     host: str = "127.0.0.1"
@@ -319,6 +329,18 @@ class Settings(BaseSettings):
                 raise ValueError(f"{name}: {cron!r} is neither a cron expression (5 fields, or 6 with seconds last) "
                                  "nor 'off'")
         return value
+
+    # --- Query embeddings (rathaus.models.query_embeddings) -----------------------------------------------
+    query_embedding_cache_size: int = Field(
+        default=4096, ge=0, le=10_000_000,
+        description="Search questions whose vectors each process remembers (LRU; about 2 KB each); a repeated "
+                    "question is not embedded again (no model call, nothing metered). 0: off.",
+    )
+    query_embedding_batch: int = Field(
+        default=32, ge=1, le=1024,
+        description="Most search questions embedded together in one model call when several wait at the same time; "
+                    "1: one call per question.",
+    )
 
     # --- Embedded models --------------------------------------------------------------------------
     llm_threads: int | None = Field(default=None, ge=1, le=256, description="Default: all cores.")

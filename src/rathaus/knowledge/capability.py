@@ -11,6 +11,7 @@ CAPABILITY = Capability(
         Command("eval retrieval", "rathaus.commands.knowledge:eval_retrieval"),
     ),
     routers=("rathaus.api.routers.knowledge:router",),
+    settings="rathaus.knowledge.settings:KnowledgeSettings",
     tables=("rathaus.knowledge.schema",),
     jobs=(
         Job("knowledge.ingest", "rathaus.knowledge.jobs:ingest", lock="knowledge.collection:{collection_id}",

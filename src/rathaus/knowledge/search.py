@@ -103,10 +103,12 @@ def _filters(ids: list[int], language: str | None, modified_after: dt.datetime |
     return where
 
 
-def _fts(session: Session, query: str, ids: list[int], where: list[sa.ColumnElement[bool]],
+TermStats = tuple[list[str], int, float, dict[str, int]]
+
+
+def _fts(session: Session, stats: TermStats | None, where: list[sa.ColumnElement[bool]],
          limit: int) -> list[tuple[int, float]]:
     """BM25 over PostgreSQL's German lexemes (stemmed, stop words removed) with per-collection IDF."""
-    stats = _term_stats(session, query, ids)
     if stats is None:
         return []
     _, n_docs, avg_len, df = stats
@@ -130,18 +132,16 @@ def _fts(session: Session, query: str, ids: list[int], where: list[sa.ColumnElem
     return _bm25_rows(session, weighted, selective, float(avg_len or 1.0), where, limit)
 
 
-def _term_stats(session: Session, query: str, ids: list[int]
-                ) -> tuple[list[str], int, float, dict[str, int]] | None:
+def _term_stats(session: Session, query: str, scope: list[Collection]) -> TermStats | None:
     """The query's German lexemes, the scope's chunk count and mean length, and each lexeme's document
     frequency in the bodies (lexemes no body contains are missing from the dict)."""
+    n_docs = sum(c.chunk_count or 0 for c in scope)
+    tokens = sum(c.token_count or 0 for c in scope)
+    ids = [c.id for c in scope]
+    if not n_docs:
+        return None
     terms = list(session.scalars(_QUERY_LEXEMES, {"q": query}))
     if not terms:
-        return None
-    n_docs, tokens = session.execute(
-        sa.select(sa.func.sum(Collection.chunk_count), sa.func.sum(Collection.token_count))
-        .where(Collection.id.in_(ids))
-    ).one()
-    if not n_docs:
         return None
     df = {t: int(n) for t, n in session.execute(
         sa.select(Lexeme.lexeme, sa.func.sum(Lexeme.df)).where(Lexeme.collection_id.in_(ids), Lexeme.lexeme.in_(terms))
@@ -150,11 +150,10 @@ def _term_stats(session: Session, query: str, ids: list[int]
     return terms, int(n_docs), float(tokens) / int(n_docs), df
 
 
-def _context_fts(session: Session, query: str, ids: list[int], where: list[sa.ColumnElement[bool]],
+def _context_fts(session: Session, stats: TermStats | None, where: list[sa.ColumnElement[bool]],
                  limit: int) -> list[tuple[int, float]]:
     """Chunks whose context (title, headings) shares the query's lexemes, scored by the sum of their IDF
     (from the bodies; a lexeme no body holds counts as rare). Titles are short: no length norm."""
-    stats = _term_stats(session, query, ids)
     if stats is None:
         return []
     terms, n_docs, _, df = stats
@@ -258,6 +257,7 @@ def search(runtime: Runtime, principal: Principal, query: str, *, collection_nam
         scope = _scope(session, principal, collection_names)
         ids = [c.id for c in scope]
         names = {c.id: c.name for c in scope}
+        sizes = {c.id: c.chunk_count or 0 for c in scope}
         by_embedder: dict[str, list[int]] = {}
         for c in scope:
             by_embedder.setdefault(embedders.embedder_of(runtime, c.embedding_model), []).append(c.id)
@@ -267,26 +267,28 @@ def search(runtime: Runtime, principal: Principal, query: str, *, collection_nam
     metered: list[dict[str, Any]] = []
     if mode in ("hybrid", "vector"):
         ctx = CallContext(principal=metering_principal or principal, data_class=data_class, use_case=use_case)
-        for model in by_embedder:
-            outcome = runtime.gateway.embed(ctx, [query], model=model, purpose="query")
+        for model in by_embedder:  # batched with concurrent searches, repeated questions from the cache
+            outcome = runtime.gateway.embed_query(ctx, query, model=model)
             vectors[model] = embedders.fitted(outcome.vectors)[0]
-            metered.append(outcome.metrics.as_dict())
+            if not outcome.cached:
+                metered.append(outcome.metrics.as_dict())
     with runtime.db.session() as session:
         where = _filters(ids, language, modified_after, modified_before)
         ranked: dict[str, list[tuple[int, float]]] = {}
+        stats = _term_stats(session, query, scope) if mode in ("hybrid", "fts") else None  # once for both lists
         if mode in ("hybrid", "fts"):
-            ranked["fts"] = _fts(session, query, ids, where, candidates)
+            ranked["fts"] = _fts(session, stats, where, candidates)
         if vectors:
             columns = {"vector": Chunk.embedding}
             if mode == "hybrid":  # chunks without a context are simply absent from the context lists
                 columns["context_vector"] = Chunk.context_embedding
             for list_name, column in columns.items():
                 ranked[list_name] = _interleave([
-                    _vector_in(session, vectors[model], group, language, modified_after, modified_before,
-                               candidates, column)
+                    _vector_in(session, vectors[model], group, sum(sizes[i] for i in group), language,
+                               modified_after, modified_before, candidates, column)
                     for model, group in by_embedder.items()])
             if mode == "hybrid":
-                ranked["context_fts"] = _context_fts(session, query, ids, where, candidates)
+                ranked["context_fts"] = _context_fts(session, stats, where, candidates)
         if mode != "hybrid":
             fused = [(cid, s) for cid, s in ranked[mode][:k]]
         elif rescore and len(vectors) == 1:
@@ -297,13 +299,13 @@ def search(runtime: Runtime, principal: Principal, query: str, *, collection_nam
     return SearchResult(hits, [names[i] for i in ids], embedders.summed_metrics(metered))
 
 
-def _vector_in(session: Session, vector: list[float], ids: list[int], language: str | None,
+def _vector_in(session: Session, vector: list[float], ids: list[int], size: int, language: str | None,
                modified_after: dt.datetime | None, modified_before: dt.datetime | None, candidates: int,
                column: Any) -> list[tuple[int, float]]:
-    """The nearest chunks of the collections ``ids`` (all embedded by one model) to ``vector``: the HNSW
-    index for large scopes, an exact scan for small ones or when the index's filtered scan came up short."""
+    """The nearest chunks of the collections ``ids`` (all embedded by one model, ``size`` chunks together) to
+    ``vector``: the HNSW index for large scopes, an exact scan for small ones or when the index's filtered scan
+    came up short."""
     where = _filters(ids, language, modified_after, modified_before)
-    size = session.scalar(sa.select(sa.func.sum(Collection.chunk_count)).where(Collection.id.in_(ids))) or 0
     found = _vector(session, vector, where, candidates, exact=size <= EXACT_SCAN_LIMIT, column=column)
     if column is Chunk.embedding and len(found) < min(candidates, size):
         found = _vector(session, vector, where, candidates, exact=True, column=column)

@@ -49,9 +49,18 @@ from rathaus.models.admission import Admission, ModelBusy, Slot
 from rathaus.models.breaker import STATE_VALUE, Breakers, Transition
 from rathaus.models.catalog import Catalog, ModelSpec
 from rathaus.models.providers import build_provider
+from rathaus.models.query_embeddings import QueryEmbeddings
 from rathaus.models.routing import Route, allowed_models, resolve
 from rathaus.models.safeguards import RequestSafety
-from rathaus.models.types import ChatMessage, ChatParams, ChatProvider, EmbeddingProvider, StreamDelta, StreamEnd
+from rathaus.models.types import (
+    ChatMessage,
+    ChatParams,
+    ChatProvider,
+    EmbeddingProvider,
+    EmbeddingResult,
+    StreamDelta,
+    StreamEnd,
+)
 from rathaus.safety.policy import SafetyPolicy
 
 log = logging.getLogger(__name__)
@@ -119,6 +128,7 @@ class EmbedOutcome:
     request_id: str
     rerouted_from: str | None = None
     failover_from: str | None = None
+    cached: bool = False  # the vector came from the query-embedding cache: no model call
 
 
 def is_outage(exc: BaseException) -> bool:
@@ -276,6 +286,7 @@ class Gateway:
         self.audit_key = self.audit.key
         self.admission = Admission()
         self.breakers = Breakers(settings.breaker_failures, settings.breaker_cooldown_seconds)
+        self.queries = QueryEmbeddings(settings.query_embedding_cache_size, settings.query_embedding_batch)
 
     # --- providers ---------------------------------------------------------------------------------
     def provider(self, spec: ModelSpec) -> ChatProvider | EmbeddingProvider:
@@ -531,7 +542,7 @@ class Gateway:
             call.start()
             called = True
             try:
-                result = provider.embed(texts, purpose=purpose)
+                result = self._embed_call(spec, provider, texts, purpose)
             except Exception as exc:
                 self._finish(call, "embed", "error", output="", prompt_tokens=0, completion_tokens=0,
                              finish_reason="error", cpu_seconds=None)
@@ -558,6 +569,41 @@ class Gateway:
         if not called:  # every breaker open: refused without a call
             self._refused(ctx, spec.name, "embedding", error)
         raise error from failure
+
+    def embed_query(self, ctx: CallContext, text: str, model: str | None = None) -> EmbedOutcome:
+        """The vector of one search question (``purpose="query"``), for searches under load.
+
+        Routed like :meth:`embed` (a refusal for the data class is audited as always). Then: the question's vector
+        from the cache when the routed model embedded the same (whitespace-normalised) text before – no model
+        call, so nothing is reserved, metered or audited, and ``metrics`` are zero (counted in
+        ``rathaus_query_embedding_cache_total``); otherwise :meth:`embed`, whose call is shared with the other
+        questions that wait for that model at the same moment (:meth:`_embed_call`) while budget, metering, audit,
+        breakers and failover stay per caller. Only vectors of the routed model itself are cached (not those of a
+        fallback). The vector equals that of ``embed(ctx, [text], purpose="query")``."""
+        text = " ".join(text.split())
+        if not text:
+            raise BadRequest("no input texts to embed")
+        route = self.route(ctx, model, "embedding")
+        spec = route.spec
+        key = self.queries.key(spec.name, spec.version or spec.sha256 or spec.remote_model or "", "query", text)
+        found = self.queries.cached(key)
+        if found is not None:
+            zero = Metrics(0, 0, 0.0, Decimal(0), 0.0, 0.0,
+                           "measured" if spec.provider == "embedded" else "estimated")
+            return EmbedOutcome([found], spec.name, zero, ctx.request_id, route.rerouted_from, cached=True)
+        outcome = self.embed(ctx, [text], model=model, purpose="query")
+        if outcome.model == spec.name and not outcome.failover_from:
+            self.queries.store(key, outcome.vectors[0])
+        return outcome
+
+    def _embed_call(self, spec: ModelSpec, provider: EmbeddingProvider, texts: list[str],
+                    purpose: Literal["query", "passage"]) -> EmbeddingResult:
+        """The provider's call: one search question goes through the micro-batcher (one model call for the questions
+        waiting at the same moment; this caller's own vector, tokens and share of the CPU time)."""
+        if purpose != "query" or len(texts) != 1:
+            return provider.embed(texts, purpose=purpose)
+        part = self.queries.embed(spec.name, texts[0], lambda batch: provider.embed(batch, purpose="query"))
+        return EmbeddingResult([part.vector], part.prompt_tokens, part.cpu_seconds, [part.prompt_tokens])
 
     # --- accounting --------------------------------------------------------------------------------
     def _metrics(self, spec: ModelSpec, prompt_tokens: int, completion_tokens: int, latency_s: float,

@@ -54,6 +54,7 @@ class EmbeddingResult:
     vectors: list[list[float]]
     prompt_tokens: int
     cpu_seconds: float | None = None
+    tokens_per_text: list[int] | None = None  # when the provider counts per text (splits a batch's metering)
 
 
 @runtime_checkable

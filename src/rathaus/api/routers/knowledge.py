@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from functools import partial
 from typing import Annotated, Any, Literal
 
+import anyio
+from anyio.lowlevel import RunVar
 from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, HttpUrl, model_validator
@@ -17,6 +20,7 @@ from rathaus.core.errors import BadRequest
 from rathaus.http.deps import PrincipalDep, RuntimeDep
 from rathaus.knowledge import access, collections, embedders, search
 from rathaus.knowledge.ingest import DEFAULT_MAX_BYTES, UPLOAD_WAIT_SECONDS, Ingestor, ItemResult, source_from_bytes
+from rathaus.knowledge.settings import KnowledgeSettings
 from rathaus.runtime import Runtime
 
 router = APIRouter(prefix="/api/v1", tags=["Knowledge"])
@@ -139,8 +143,24 @@ def ingest_urls(name: str, body: IngestUrlsIn, runtime: RuntimeDep, principal: P
                         status_code=202, headers={"Location": f"/api/v1/jobs/{job_id}"})
 
 
-@router.get("/search", responses=ERRORS)
-def search_endpoint(
+_SEARCH_LIMITER: RunVar[anyio.CapacityLimiter] = RunVar("rathaus_search_limiter")  # one per event loop
+
+
+def search_limiter(runtime: Runtime) -> anyio.CapacityLimiter | None:
+    """The threads searches run in (RATHAUS_KNOWLEDGE_SEARCH_THREADS); None: the server's shared pool."""
+    threads = runtime.settings.section(KnowledgeSettings).knowledge_search_threads
+    if not threads:
+        return None
+    try:
+        return _SEARCH_LIMITER.get()
+    except LookupError:
+        made = anyio.CapacityLimiter(threads)
+        _SEARCH_LIMITER.set(made)
+        return made
+
+
+@router.get("/search", responses=ERRORS, response_model=dict[str, Any])
+async def search_endpoint(
     runtime: RuntimeDep,
     principal: PrincipalDep,
     q: Annotated[str, Query(min_length=1, max_length=2000)],
@@ -149,10 +169,17 @@ def search_endpoint(
     mode: Literal["hybrid", "fts", "vector"] = "hybrid",
     language: Annotated[str | None, Query(pattern=r"^[a-z]{2}$")] = None,
     rescore: bool = False,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Hybrid search over the collections you may read (``rescore``: score fusion, see docs/knowledge.md)."""
-    result = search(runtime, principal, q, collection_names=collection, k=k, mode=mode, language=language,
-                    rescore=rescore)
-    return {"collections": result.collections, "hits": [
+    # async, the search and its JSON in threads of their own: a search waiting for a thread holds none, and the
+    # event loop (/healthz) does no more than pass bytes
+    run = partial(_search_response, runtime, principal, q, collection_names=collection, k=k, mode=mode,
+                  language=language, rescore=rescore)
+    return await anyio.to_thread.run_sync(run, limiter=search_limiter(runtime))
+
+
+def _search_response(runtime: Runtime, principal: Principal, q: str, **kwargs: Any) -> JSONResponse:
+    result = search(runtime, principal, q, **kwargs)
+    return JSONResponse({"collections": result.collections, "hits": [
         {**asdict(h), "modified_at": h.modified_at.isoformat() if h.modified_at else None} for h in result.hits
-    ], "metrics": result.embedding_metrics}
+    ], "metrics": result.embedding_metrics})

