@@ -1,7 +1,7 @@
 """The learning pages in Debian's Chromium against a live server with OIDC sign-in: a module completed by keyboard
 alone (a failed try first, with the explanations), the department's aggregate on the oversight dashboard changing
-only once the minimum group size is reached, the guidance panel in the workspace; axe-core clean in German and
-English."""
+only once the minimum group size is reached, the guidance panel in the workspace, and the hint next to a refusal
+for personal data (linking to the data-class module); axe-core clean in German and English."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def site(pg_data_dir: Path, models_file: Path) -> Iterator[dict[str, Any]]:
     with OidcProvider(users=USERS) as idp:
         settings = Settings(_env_file=None, data_dir=pg_data_dir, cache_dir=MODEL_CACHE,  # type: ignore[call-arg]
                             database_name="literacy_web_" + uuid.uuid4().hex[:8], models_file=models_file,
-                            llm_threads=2, governance_min_group_size=3, **idp.settings())
+                            llm_threads=2, governance_min_group_size=3, safety_personal_data="block", **idp.settings())
         runtime = Runtime(settings)
         try:
             with live_server(runtime) as url, chromium() as browser:
@@ -128,4 +128,22 @@ def test_english_module_and_the_guidance_panel_in_the_workspace(site: dict[str, 
     assert hints["data_class"]["href"] == "/lernen/datenklassen"
     page.goto(site["url"] + "/assistants")
     assert "Fach-Assistenten" in page.inner_text("details.lit-guide summary")
+    page.context.close()
+
+
+def test_a_refusal_for_personal_data_carries_the_hint(site: dict[str, Any]) -> None:
+    page = sign_in_as(site, "sofia", USERS["sofia"]["name"], "/chat")
+    page.select_option("#data-class", "intern")
+    page.select_option("#model", "cloud-chat")  # cleared for intern, not for personal data (policy: block)
+    page.fill("#prompt", "Bitte an Max Mustermann schreiben, IBAN DE89 3704 0044 0532 0130 00, Tel. 0171 2345678.")
+    page.click("#send")
+    hint = page.locator("#alert .lit-hint[data-hint='data_class']")
+    hint.wait_for(state="visible")
+    assert "personenbezogene Daten" in page.inner_text("#alert")
+    assert "Datenklassen: öffentlich, intern, vertraulich, personenbezogen" in hint.inner_text()
+    assert hint.locator("a").get_attribute("href") == "/lernen/datenklassen"
+    assert axe_violations(page) == []
+    hint.locator("a").click()
+    page.wait_for_selector("#quiz")
+    assert page.inner_text("article h1") == "Datenklassen und personenbezogene Daten"
     page.context.close()
