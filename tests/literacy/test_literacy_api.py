@@ -64,7 +64,7 @@ def test_shipped_modules_are_complete_in_both_languages() -> None:
 
 
 def test_attempt_scores_on_the_server_and_keeps_only_ones_own_progress(site, issuer: Issuer) -> None:
-    rt, client = site
+    _rt, client = site
     sofia = bearer(issuer, "sofia", [], department="sozialreferat")
     listing = client.get(f"{BASE}/modules", headers=sofia).json()
     assert [m["id"] for m in listing] == list(MODULES) and not any(m["passed"] for m in listing)
@@ -107,7 +107,7 @@ def test_bad_input_is_a_problem_and_stores_nothing(site, issuer: Issuer) -> None
 
 
 def test_record_suppresses_small_groups_and_has_no_person(site, issuer: Issuer) -> None:
-    rt, client = site
+    _rt, client = site
     oversight = bearer(issuer, "olga", ["oversight"], department="revision")
     for n in range(2):
         client.post(f"{BASE}/modules/datenklassen/attempts", headers=bearer(issuer, f"s{n}", [], "sozialreferat"),
@@ -134,7 +134,7 @@ def test_record_suppresses_small_groups_and_has_no_person(site, issuer: Issuer) 
 
 
 def test_basics_gate_before_a_high_risk_assistant(site, issuer: Issuer) -> None:
-    rt, client = site
+    _rt, client = site
     h = bearer(issuer, "anna", [], department="auslaenderbehoerde")
     empty = {"question": ""}
     refused = client.post("/api/v1/assistants/auslaenderbehoerde/ask", headers=h, json=empty)
@@ -168,3 +168,21 @@ def test_an_edited_module_folder_is_used(make_settings: Callable[..., Settings],
             assert [(m["id"], m["title"]) for m in listing] == [("bias", "Vorurteile")]
     finally:
         rt.close()
+
+
+def test_basics_gate_before_an_own_assistant_in_an_annex_iii_area(site, issuer: Issuer) -> None:
+    rt, client = site
+    h = bearer(issuer, "anna", [], department="auslaenderbehoerde")
+    made = client.post("/api/v1/my-assistants", headers=h, json={
+        "name": "Aufenthalt", "description": "Fragen zum Aufenthaltstitel", "system_prompt": "Antworte knapp.",
+        "data_class": "intern"})
+    assert made.status_code in (200, 201), made.text
+    assistant_id = made.json()["id"]
+    assert client.post("/api/v1/chats", headers=h, json={"assistant_id": assistant_id}).status_code == 201
+    with rt.db.engine.begin() as conn:  # as the Annex III screening records a hit (rules plus the model)
+        conn.execute(sa.text("UPDATE user_assistants SET screening = CAST(:s AS jsonb) WHERE id = CAST(:i AS uuid)"),
+                     {"s": '{"high_risk": true, "areas": [{"area": "migration"}]}', "i": assistant_id})
+    refused = client.post("/api/v1/chats", headers=h, json={"assistant_id": assistant_id})
+    assert_problem(refused, 403, "ki-verordnung")
+    client.post(f"{BASE}/modules/ki-verordnung/attempts", headers=h, json={"answers": right("ki-verordnung")})
+    assert client.post("/api/v1/chats", headers=h, json={"assistant_id": assistant_id}).status_code == 201
