@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from starlette.concurrency import run_in_threadpool
 
@@ -42,7 +42,7 @@ async def list_modules(runtime: RuntimeDep, principal: PrincipalDep, lang: Lang 
 
 
 @router.get("/modules/{module_id}", responses=ERRORS)
-def get_module(module_id: Annotated[str, Field(max_length=100)], runtime: RuntimeDep, principal: PrincipalDep,
+def get_module(module_id: Annotated[str, Path(max_length=100)], runtime: RuntimeDep, principal: PrincipalDep,
                lang: Lang = "de") -> dict[str, Any]:
     """The module's Markdown text and its questions (without the answers)."""
     return mod.find(service.modules(runtime.settings), module_id).as_dict(lang)
