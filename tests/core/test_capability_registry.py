@@ -45,9 +45,10 @@ def test_the_built_in_capabilities_enter_through_the_registry() -> None:
     names = [c.name for c in capability.capabilities()]
     assert names == [
         "platform", "assistants", "knowledge", "safety", "governance", "traffic", "library", "inbox", "checks",
+        "literacy",
     ]
     commands = {cmd.name for c in capability.capabilities() for cmd in c.commands}
-    assert {"kb", "traffic", "library", "eval bias", "eval retrieval", "ask", "audit"} <= commands
+    assert {"kb", "traffic", "library", "eval bias", "eval retrieval", "ask", "audit", "literacy"} <= commands
     for cap in capability.capabilities():  # every declared part can be loaded
         for target in (*(c.target for c in cap.commands), *cap.routers, *cap.tables):
             assert capability.load(target) is not None

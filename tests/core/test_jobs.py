@@ -332,7 +332,7 @@ def test_the_queue_schema_comes_and_goes_with_its_migration(runtime: Runtime) ->
     assert "inbox_messages" not in tables()  # the inbox's branch depends on the queue: it went down first
     upgrade(runtime.db.engine)
     # 0012_jobs and 0013_chunk_context are below them (the governance branch depends on 0013)
-    assert current_revision(runtime.db.engine) == "checks_0001+governance_0002+inbox_0002"
+    assert current_revision(runtime.db.engine) == "checks_0001+governance_0002+inbox_0002+literacy_0001"
     assert {"procrastinate_jobs", "job_progress", "inbox_messages"} <= tables()
     assert runtime.jobs.defer("sessions.purge") >= 1
 

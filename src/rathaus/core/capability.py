@@ -55,6 +55,7 @@ BUILTIN = (
     "rathaus.library.capability:CAPABILITY",
     "rathaus.inbox.capability:CAPABILITY",
     "rathaus.checks.capability:CAPABILITY",
+    "rathaus.literacy.capability:CAPABILITY",
 )
 
 

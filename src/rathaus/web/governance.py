@@ -13,6 +13,7 @@ from rathaus.core import budgets
 from rathaus.governance.reports import KINDS, READER_ROLES, Report, build_report, check_kind, render_fragment
 from rathaus.governance.reports.dashboard import audit_integrity, open_annex_iii, retention_status
 from rathaus.http.deps import RuntimeDep
+from rathaus.literacy.service import record as literacy_record
 from rathaus.web.pages import PagePrincipalDep, page_context, render_page
 
 router = APIRouter(include_in_schema=False)
@@ -26,7 +27,8 @@ async def dashboard(request: Request, runtime: RuntimeDep, principal: PagePrinci
         with runtime.db.session() as session:
             return {"audit": audit_integrity(session, runtime.settings),
                     "retention": retention_status(session, runtime.settings),
-                    "annex": open_annex_iii(session)}
+                    "annex": open_annex_iii(session),
+                    "literacy": literacy_record(session, runtime.settings).as_dict()}
 
     data = await run_in_threadpool(gather)
     return render_page(request, "governance.html", {**page_context(request, runtime, principal), **data,

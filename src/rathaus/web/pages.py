@@ -14,6 +14,7 @@ from rathaus.core.auth import Principal
 from rathaus.core.classification import DataClass
 from rathaus.core.errors import Unauthenticated
 from rathaus.http.deps import RuntimeDep, csrf_token, get_principal
+from rathaus.literacy import guides as literacy
 from rathaus.models.routing import allowed_models
 from rathaus.runtime import Runtime
 from rathaus.web.i18n import language, texts
@@ -47,6 +48,9 @@ def nav_pages(here: str, principal: Principal | None, lang: str) -> list[dict[st
 
 
 templates.env.globals["nav_pages"] = nav_pages
+# AI literacy: the guidance panel of a tool and the contextual hints (templates/literacy_guide.html, chat.html)
+templates.env.globals["literacy_guide"] = literacy.tool_guide
+templates.env.globals["literacy_hints"] = literacy.hints
 router = APIRouter(include_in_schema=False)
 
 

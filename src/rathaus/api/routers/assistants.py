@@ -22,6 +22,7 @@ from rathaus.core import ratelimit
 from rathaus.core.errors import NotFound, RathausError
 from rathaus.http.clients import client_address
 from rathaus.http.deps import PrincipalDep, RuntimeDep
+from rathaus.literacy import require_basics
 from rathaus.runtime import Runtime
 
 router = APIRouter(tags=["Assistants"])
@@ -108,7 +109,14 @@ def list_assistants(request: Request, principal: PrincipalDep) -> list[dict[str,
 async def ask(name: str, body: AskIn, request: Request, runtime: RuntimeDep, principal: PrincipalDep) -> Any:
     """Ask as a signed-in user: your collection rights apply and your department pays."""
     assistant = get_assistant(_assistants(request), name)
+    if assistant.high_risk:  # RATHAUS_LITERACY_REQUIRE_BASICS_FOR_HIGH_RISK: the basics module first
+        await run_in_threadpool(_require_basics, runtime, principal, assistant.name)
     return await _respond(Answerer(runtime, assistant, principal, channel="api"), body.question, body.stream)
+
+
+def _require_basics(runtime: Any, principal: Any, name: str) -> None:
+    with runtime.db.session() as session:
+        require_basics(session, runtime.settings, principal, name)
 
 
 @router.post("/api/v1/answers/{answer_id}/feedback", responses=ERRORS)

@@ -22,6 +22,7 @@ from rathaus.core.errors import BadRequest, PayloadTooLarge, RathausError, Unsup
 from rathaus.http.deps import PrincipalDep, RuntimeDep
 from rathaus.http.markdown import with_html
 from rathaus.http.model_threads import run_model_call
+from rathaus.literacy import require_basics
 from rathaus.safety.policy import SafetyPolicy
 
 if TYPE_CHECKING:
@@ -110,6 +111,8 @@ def create_chat(body: ChatIn, runtime: RuntimeDep, principal: PrincipalDep) -> d
         title = body.title
         if body.assistant_id:
             assistant = custom.get_usable(session, principal, body.assistant_id, body.link)
+            if (assistant.screening or {}).get("high_risk"):  # an Annex III area: the basics first, if required
+                require_basics(session, runtime.settings, principal, assistant.name)
             assistant_id = assistant.id
             title = title or assistant.name
             data_class = DataClass.parse(assistant.data_class)

@@ -29,15 +29,36 @@
 
   // --- messages to the user --------------------------------------------------------------------------
   function say(text) { status.textContent = text || ""; }
-  function showAlert(text, withReload) {
+  function showAlert(text, withReload, body) {
     alertBox.textContent = text || "";
     alertBox.hidden = !text;
+    const hint = text ? problemHint(body) : null;
+    if (hint) alertBox.append(hint);
     if (text && withReload) {
       const b = document.createElement("button");
       b.type = "button"; b.className = "secondary"; b.textContent = t.reload;
       b.addEventListener("click", () => location.reload());
       alertBox.append(" ", b);
     }
+  }
+  // AI literacy: a hint with a link to the matching learning module next to a refusal, abstention or guard warning
+  const hints = JSON.parse((document.getElementById("literacy-hints") || { textContent: "{}" }).textContent);
+  function hintFor(kind) {
+    const h = hints[kind];
+    if (!h) return null;
+    const p = document.createElement("p");
+    p.className = "notice lit-hint";
+    p.dataset.hint = kind;
+    const a = document.createElement("a");
+    a.href = h.href; a.textContent = t.lit_learn_more;
+    p.append(h.text + " ", a);
+    return p;
+  }
+  function problemHint(body) {
+    const type = String((body && body.type) || "");
+    if (type.endsWith("/data-class-not-allowed") || type.endsWith("/personal-data-blocked")) return hintFor("data_class");
+    if (type.endsWith("/content-refused")) return hintFor("guard");
+    return null;
   }
   function problemText(err) {
     if (err instanceof Problem) return err.status === 409 ? t.conflict : err.message;
@@ -72,7 +93,7 @@
       state.version = chat.version; state.chat = chat;
       showAlert("");
     } catch (err) {
-      showAlert(problemText(err), err instanceof Problem && err.status === 409);
+      showAlert(problemText(err), err instanceof Problem && err.status === 409, err.body);
     }
   }
   let lastClass = dataClass.value;
@@ -118,7 +139,11 @@
       box.append(ol);
     }
     const warned = (meta.warnings || []).filter((w) => w.startsWith("content-guard"));
-    if (warned.length || meta.withheld) box.append(el("p", "notice warn", meta.withheld ? t.guard_withheld : t.guard_warned));
+    if (warned.length || meta.withheld) {
+      box.append(el("p", "notice warn", meta.withheld ? t.guard_withheld : t.guard_warned));
+      const hint = hintFor("guard"); if (hint) box.append(hint);
+    }
+    if (meta.abstained) { const hint = hintFor("abstention"); if (hint) box.append(hint); }
     const found = (meta.safety || {}).personal_data_found || {};
     const kinds = Object.entries(found).map(([k, n]) => `${n}× ${k}`).join(", ");
     if (kinds && (meta.safety || {}).personal_data_action === "pseudonymised") box.append(el("p", "notice", `${t.pii_pseudonymised}: ${kinds}`));
@@ -263,7 +288,7 @@
     showAlert("");
     if (action !== "regenerate" && !(content || "").trim()) { showAlert(t.empty_prompt); prompt.focus(); return; }
     let chat;
-    try { chat = await ensureChat(); } catch (err) { showAlert(problemText(err)); return; }
+    try { chat = await ensureChat(); } catch (err) { showAlert(problemText(err), false, err.body); return; }
     const removed = [];
     if (action === "regenerate") {
       const items = list.querySelectorAll(".msg.assistant");
@@ -296,7 +321,7 @@
           return await turn(action, content, editSeq, busyRetries + 1);  // runs to its end before this turn's finally
         }
         showAlert(resp.status === 409 ? t.conflict : resp.status === 429 && problem.retry_after
-          ? t.model_busy_gave_up : (problem.detail || problem.title), resp.status === 409);
+          ? t.model_busy_gave_up : (problem.detail || problem.title), resp.status === 409, problem);
         return;
       }
       if (action === "send") prompt.value = "";
@@ -385,13 +410,13 @@
     try {
       const chat = await api("PATCH", `/api/v1/chats/${state.chat.id}`, { version: state.version, title });
       state.version = chat.version; $("chat-title").textContent = chat.title; refreshSidebar("");
-    } catch (err) { showAlert(problemText(err), err instanceof Problem && err.status === 409); }
+    } catch (err) { showAlert(problemText(err), err instanceof Problem && err.status === 409, err.body); }
   });
   const del = $("delete");
   if (del) del.addEventListener("click", async () => {
     if (!window.confirm(t.delete_confirm)) return;
     try { await api("DELETE", `/api/v1/chats/${state.chat.id}`); location.href = "/chat"; }
-    catch (err) { showAlert(problemText(err)); }
+    catch (err) { showAlert(problemText(err), false, err.body); }
   });
 
   // --- uploads -------------------------------------------------------------------------------------------
@@ -401,7 +426,7 @@
     if (!files.length) { showAlert(t.upload_hint.replace("{mb}", cfg.upload_mb)); $("files").focus(); return; }
     showAlert("");
     let chat;
-    try { chat = await ensureChat(); } catch (err) { showAlert(problemText(err)); return; }
+    try { chat = await ensureChat(); } catch (err) { showAlert(problemText(err), false, err.body); return; }
     // one request per file: each may have up to cfg.upload_mb MB (the server's limit for one upload request)
     const failed = [];
     let stored = 0;

@@ -1,0 +1,1 @@
+"""Alembic branch ``literacy`` (rathaus.literacy.schema)."""
